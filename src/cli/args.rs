@@ -1,0 +1,102 @@
+//! Argument definitions and their conversion into scan options.
+
+use crate::input::Filter;
+use crate::parse::{Format, Zone};
+use crate::scan::Options;
+use anyhow::{Context, bail};
+use clap::{Args, Parser, Subcommand};
+use std::path::PathBuf;
+
+/// Investigate customer-data leaks from logs.
+#[derive(Parser, Debug)]
+#[command(name = "leaktrail", version, about, long_about = None)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+    /// Worker threads (default: one per core).
+    #[arg(long, global = true)]
+    pub threads: Option<usize>,
+    /// No progress bar and no summary on stderr.
+    #[arg(short, long, global = true)]
+    pub quiet: bool,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Scan evidence and write the case directory (the main job).
+    Scan(ScanArgs),
+    /// Print every parsed event as one JSON object per line.
+    Events(InputArgs),
+    /// List each evidence file: format, compression, size, SHA-256, counts, time range, problems.
+    Sources(SourcesArgs),
+}
+
+/// Where the evidence is and how to read it.
+#[derive(Args, Debug, Clone)]
+pub struct InputArgs {
+    /// Evidence files and folders (read recursively).
+    #[arg(required = true)]
+    pub paths: Vec<PathBuf>,
+    /// Only read files whose path (relative to the folder given) or name matches (repeatable).
+    #[arg(long, value_name = "GLOB")]
+    pub include: Vec<String>,
+    /// Do not read files whose relative path or name matches (repeatable).
+    #[arg(long, value_name = "GLOB")]
+    pub exclude: Vec<String>,
+    /// Force a format for matching files, e.g. `--format '*.log=syslog'` (repeatable).
+    /// Formats: cloudtrail, cloudtrail-jsonl, json, access, alb, elb, s3-access, w3c,
+    /// postgres-csv, postgres, mysql-general, syslog, apache-error, nginx-error, text.
+    #[arg(long = "format", value_name = "GLOB=NAME")]
+    pub formats: Vec<String>,
+    /// Time zone for timestamps that carry none (IANA name such as Europe/Berlin).
+    #[arg(long, value_name = "ZONE", default_value = "UTC")]
+    pub tz: String,
+    /// Year for year-less syslog timestamps (default: from each file's modification time).
+    #[arg(long, value_name = "YYYY")]
+    pub year: Option<i32>,
+}
+
+/// `leaktrail scan`.
+#[derive(Args, Debug)]
+pub struct ScanArgs {
+    #[command(flatten)]
+    pub input: InputArgs,
+    /// The case directory to write (must not be inside the evidence).
+    #[arg(short, long, value_name = "DIR")]
+    pub output: PathBuf,
+}
+
+/// `leaktrail sources`.
+#[derive(Args, Debug)]
+pub struct SourcesArgs {
+    #[command(flatten)]
+    pub input: InputArgs,
+    /// JSON instead of a table.
+    #[arg(long)]
+    pub json: bool,
+}
+
+impl InputArgs {
+    /// Scan options from the arguments; bad globs, formats or zones are usage errors.
+    pub fn options(&self) -> anyhow::Result<Options> {
+        let mut o = Options::new(self.paths.clone());
+        o.filter = Filter::new(&self.include, &self.exclude).context("bad --include/--exclude glob")?;
+        o.zone = Zone::parse(&self.tz)
+            .with_context(|| format!("unknown time zone {:?} (use an IANA name such as Europe/Berlin)", self.tz))?;
+        o.year = self.year;
+        for spec in &self.formats {
+            let Some((glob, name)) = spec.rsplit_once('=') else {
+                bail!("--format wants GLOB=NAME, got {spec:?}");
+            };
+            let Some(fmt) = Format::from_name(name) else {
+                let names: Vec<_> = Format::ALL.iter().map(|f| f.name()).collect();
+                bail!("unknown format {name:?}; known: {}", names.join(", "));
+            };
+            let g = globset::Glob::new(glob)
+                .with_context(|| format!("bad glob in --format {spec:?}"))?
+                .compile_matcher();
+            o.overrides.push((g, fmt));
+        }
+        Ok(o)
+    }
+}

@@ -1,0 +1,59 @@
+//! The command line: arguments (clap), one module per subcommand, progress and messages.
+//! `anyhow` lives here only; the library below returns typed results.
+
+mod args;
+mod events;
+mod progress;
+mod scan;
+mod sources;
+
+pub use args::{Cli, Command, InputArgs};
+use clap::Parser;
+use std::process::ExitCode;
+
+/// Exit status: the run completed (per-file warnings are in the output).
+pub const EXIT_OK: u8 = 0;
+/// Exit status: findings at or above `--fail-on`.
+pub const EXIT_FINDINGS: u8 = 1;
+/// Exit status: usage error, or nothing could be read.
+pub const EXIT_USAGE: u8 = 2;
+
+/// Parses the process arguments, runs, and maps the outcome to an exit code.
+pub fn main() -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(c) => c,
+        Err(e) => {
+            let code = if e.use_stderr() { EXIT_USAGE } else { EXIT_OK };
+            let _ = e.print();
+            return ExitCode::from(code);
+        }
+    };
+    match run(cli) {
+        Ok(code) => ExitCode::from(code),
+        Err(e) if is_broken_pipe(&e) => ExitCode::from(EXIT_OK),
+        Err(e) => {
+            eprintln!("leaktrail: error: {}", crate::report::sanitize::terminal(&format!("{e:#}")));
+            ExitCode::from(EXIT_USAGE)
+        }
+    }
+}
+
+fn is_broken_pipe(e: &anyhow::Error) -> bool {
+    e.chain().any(|c| {
+        c.downcast_ref::<std::io::Error>()
+            .is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)
+    })
+}
+
+/// Runs a parsed command line.
+pub fn run(cli: Cli) -> anyhow::Result<u8> {
+    if let Some(n) = cli.threads {
+        // Only fails when a pool already exists (a second run in one process): keep it.
+        let _ = rayon::ThreadPoolBuilder::new().num_threads(n.max(1)).build_global();
+    }
+    match cli.command {
+        Command::Scan(a) => scan::run(a, cli.quiet),
+        Command::Events(a) => events::run(a, cli.quiet),
+        Command::Sources(a) => sources::run(a, cli.quiet),
+    }
+}

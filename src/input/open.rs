@@ -1,0 +1,212 @@
+//! Opening one evidence file: memory-map it, recognise compression by magic bytes (never by
+//! name), recognise binary content, and decode compressed streams.
+
+use memmap2::Mmap;
+use std::fs::File;
+use std::io::{self, Read};
+use std::path::Path;
+
+/// Compression recognised from the first bytes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Compression {
+    None,
+    Gzip,
+    Bzip2,
+    Zstd,
+}
+
+impl Compression {
+    /// The name used in outputs.
+    pub fn name(self) -> &'static str {
+        match self {
+            Compression::None => "none",
+            Compression::Gzip => "gzip",
+            Compression::Bzip2 => "bzip2",
+            Compression::Zstd => "zstd",
+        }
+    }
+}
+
+/// What a file holds, as far as its first bytes tell.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Content {
+    /// Empty file.
+    Empty,
+    /// Text, possibly compressed.
+    Text(Compression),
+    /// A container or compression leaktrail does not read (yet).
+    Unsupported(&'static str),
+    /// Binary data (NUL bytes near the start).
+    Binary,
+}
+
+/// An opened file: its bytes (mapped) and what they are.
+pub struct Opened {
+    pub map: Option<Mmap>,
+    pub size: u64,
+    /// Modification time, seconds since the epoch.
+    pub mtime: Option<i64>,
+}
+
+impl Opened {
+    /// The file's bytes (empty for an empty file).
+    pub fn bytes(&self) -> &[u8] {
+        self.map.as_deref().unwrap_or_default()
+    }
+}
+
+/// Opens and maps a file.
+pub fn open(path: &Path) -> io::Result<Opened> {
+    let file = File::open(path)?;
+    let meta = file.metadata()?;
+    let mtime = meta
+        .modified()
+        .ok()
+        .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
+        .map(|d| d.as_secs() as i64);
+    let size = meta.len();
+    let map = if size == 0 {
+        None
+    } else {
+        // SAFETY: the map is read-only and private to this process. Evidence is expected to be
+        // a copy at rest; if another process truncates the file while it is mapped, reading the
+        // lost pages raises SIGBUS (the documented risk of mmap, shared with ripgrep). The
+        // README tells investigators to work on copies, never on live logs.
+        let m = unsafe { Mmap::map(&file)? };
+        #[cfg(unix)]
+        let _ = m.advise(memmap2::Advice::Sequential);
+        Some(m)
+    };
+    Ok(Opened { map, size, mtime })
+}
+
+/// Recognises compression and binary content from a file's first bytes.
+pub fn classify(head: &[u8]) -> Content {
+    if head.is_empty() {
+        return Content::Empty;
+    }
+    let starts = |m: &[u8]| head.starts_with(m);
+    if starts(&[0x1f, 0x8b]) {
+        return Content::Text(Compression::Gzip);
+    }
+    if starts(b"BZh") && head.get(3).is_some_and(|c| (b'1'..=b'9').contains(c)) {
+        return Content::Text(Compression::Bzip2);
+    }
+    if starts(&[0x28, 0xb5, 0x2f, 0xfd]) {
+        return Content::Text(Compression::Zstd);
+    }
+    if let Some(what) = unsupported(head) {
+        return Content::Unsupported(what);
+    }
+    if looks_binary(head) {
+        return Content::Binary;
+    }
+    Content::Text(Compression::None)
+}
+
+/// Formats that are recognised but not read.
+fn unsupported(head: &[u8]) -> Option<&'static str> {
+    let starts = |m: &[u8]| head.starts_with(m);
+    Some(if starts(&[0xfd, b'7', b'z', b'X', b'Z', 0]) {
+        "xz-compressed (not supported yet: decompress it first)"
+    } else if starts(b"PK\x03\x04") {
+        "zip archive (extract it first)"
+    } else if starts(b"7z\xbc\xaf\x27\x1c") {
+        "7-Zip archive (extract it first)"
+    } else if head.len() > 262 && &head[257..262] == b"ustar" {
+        "tar archive (extract it first)"
+    } else if starts(b"ElfFile\0") {
+        "Windows event log (EVTX): use a Windows event-log tool"
+    } else if starts(b"SQLite format 3\0") {
+        "SQLite database"
+    } else if starts(&[0xd4, 0xc3, 0xb2, 0xa1]) || starts(&[0x0a, 0x0d, 0x0d, 0x0a]) {
+        "packet capture"
+    } else if starts(&[0x04, 0x22, 0x4d, 0x18]) {
+        "lz4-compressed (not supported yet: decompress it first)"
+    } else {
+        return None;
+    })
+}
+
+/// Binary when a NUL byte appears in the first 8 KiB (what git and ripgrep use too). Logs with
+/// NUL runs later (zero-filled blocks after a crash) are still read as text.
+pub fn looks_binary(head: &[u8]) -> bool {
+    memchr::memchr(0, &head[..head.len().min(8192)]).is_some()
+}
+
+/// A streaming decoder over compressed bytes. Every gzip member and every zstd frame is read
+/// (rotated and concatenated files are multi-member).
+pub fn decoder<'a>(c: Compression, data: &'a [u8]) -> io::Result<Box<dyn Read + Send + 'a>> {
+    Ok(match c {
+        Compression::None => Box::new(data),
+        Compression::Gzip => Box::new(flate2::read::MultiGzDecoder::new(data)),
+        Compression::Bzip2 => Box::new(bzip2::read::MultiBzDecoder::new(data)),
+        Compression::Zstd => Box::new(zstd::stream::read::Decoder::with_buffer(data)?),
+    })
+}
+
+/// Decodes up to `n` bytes from the start of a compressed stream (for format detection).
+pub fn decode_head(c: Compression, data: &[u8], n: usize) -> Vec<u8> {
+    let mut out = Vec::with_capacity(n);
+    if let Ok(mut d) = decoder(c, data) {
+        let mut buf = vec![0u8; 64 * 1024];
+        while out.len() < n {
+            match d.read(&mut buf) {
+                Ok(0) | Err(_) => break,
+                Ok(k) => out.extend_from_slice(&buf[..k]),
+            }
+        }
+    }
+    out.truncate(n);
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::Write;
+
+    fn gz(data: &[u8]) -> Vec<u8> {
+        let mut e = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+        e.write_all(data).unwrap();
+        e.finish().unwrap()
+    }
+
+    #[test]
+    fn classifies_by_magic() {
+        assert_eq!(classify(b""), Content::Empty);
+        assert_eq!(classify(&gz(b"x")), Content::Text(Compression::Gzip));
+        assert_eq!(classify(b"BZh91AY&SY"), Content::Text(Compression::Bzip2));
+        assert_eq!(classify(&[0x28, 0xb5, 0x2f, 0xfd, 0]), Content::Text(Compression::Zstd));
+        assert_eq!(classify(b"hello\n"), Content::Text(Compression::None));
+        assert_eq!(classify(b"\x7fELF\x02\x01\x01\0\0"), Content::Binary);
+        assert!(matches!(classify(b"PK\x03\x04rest"), Content::Unsupported(_)));
+    }
+
+    #[test]
+    fn multi_member_gzip_and_zstd_frames() {
+        let mut two = gz(b"line one\n");
+        two.extend(gz(b"line two\n"));
+        let mut out = String::new();
+        decoder(Compression::Gzip, &two).unwrap().read_to_string(&mut out).unwrap();
+        assert_eq!(out, "line one\nline two\n");
+        let mut z = zstd::encode_all(&b"a\n"[..], 3).unwrap();
+        z.extend(zstd::encode_all(&b"b\n"[..], 3).unwrap());
+        let mut out = String::new();
+        decoder(Compression::Zstd, &z).unwrap().read_to_string(&mut out).unwrap();
+        assert_eq!(out, "a\nb\n");
+        assert_eq!(decode_head(Compression::Gzip, &two, 4), b"line");
+    }
+
+    #[test]
+    fn truncated_gzip_keeps_decoded_prefix() {
+        let data: Vec<u8> = (0..5000).flat_map(|i| format!("line {i}\n").into_bytes()).collect();
+        let z = gz(&data);
+        let cut = &z[..z.len() / 2];
+        let mut d = decoder(Compression::Gzip, cut).unwrap();
+        let mut out = Vec::new();
+        let err = d.read_to_end(&mut out);
+        assert!(err.is_err());
+        assert!(!out.is_empty() && data.starts_with(&out));
+    }
+}

@@ -1,0 +1,535 @@
+//! The reading pipeline: discover → open → detect → cut into work items → parse in parallel →
+//! merge per-file statistics in file order. Sinks receive the events; the caller receives each
+//! work item's sink output in file and offset order, so outputs are deterministic.
+
+pub mod records;
+pub mod stats;
+
+use crate::input::{self, Compression, Content, Filter, Found, chunk::Chunk};
+use crate::parse::{Format, ParseCtx, YearRef, Zone, sniff};
+use globset::GlobMatcher;
+use rayon::prelude::*;
+use records::{FileCtx, Limits, Parsers, Place, Sink, SinkFactory};
+use std::io::Read;
+use std::path::PathBuf;
+pub use stats::Stats;
+
+/// How to read the evidence.
+#[derive(Clone, Debug)]
+pub struct Options {
+    pub roots: Vec<PathBuf>,
+    pub filter: Filter,
+    /// `--format GLOB=NAME` overrides, first match wins.
+    pub overrides: Vec<(GlobMatcher, Format)>,
+    /// Zone for timestamps without one.
+    pub zone: Zone,
+    /// `--year` for year-less timestamps (else each file's modification time).
+    pub year: Option<i32>,
+    /// Target chunk size for splitting plain files.
+    pub chunk_size: usize,
+    /// Records longer than this are cut.
+    pub max_record: usize,
+}
+
+impl Options {
+    /// Defaults for the given roots.
+    pub fn new(roots: Vec<PathBuf>) -> Self {
+        Options {
+            roots,
+            filter: Filter::default(),
+            overrides: Vec::new(),
+            zone: Zone::Utc,
+            year: None,
+            chunk_size: 1 << 20,
+            max_record: 1 << 20,
+        }
+    }
+}
+
+/// What happened to a file.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Status {
+    /// Read and parsed.
+    Read,
+    /// Empty file.
+    Empty,
+    /// Binary content: recognised, not parsed.
+    Binary,
+    /// A container or compression that is not read.
+    Unsupported,
+    /// Could not be opened or read.
+    Unreadable,
+    /// Not read on purpose (special file, filtered, duplicate, symlink loop).
+    Skipped,
+}
+
+impl Status {
+    pub fn name(self) -> &'static str {
+        match self {
+            Status::Read => "read",
+            Status::Empty => "empty",
+            Status::Binary => "binary",
+            Status::Unsupported => "unsupported",
+            Status::Unreadable => "unreadable",
+            Status::Skipped => "skipped",
+        }
+    }
+}
+
+/// Everything known about one file after the scan.
+#[derive(Clone, Debug)]
+pub struct FileReport {
+    /// The path as reached (root joined with the walk).
+    pub path: String,
+    /// Relative to its root.
+    pub rel: String,
+    pub root: Option<usize>,
+    pub status: Status,
+    pub size: u64,
+    pub sha256: Option<String>,
+    pub compression: Option<Compression>,
+    pub format: Option<Format>,
+    pub stats: Stats,
+    pub problems: Vec<String>,
+}
+
+impl FileReport {
+    fn new(path: String, rel: String, root: Option<usize>, status: Status) -> Self {
+        FileReport {
+            path,
+            rel,
+            root,
+            status,
+            size: 0,
+            sha256: None,
+            compression: None,
+            format: None,
+            stats: Stats::default(),
+            problems: Vec::new(),
+        }
+    }
+}
+
+/// The result of a scan: every file, read or not, sorted by path.
+#[derive(Debug, Default)]
+pub struct ScanResult {
+    pub files: Vec<FileReport>,
+}
+
+impl ScanResult {
+    /// Number of files that were read.
+    pub fn read_count(&self) -> usize {
+        self.files.iter().filter(|f| f.status == Status::Read).count()
+    }
+}
+
+/// How a file's bytes are turned into records.
+enum Plan {
+    Nothing,
+    Chunks(Vec<Chunk>),
+    Stream(Compression),
+    Delivery(Compression),
+}
+
+struct Prepared {
+    report: FileReport,
+    opened: Option<input::Opened>,
+    ctx: ParseCtx,
+    plan: Plan,
+}
+
+/// One unit of parallel work.
+struct Item {
+    file: usize,
+    chunk: Option<Chunk>,
+    bytes: u64,
+}
+
+const WINDOW_BYTES: u64 = 64 << 20;
+const WINDOW_ITEMS: usize = 256;
+const SNIFF_BYTES: usize = 64 * 1024;
+
+/// Reads all evidence. `emit` receives each work item's sink output in order; `progress`
+/// receives byte counts as work completes.
+pub fn run<F: SinkFactory>(
+    opts: &Options,
+    factory: &F,
+    emit: &mut dyn FnMut(&FileCtx, <F::Sink as Sink>::Out),
+    progress: &(dyn Fn(u64) + Sync),
+) -> ScanResult {
+    let walk = input::discover(&opts.roots, &opts.filter);
+    let mut prepared: Vec<Prepared> = walk.files.par_iter().map(|f| prepare(f, opts)).collect();
+    let ctxs: Vec<FileCtx> = prepared
+        .iter()
+        .enumerate()
+        .map(|(i, p)| FileCtx {
+            index: i,
+            path: p.report.path.clone(),
+            format: p.report.format.unwrap_or(Format::Generic),
+        })
+        .collect();
+    let items = plan_items(&prepared);
+    // Hashing runs beside parsing (one more read of mapped pages, no second pass from disk).
+    let hashes = std::sync::Mutex::new(Vec::new());
+    let parts = rayon::in_place_scope(|s| {
+        s.spawn(|_| {
+            let h: Vec<Option<String>> = prepared
+                .par_iter()
+                .map(|p| p.opened.as_ref().map(|o| input::sha256_hex(o.bytes())))
+                .collect();
+            *hashes.lock().unwrap_or_else(|e| e.into_inner()) = h;
+        });
+        run_items(&items, &prepared, &ctxs, opts, factory, emit, progress)
+    });
+    let hashes = hashes.into_inner().unwrap_or_else(|e| e.into_inner());
+    for (i, (stats, problems)) in parts.into_iter().enumerate() {
+        let r = &mut prepared[i].report;
+        r.stats = stats;
+        r.problems.extend(problems);
+        r.sha256 = hashes.get(i).cloned().flatten();
+        describe_problems(r);
+    }
+    let mut files: Vec<FileReport> = prepared.into_iter().map(|p| p.report).collect();
+    for s in walk.skipped {
+        let mut r = FileReport::new(s.path.clone(), s.path, None, Status::Skipped);
+        r.problems.push(s.reason);
+        files.push(r);
+    }
+    files.sort_by(|a, b| a.path.cmp(&b.path));
+    ScanResult { files }
+}
+
+fn plan_items(prepared: &[Prepared]) -> Vec<Item> {
+    let mut items = Vec::new();
+    for (i, p) in prepared.iter().enumerate() {
+        match &p.plan {
+            Plan::Nothing => {}
+            Plan::Chunks(chunks) => items.extend(chunks.iter().map(|c| Item {
+                file: i,
+                chunk: Some(*c),
+                bytes: (c.end - c.start) as u64,
+            })),
+            Plan::Stream(_) | Plan::Delivery(_) => items.push(Item {
+                file: i,
+                chunk: None,
+                bytes: p.report.size,
+            }),
+        }
+    }
+    items
+}
+
+/// Runs the items window by window (each window in parallel), merging results in order.
+fn run_items<F: SinkFactory>(
+    items: &[Item],
+    prepared: &[Prepared],
+    ctxs: &[FileCtx],
+    opts: &Options,
+    factory: &F,
+    emit: &mut dyn FnMut(&FileCtx, <F::Sink as Sink>::Out),
+    progress: &(dyn Fn(u64) + Sync),
+) -> Vec<(Stats, Vec<String>)> {
+    let mut per_file: Vec<(Stats, Vec<String>)> = vec![Default::default(); prepared.len()];
+    let mut i = 0;
+    while i < items.len() {
+        let mut j = i;
+        let mut bytes = 0;
+        while j < items.len() && (j == i || (bytes < WINDOW_BYTES && j - i < WINDOW_ITEMS)) {
+            bytes += items[j].bytes;
+            j += 1;
+        }
+        let outs: Vec<_> = items[i..j]
+            .par_iter()
+            .map(|it| {
+                let r = run_item(it, &prepared[it.file], &ctxs[it.file], opts, factory);
+                progress(it.bytes);
+                r
+            })
+            .collect();
+        for (it, (stats, problem, out)) in items[i..j].iter().zip(outs) {
+            let slot = &mut per_file[it.file];
+            slot.0.merge(&stats);
+            slot.1.extend(problem);
+            emit(&ctxs[it.file], out);
+        }
+        i = j;
+    }
+    per_file
+}
+
+type ItemOut<F> = (Stats, Option<String>, <<F as SinkFactory>::Sink as Sink>::Out);
+
+fn run_item<F: SinkFactory>(
+    it: &Item,
+    p: &Prepared,
+    file: &FileCtx,
+    opts: &Options,
+    factory: &F,
+) -> ItemOut<F> {
+    let mut sink = factory.make();
+    let mut stats = Stats::default();
+    let mut parsers = Parsers::new(file.format, &p.ctx);
+    let limits = Limits {
+        max_record: opts.max_record,
+    };
+    let data = p.opened.as_ref().map_or(&[][..], |o| o.bytes());
+    let problem = match (&p.plan, it.chunk) {
+        (Plan::Chunks(_), Some(c)) => {
+            let place = Place {
+                offset: c.start as u64,
+                first_line: c.first_line,
+            };
+            let buf = &data[c.start..c.end];
+            records::run_buffer(buf, place, file, &mut parsers, &mut sink, &mut stats, limits);
+            None
+        }
+        (Plan::Stream(comp), _) => {
+            stream(*comp, data, file, &mut parsers, &mut sink, &mut stats, limits)
+        }
+        (Plan::Delivery(comp), _) => {
+            let (doc, err) = decode_all(*comp, data);
+            let p2 = records::run_delivery(&doc, file, &mut parsers, &mut sink, &mut stats);
+            err.or(p2)
+        }
+        _ => None,
+    };
+    (stats, problem, sink.finish())
+}
+
+/// Decodes a whole (small) compressed document; a decoding error is returned as a problem
+/// and what was decoded before it is kept.
+fn decode_all(comp: Compression, data: &[u8]) -> (std::borrow::Cow<'_, [u8]>, Option<String>) {
+    if comp == Compression::None {
+        return (std::borrow::Cow::Borrowed(data), None);
+    }
+    let mut out = Vec::new();
+    let err = match input::open::decoder(comp, data).and_then(|mut d| d.read_to_end(&mut out)) {
+        Ok(_) => None,
+        Err(e) => Some(damage(comp, out.len(), &e)),
+    };
+    (std::borrow::Cow::Owned(out), err)
+}
+
+fn damage(comp: Compression, at: usize, e: &std::io::Error) -> String {
+    format!(
+        "{} data damaged or truncated after {at} decompressed bytes ({e}); everything before it was read",
+        comp.name()
+    )
+}
+
+/// Streams a compressed (or unsplittable) file through the parser in buffers cut at record
+/// boundaries. The parser keeps its state across buffers.
+fn stream<S: Sink>(
+    comp: Compression,
+    data: &[u8],
+    file: &FileCtx,
+    parsers: &mut Parsers,
+    sink: &mut S,
+    stats: &mut Stats,
+    limits: Limits,
+) -> Option<String> {
+    const BUF: usize = 4 << 20;
+    let mut dec = match input::open::decoder(comp, data) {
+        Ok(d) => d,
+        Err(e) => return Some(damage(comp, 0, &e)),
+    };
+    let is_cont = match file.format.framing() {
+        crate::parse::Framing::Continued(f) => Some(f),
+        _ => None,
+    };
+    let mut buf: Vec<u8> = Vec::with_capacity(BUF + (64 << 10));
+    let mut place = Place {
+        offset: 0,
+        first_line: 1,
+    };
+    let mut problem = None;
+    let mut eof = false;
+    while !eof {
+        while buf.len() < BUF {
+            let start = buf.len();
+            buf.resize(start + (256 << 10), 0);
+            match dec.read(&mut buf[start..]) {
+                Ok(0) => {
+                    buf.truncate(start);
+                    eof = true;
+                    break;
+                }
+                Ok(n) => buf.truncate(start + n),
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => buf.truncate(start),
+                Err(e) => {
+                    buf.truncate(start);
+                    problem = Some(damage(comp, place.offset as usize + start, &e));
+                    eof = true;
+                    break;
+                }
+            }
+        }
+        let cut = if eof { buf.len() } else { cut_point(&buf, is_cont, file.format) };
+        records::run_buffer(&buf[..cut], place, file, parsers, sink, stats, limits);
+        place.offset += cut as u64;
+        place.first_line += input::chunk::count_newlines(&buf[..cut]);
+        buf.drain(..cut);
+    }
+    problem
+}
+
+/// Where to cut a stream buffer: after the last complete record (a CSV record or a record
+/// with continuation lines may not be complete yet, so those cut before the last record start).
+fn cut_point(buf: &[u8], is_cont: Option<fn(&[u8]) -> bool>, format: Format) -> usize {
+    let Some(last_nl) = memchr::memrchr(b'\n', buf) else {
+        return buf.len();
+    };
+    let mut cut = last_nl + 1;
+    if let Some(cont) = is_cont {
+        // Step back to the start of the last line that begins a record.
+        let mut end = last_nl;
+        while let Some(prev) = memchr::memrchr(b'\n', &buf[..end]) {
+            let line = &buf[prev + 1..end];
+            if !cont(line) {
+                return prev + 1;
+            }
+            end = prev;
+        }
+        cut = last_nl + 1;
+    }
+    if format.framing().is_csv() {
+        // Cut at a newline outside quotes: count quotes up to each candidate.
+        let mut inq = false;
+        let mut best = 0;
+        for (i, &c) in buf.iter().enumerate() {
+            if c == b'"' {
+                inq = !inq;
+            } else if c == b'\n' && !inq {
+                best = i + 1;
+            }
+        }
+        return if best == 0 { buf.len() } else { best };
+    }
+    cut
+}
+
+/// Opens, classifies and plans one file.
+fn prepare(f: &Found, opts: &Options) -> Prepared {
+    let path = f.path.display().to_string();
+    let mut report = FileReport::new(path, f.rel.clone(), Some(f.root), Status::Read);
+    let mut ctx = ParseCtx {
+        zone: opts.zone.clone(),
+        year: YearRef::fixed(opts.year.unwrap_or(1970)),
+    };
+    let opened = match input::open::open(&f.path) {
+        Ok(o) => o,
+        Err(e) => {
+            report.status = Status::Unreadable;
+            report.problems.push(format!("cannot read: {e}"));
+            return Prepared { report, opened: None, ctx, plan: Plan::Nothing };
+        }
+    };
+    report.size = opened.size;
+    ctx.year = match (opts.year, opened.mtime) {
+        (Some(y), _) => YearRef::fixed(y),
+        (None, Some(m)) => YearRef::from_mtime(m),
+        (None, None) => YearRef::fixed(1970),
+    };
+    let bytes = opened.bytes();
+    let (status, comp, plan_fmt) = classify(bytes, &f.rel, opts, &ctx, &mut report.problems);
+    report.status = status;
+    report.compression = comp;
+    report.format = plan_fmt;
+    let plan = match (status, comp, plan_fmt) {
+        (Status::Read, Some(c), Some(Format::CloudTrailDelivery)) => Plan::Delivery(c),
+        (Status::Read, Some(Compression::None), Some(fmt)) if fmt.splittable() => {
+            let cont = match fmt.framing() {
+                crate::parse::Framing::Continued(c) => Some(c),
+                _ => None,
+            };
+            Plan::Chunks(input::chunk::split(bytes, opts.chunk_size, cont))
+        }
+        (Status::Read, Some(c), Some(_)) => Plan::Stream(c),
+        _ => Plan::Nothing,
+    };
+    Prepared { report, opened: Some(opened), ctx, plan }
+}
+
+/// Compression, content and format of a file.
+fn classify(
+    bytes: &[u8],
+    rel: &str,
+    opts: &Options,
+    ctx: &ParseCtx,
+    problems: &mut Vec<String>,
+) -> (Status, Option<Compression>, Option<Format>) {
+    let comp = match input::open::classify(&bytes[..bytes.len().min(SNIFF_BYTES)]) {
+        Content::Empty => return (Status::Empty, None, None),
+        Content::Binary => {
+            problems.push("binary file (NUL bytes near the start): not parsed".into());
+            return (Status::Binary, Some(Compression::None), None);
+        }
+        Content::Unsupported(what) => {
+            problems.push(format!("{what}: not parsed"));
+            return (Status::Unsupported, None, None);
+        }
+        Content::Text(c) => c,
+    };
+    let head: std::borrow::Cow<[u8]> = match comp {
+        Compression::None => bytes[..bytes.len().min(SNIFF_BYTES)].into(),
+        c => input::open::decode_head(c, bytes, SNIFF_BYTES).into(),
+    };
+    if comp != Compression::None {
+        if let Content::Unsupported(what) = input::open::classify(&head) {
+            problems.push(format!("{} holding a {what}: not parsed", comp.name()));
+            return (Status::Unsupported, Some(comp), None);
+        }
+        if input::open::looks_binary(&head) {
+            problems.push(format!("{}-compressed binary data: not parsed", comp.name()));
+            return (Status::Binary, Some(comp), None);
+        }
+        if head.is_empty() && bytes.len() > 32 {
+            problems.push(format!("{} stream yields no data (damaged?)", comp.name()));
+        }
+    }
+    let name = rel.rsplit('/').next().unwrap_or(rel);
+    let fmt = opts
+        .overrides
+        .iter()
+        .find(|(g, _)| g.is_match(rel) || g.is_match(name))
+        .map(|(_, f)| *f)
+        .unwrap_or_else(|| sniff::detect(&head, ctx));
+    (Status::Read, Some(comp), Some(fmt))
+}
+
+/// Turns counters into readable problem lines for the report.
+fn describe_problems(r: &mut FileReport) {
+    let s = &r.stats;
+    let mut out = Vec::new();
+    if s.unparsed > 0 {
+        let first = s.examples.first().map_or(String::new(), |e| {
+            format!(" (first: line {}: {})", e.line, e.reason)
+        });
+        out.push(format!("{} record(s) could not be parsed{first}", s.unparsed));
+    }
+    if s.fallback > 0 {
+        let fmt = r.format.map_or("its", |f| f.name());
+        out.push(format!(
+            "{} line(s) did not match the {fmt} format and were read by the generic text parser",
+            s.fallback
+        ));
+    }
+    if s.long_lines > 0 {
+        out.push(format!(
+            "{} record(s) longer than the limit were cut (first: line {})",
+            s.long_lines,
+            s.first_long_line.unwrap_or(0)
+        ));
+    }
+    if s.invalid_utf8 > 0 {
+        out.push(format!(
+            "{} line(s) are not valid UTF-8 (first: line {}); kept as bytes, shown with U+FFFD",
+            s.invalid_utf8,
+            s.first_invalid_utf8.unwrap_or(0)
+        ));
+    }
+    if s.untimed > 0 {
+        out.push(format!("{} event(s) carry no timestamp", s.untimed));
+    }
+    r.problems.extend(out);
+}
