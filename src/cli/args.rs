@@ -80,9 +80,14 @@ impl InputArgs {
     /// Scan options from the arguments; bad globs, formats or zones are usage errors.
     pub fn options(&self) -> anyhow::Result<Options> {
         let mut o = Options::new(self.paths.clone());
-        o.filter = Filter::new(&self.include, &self.exclude).context("bad --include/--exclude glob")?;
-        o.zone = Zone::parse(&self.tz)
-            .with_context(|| format!("unknown time zone {:?} (use an IANA name such as Europe/Berlin)", self.tz))?;
+        o.filter =
+            Filter::new(&self.include, &self.exclude).context("bad --include/--exclude glob")?;
+        o.zone = Zone::parse(&self.tz).with_context(|| {
+            format!(
+                "unknown time zone {:?} (use an IANA name such as Europe/Berlin)",
+                self.tz
+            )
+        })?;
         o.year = self.year;
         for spec in &self.formats {
             let Some((glob, name)) = spec.rsplit_once('=') else {

@@ -5,7 +5,10 @@ use super::args::InputArgs;
 use super::progress::{Progress, total_bytes};
 use crate::parse::{Event, Format, Val};
 use crate::report::jsonw;
-use crate::scan::{self, records::{FileCtx, Sink, SinkFactory}};
+use crate::scan::{
+    self,
+    records::{FileCtx, Sink, SinkFactory},
+};
 use std::io::Write;
 
 /// Serialises events into a buffer per work item.
@@ -40,7 +43,13 @@ impl Sink for JsonSink {
 }
 
 /// Appends one event as a JSON line.
-pub fn write_event(out: &mut Vec<u8>, scratch: &mut Vec<u8>, path: &str, format: Format, ev: &Event<'_, '_>) {
+pub fn write_event(
+    out: &mut Vec<u8>,
+    scratch: &mut Vec<u8>,
+    path: &str,
+    format: Format,
+    ev: &Event<'_, '_>,
+) {
     out.extend_from_slice(b"{\"ts\":");
     match ev.ts {
         Some(ts) => {
@@ -70,7 +79,9 @@ pub fn write_event(out: &mut Vec<u8>, scratch: &mut Vec<u8>, path: &str, format:
         out.push(b':');
         match f.value(i) {
             Val::Num(n) => jsonw::int(out, n),
-            Val::Json(raw) if jsonw::is_number(raw) || matches!(raw, b"true" | b"false" | b"null") => {
+            Val::Json(raw)
+                if jsonw::is_number(raw) || matches!(raw, b"true" | b"false" | b"null") =>
+            {
                 out.extend_from_slice(raw)
             }
             v => {
@@ -88,16 +99,20 @@ pub fn write_event(out: &mut Vec<u8>, scratch: &mut Vec<u8>, path: &str, format:
 /// Runs `leaktrail events`.
 pub fn run(args: InputArgs, quiet: bool) -> anyhow::Result<u8> {
     let opts = args.options()?;
-    let (total, nfiles) = if quiet { (0, 0) } else { total_bytes(&opts.roots) };
+    let (total, nfiles) = if quiet {
+        (0, 0)
+    } else {
+        total_bytes(&opts.roots)
+    };
     let progress = Progress::new(total, nfiles, quiet);
     let stdout = std::io::stdout();
     let mut w = std::io::BufWriter::with_capacity(1 << 20, stdout.lock());
     let mut err: Option<std::io::Error> = None;
     let mut emit = |_: &FileCtx, buf: Vec<u8>| {
-        if err.is_none() {
-            if let Err(e) = w.write_all(&buf) {
-                err = Some(e);
-            }
+        if err.is_none()
+            && let Err(e) = w.write_all(&buf)
+        {
+            err = Some(e);
         }
     };
     let result = scan::run(&opts, &JsonFactory, &mut emit, &|n| progress.inc(n));
@@ -107,5 +122,9 @@ pub fn run(args: InputArgs, quiet: bool) -> anyhow::Result<u8> {
     }
     w.flush()?;
     super::sources::warn_summary(&result, quiet);
-    Ok(if result.read_count() == 0 { super::EXIT_USAGE } else { super::EXIT_OK })
+    Ok(if result.read_count() == 0 {
+        super::EXIT_USAGE
+    } else {
+        super::EXIT_OK
+    })
 }

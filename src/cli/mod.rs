@@ -32,7 +32,10 @@ pub fn main() -> ExitCode {
         Ok(code) => ExitCode::from(code),
         Err(e) if is_broken_pipe(&e) => ExitCode::from(EXIT_OK),
         Err(e) => {
-            eprintln!("leaktrail: error: {}", crate::report::sanitize::terminal(&format!("{e:#}")));
+            eprintln!(
+                "leaktrail: error: {}",
+                crate::report::sanitize::terminal(&format!("{e:#}"))
+            );
             ExitCode::from(EXIT_USAGE)
         }
     }
@@ -49,7 +52,9 @@ fn is_broken_pipe(e: &anyhow::Error) -> bool {
 pub fn run(cli: Cli) -> anyhow::Result<u8> {
     if let Some(n) = cli.threads {
         // Only fails when a pool already exists (a second run in one process): keep it.
-        let _ = rayon::ThreadPoolBuilder::new().num_threads(n.max(1)).build_global();
+        let _ = rayon::ThreadPoolBuilder::new()
+            .num_threads(n.max(1))
+            .build_global();
     }
     match cli.command {
         Command::Scan(a) => scan::run(a, cli.quiet),

@@ -45,12 +45,16 @@ pub fn total_bytes(roots: &[std::path::PathBuf]) -> (u64, usize) {
     let mut total = 0;
     let mut n = 0;
     for r in roots {
-        for e in walkdir::WalkDir::new(r).follow_links(true).into_iter().flatten() {
-            if let Ok(m) = e.metadata() {
-                if m.is_file() {
-                    total += m.len();
-                    n += 1;
-                }
+        for e in walkdir::WalkDir::new(r)
+            .follow_links(true)
+            .into_iter()
+            .flatten()
+        {
+            if let Ok(m) = e.metadata()
+                && m.is_file()
+            {
+                total += m.len();
+                n += 1;
             }
         }
     }

@@ -14,7 +14,11 @@ pub fn run(args: ScanArgs, quiet: bool) -> anyhow::Result<u8> {
     let opts = args.input.options()?;
     refuse_inside_evidence(&args.output, &opts.roots)?;
     let started = now();
-    let (total, nfiles) = if quiet { (0, 0) } else { total_bytes(&opts.roots) };
+    let (total, nfiles) = if quiet {
+        (0, 0)
+    } else {
+        total_bytes(&opts.roots)
+    };
     let progress = Progress::new(total, nfiles, quiet);
     let result = scan::run(&opts, &NullSink, &mut |_, ()| {}, &|n| progress.inc(n));
     progress.finish();
@@ -42,7 +46,11 @@ pub fn run(args: ScanArgs, quiet: bool) -> anyhow::Result<u8> {
     if !quiet {
         summary(&result, &path);
     }
-    Ok(if result.read_count() == 0 { super::EXIT_USAGE } else { super::EXIT_OK })
+    Ok(if result.read_count() == 0 {
+        super::EXIT_USAGE
+    } else {
+        super::EXIT_OK
+    })
 }
 
 fn now() -> String {
@@ -71,12 +79,22 @@ fn absolute(p: &Path) -> PathBuf {
     let mut rest = Vec::new();
     loop {
         if let Ok(c) = existing.canonicalize() {
-            return rest.into_iter().rev().fold(c, |acc: PathBuf, part| acc.join(part));
+            return rest
+                .into_iter()
+                .rev()
+                .fold(c, |acc: PathBuf, part| acc.join(part));
         }
-        match (existing.file_name().map(|s| s.to_os_string()), existing.parent()) {
+        match (
+            existing.file_name().map(|s| s.to_os_string()),
+            existing.parent(),
+        ) {
             (Some(name), Some(parent)) => {
                 rest.push(name);
-                existing = if parent.as_os_str().is_empty() { PathBuf::from(".") } else { parent.to_path_buf() };
+                existing = if parent.as_os_str().is_empty() {
+                    PathBuf::from(".")
+                } else {
+                    parent.to_path_buf()
+                };
             }
             _ => return p.to_path_buf(),
         }
@@ -94,7 +112,14 @@ fn summary(r: &scan::ScanResult, case: &Path) {
         read
     );
     for f in r.files.iter().filter(|f| !f.problems.is_empty()) {
-        eprintln!("  {}: {}", terminal(&f.path), terminal(&f.problems.join("; ")));
+        eprintln!(
+            "  {}: {}",
+            terminal(&f.path),
+            terminal(&f.problems.join("; "))
+        );
     }
-    eprintln!("leaktrail: case written to {}", terminal(&case.display().to_string()));
+    eprintln!(
+        "leaktrail: case written to {}",
+        terminal(&case.display().to_string())
+    );
 }

@@ -10,7 +10,11 @@ use std::io::Write;
 /// Runs `leaktrail sources`.
 pub fn run(args: SourcesArgs, quiet: bool) -> anyhow::Result<u8> {
     let opts = args.input.options()?;
-    let (total, nfiles) = if quiet { (0, 0) } else { total_bytes(&opts.roots) };
+    let (total, nfiles) = if quiet {
+        (0, 0)
+    } else {
+        total_bytes(&opts.roots)
+    };
     let progress = Progress::new(total, nfiles, quiet);
     let result = scan::run(&opts, &NullSink, &mut |_, ()| {}, &|n| progress.inc(n));
     progress.finish();
@@ -23,7 +27,11 @@ pub fn run(args: SourcesArgs, quiet: bool) -> anyhow::Result<u8> {
         table(&mut w, &result)?;
     }
     w.flush()?;
-    Ok(if result.read_count() == 0 { super::EXIT_USAGE } else { super::EXIT_OK })
+    Ok(if result.read_count() == 0 {
+        super::EXIT_USAGE
+    } else {
+        super::EXIT_OK
+    })
 }
 
 fn human(n: u64) -> String {
@@ -34,7 +42,11 @@ fn human(n: u64) -> String {
         v /= 1024.0;
         u += 1;
     }
-    if u == 0 { format!("{n} B") } else { format!("{v:.1} {}", UNITS[u]) }
+    if u == 0 {
+        format!("{n} B")
+    } else {
+        format!("{v:.1} {}", UNITS[u])
+    }
 }
 
 fn table(w: &mut impl Write, r: &ScanResult) -> std::io::Result<()> {
@@ -43,7 +55,8 @@ fn table(w: &mut impl Write, r: &ScanResult) -> std::io::Result<()> {
         .iter()
         .map(|f| {
             let s = &f.stats;
-            let t = |x: Option<crate::parse::Timestamp>| x.map_or("-".into(), |t| t.to_utc_string());
+            let t =
+                |x: Option<crate::parse::Timestamp>| x.map_or("-".into(), |t| t.to_utc_string());
             let fmt = match f.status {
                 Status::Read => f.format.map_or("-", |x| x.name()).to_string(),
                 other => other.name().to_string(),
@@ -61,7 +74,9 @@ fn table(w: &mut impl Write, r: &ScanResult) -> std::io::Result<()> {
             ]
         })
         .collect();
-    let head = ["PATH", "FORMAT", "COMP", "SIZE", "LINES", "PARSED", "UNPARSED", "FIRST", "LAST"];
+    let head = [
+        "PATH", "FORMAT", "COMP", "SIZE", "LINES", "PARSED", "UNPARSED", "FIRST", "LAST",
+    ];
     let mut width: Vec<usize> = head.iter().map(|h| h.len()).collect();
     for row in &rows {
         for (k, c) in row.iter().enumerate() {
@@ -103,7 +118,13 @@ fn problems(w: &mut impl Write, r: &ScanResult) -> std::io::Result<()> {
             writeln!(w, "    - {}", terminal(p))?;
         }
         for e in &f.stats.examples {
-            writeln!(w, "      line {}: {}: {}", e.line, terminal(&e.reason), terminal(&e.text))?;
+            writeln!(
+                w,
+                "      line {}: {}: {}",
+                e.line,
+                terminal(&e.reason),
+                terminal(&e.text)
+            )?;
         }
     }
     Ok(())

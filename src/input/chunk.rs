@@ -83,7 +83,9 @@ mod tests {
 
     #[test]
     fn chunks_are_line_aligned_and_numbered() {
-        let data: Vec<u8> = (1..=1000).flat_map(|i| format!("line {i}\n").into_bytes()).collect();
+        let data: Vec<u8> = (1..=1000)
+            .flat_map(|i| format!("line {i}\n").into_bytes())
+            .collect();
         let chunks = split(&data, 100, None);
         assert!(chunks.len() > 10);
         assert_eq!(chunks[0].start, 0);
@@ -106,7 +108,14 @@ mod tests {
         for c in &chunks[1..] {
             assert!(data[c.start..].starts_with(b"2026"));
         }
-        assert_eq!(split(b"", 10, None), vec![Chunk { start: 0, end: 0, first_line: 1 }]);
+        assert_eq!(
+            split(b"", 10, None),
+            vec![Chunk {
+                start: 0,
+                end: 0,
+                first_line: 1
+            }]
+        );
         let c = split(b"no newline at all", 4, None);
         assert_eq!(c.len(), 1);
     }

@@ -6,7 +6,7 @@ pub mod open;
 pub mod walk;
 
 pub use open::{Compression, Content, Opened};
-pub use walk::{discover, Filter, Found, Skipped, Walk};
+pub use walk::{Filter, Found, Skipped, Walk, discover};
 
 /// Lowercase hex SHA-256 of a byte slice.
 pub fn sha256_hex(data: &[u8]) -> String {

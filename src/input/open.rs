@@ -177,10 +177,16 @@ mod tests {
         assert_eq!(classify(b""), Content::Empty);
         assert_eq!(classify(&gz(b"x")), Content::Text(Compression::Gzip));
         assert_eq!(classify(b"BZh91AY&SY"), Content::Text(Compression::Bzip2));
-        assert_eq!(classify(&[0x28, 0xb5, 0x2f, 0xfd, 0]), Content::Text(Compression::Zstd));
+        assert_eq!(
+            classify(&[0x28, 0xb5, 0x2f, 0xfd, 0]),
+            Content::Text(Compression::Zstd)
+        );
         assert_eq!(classify(b"hello\n"), Content::Text(Compression::None));
         assert_eq!(classify(b"\x7fELF\x02\x01\x01\0\0"), Content::Binary);
-        assert!(matches!(classify(b"PK\x03\x04rest"), Content::Unsupported(_)));
+        assert!(matches!(
+            classify(b"PK\x03\x04rest"),
+            Content::Unsupported(_)
+        ));
     }
 
     #[test]
@@ -188,19 +194,27 @@ mod tests {
         let mut two = gz(b"line one\n");
         two.extend(gz(b"line two\n"));
         let mut out = String::new();
-        decoder(Compression::Gzip, &two).unwrap().read_to_string(&mut out).unwrap();
+        decoder(Compression::Gzip, &two)
+            .unwrap()
+            .read_to_string(&mut out)
+            .unwrap();
         assert_eq!(out, "line one\nline two\n");
         let mut z = zstd::encode_all(&b"a\n"[..], 3).unwrap();
         z.extend(zstd::encode_all(&b"b\n"[..], 3).unwrap());
         let mut out = String::new();
-        decoder(Compression::Zstd, &z).unwrap().read_to_string(&mut out).unwrap();
+        decoder(Compression::Zstd, &z)
+            .unwrap()
+            .read_to_string(&mut out)
+            .unwrap();
         assert_eq!(out, "a\nb\n");
         assert_eq!(decode_head(Compression::Gzip, &two, 4), b"line");
     }
 
     #[test]
     fn truncated_gzip_keeps_decoded_prefix() {
-        let data: Vec<u8> = (0..5000).flat_map(|i| format!("line {i}\n").into_bytes()).collect();
+        let data: Vec<u8> = (0..5000)
+            .flat_map(|i| format!("line {i}\n").into_bytes())
+            .collect();
         let z = gz(&data);
         let cut = &z[..z.len() / 2];
         let mut d = decoder(Compression::Gzip, cut).unwrap();

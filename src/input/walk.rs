@@ -66,10 +66,10 @@ impl Filter {
     fn rejects(&self, rel: &str) -> Option<&'static str> {
         let name = rel.rsplit('/').next().unwrap_or(rel);
         let hit = |s: &GlobSet| s.is_match(rel) || s.is_match(name);
-        if let Some(ex) = &self.exclude {
-            if hit(ex) {
-                return Some("excluded by --exclude");
-            }
+        if let Some(ex) = &self.exclude
+            && hit(ex)
+        {
+            return Some("excluded by --exclude");
         }
         match &self.include {
             Some(inc) if !hit(inc) => Some("not matched by --include"),
@@ -177,7 +177,10 @@ fn visit(
 
 /// `path` relative to `root`, `/`-separated; the file name when root is the file itself.
 fn relative(root: &Path, path: &Path) -> String {
-    let r = path.strip_prefix(root).ok().filter(|r| !r.as_os_str().is_empty());
+    let r = path
+        .strip_prefix(root)
+        .ok()
+        .filter(|r| !r.as_os_str().is_empty());
     let r = r.unwrap_or_else(|| Path::new(path.file_name().unwrap_or(path.as_os_str())));
     r.components()
         .map(|c| c.as_os_str().to_string_lossy())
@@ -201,13 +204,19 @@ mod tests {
         std::os::unix::fs::symlink(d.join("web1/access.log"), d.join("link.log")).unwrap();
         std::os::unix::fs::symlink(d, d.join("web1/loop")).unwrap();
         let fifo = d.join("pipe");
-        let ok = std::process::Command::new("mkfifo").arg(&fifo).status().is_ok_and(|s| s.success());
+        let ok = std::process::Command::new("mkfifo")
+            .arg(&fifo)
+            .status()
+            .is_ok_and(|s| s.success());
 
         let w = discover(&[d.to_path_buf()], &Filter::default());
         let rels: Vec<_> = w.files.iter().map(|f| f.rel.as_str()).collect();
         assert_eq!(rels, ["link.log", "notes.txt", "web1/access.log.1"]);
         let reasons: Vec<_> = w.skipped.iter().map(|s| s.reason.as_str()).collect();
-        assert!(reasons.iter().any(|r| r.contains("same file")), "{reasons:?}");
+        assert!(
+            reasons.iter().any(|r| r.contains("same file")),
+            "{reasons:?}"
+        );
         assert!(reasons.iter().any(|r| r.contains("loop")), "{reasons:?}");
         if ok {
             assert!(reasons.iter().any(|r| r.contains("FIFO")), "{reasons:?}");
@@ -217,7 +226,11 @@ mod tests {
         let w = discover(&[d.join("web1")], &f);
         let rels: Vec<_> = w.files.iter().map(|f| f.rel.as_str()).collect();
         assert_eq!(rels, ["access.log"]);
-        assert!(w.skipped.iter().any(|s| s.reason == "excluded by --exclude"));
+        assert!(
+            w.skipped
+                .iter()
+                .any(|s| s.reason == "excluded by --exclude")
+        );
 
         let w = discover(&[d.join("notes.txt")], &Filter::default());
         assert_eq!(w.files[0].rel, "notes.txt");

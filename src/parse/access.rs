@@ -34,7 +34,10 @@ fn esc(s: &[u8]) -> Esc {
 
 /// After the request's closing quote comes ` 200` or ` -`.
 fn request_end_ok(rest: &[u8]) -> bool {
-    rest.first() == Some(&b' ') && rest.get(1).is_some_and(|c| c.is_ascii_digit() || *c == b'-')
+    rest.first() == Some(&b' ')
+        && rest
+            .get(1)
+            .is_some_and(|c| c.is_ascii_digit() || *c == b'-')
 }
 
 impl RecordParser for Access {
@@ -58,7 +61,10 @@ impl RecordParser for Access {
         let be = util::token_end(line, i);
         match &line[i.min(be)..be] {
             b"-" => f.put("sc-bytes", Val::Num(0)),
-            s => f.put("sc-bytes", Val::Num(uint(s).ok_or("bad byte count")? as i64)),
+            s => f.put(
+                "sc-bytes",
+                Val::Num(uint(s).ok_or("bad byte count")? as i64),
+            ),
         }
         trailer(line, be, f);
         Ok(Outcome::Event(Some(ts)))
@@ -179,7 +185,8 @@ fn extra<'a>(v: &'a [u8], f: &mut Fields<'a>) {
     let first = first.strip_prefix(b" ").unwrap_or(first);
     if util::is_ip(first) {
         f.put_str("x-forwarded-for", v, Esc::None);
-    } else if v.iter().all(|c| c.is_ascii_digit() || *c == b'.') && v.iter().any(u8::is_ascii_digit) {
+    } else if v.iter().all(|c| c.is_ascii_digit() || *c == b'.') && v.iter().any(u8::is_ascii_digit)
+    {
         f.put_str("time-taken", v, Esc::None);
     } else {
         f.put_str("extra", v, esc(v));

@@ -23,18 +23,18 @@ pub fn parse<'a>(prog: &[u8], msg: &'a [u8], f: &mut Fields<'a>) {
 }
 
 fn put_ip<'a>(f: &mut Fields<'a>, ip: Option<&'a [u8]>) {
-    if let Some(ip) = ip.filter(|ip| is_ip(ip)) {
-        if !f.has("src_ip") {
-            f.put_str("src_ip", ip, Esc::None);
-        }
+    if let Some(ip) = ip.filter(|ip| is_ip(ip))
+        && !f.has("src_ip")
+    {
+        f.put_str("src_ip", ip, Esc::None);
     }
 }
 
 fn put_user<'a>(f: &mut Fields<'a>, user: Option<&'a [u8]>) {
-    if let Some(u) = user.filter(|u| !u.is_empty()) {
-        if !f.has("user") {
-            f.put_str("user", u, Esc::None);
-        }
+    if let Some(u) = user.filter(|u| !u.is_empty())
+        && !f.has("user")
+    {
+        f.put_str("user", u, Esc::None);
     }
 }
 
@@ -58,7 +58,10 @@ fn sshd<'a>(msg: &'a [u8], f: &mut Fields<'a>) {
             f.put_str("auth_method", m, Esc::None);
         }
         outcome(f, o);
-        put_user(f, word_after(msg, b"for invalid user ").or_else(|| word_after(msg, b" for ")));
+        put_user(
+            f,
+            word_after(msg, b"for invalid user ").or_else(|| word_after(msg, b" for ")),
+        );
     } else if starts(b"Invalid user ") || starts(b"invalid user ") {
         outcome(f, "invalid_user");
         put_user(f, word_after(msg, b"nvalid user "));
@@ -84,14 +87,20 @@ fn sshd<'a>(msg: &'a [u8], f: &mut Fields<'a>) {
         || memmem::find(msg, b"Too many authentication failures").is_some()
     {
         outcome(f, "failure");
-        put_user(f, word_after(msg, b"for invalid user ").or_else(|| word_after(msg, b" for ")));
+        put_user(
+            f,
+            word_after(msg, b"for invalid user ").or_else(|| word_after(msg, b" for ")),
+        );
     } else if starts(b"User ") && memmem::find(msg, b"not allowed").is_some() {
         outcome(f, "failure");
         put_user(f, word_after(msg, b"User "));
     } else if starts(b"Did not receive identification") || starts(b"Bad protocol version") {
         outcome(f, "failure");
     }
-    put_ip(f, word_after(msg, b" from ").or_else(|| value_after(msg, b"rhost=")));
+    put_ip(
+        f,
+        word_after(msg, b" from ").or_else(|| value_after(msg, b"rhost=")),
+    );
     if let Some(p) = word_after(msg, b" port ").and_then(uint) {
         f.put("src_port", Val::Num(p as i64));
     }
@@ -154,15 +163,19 @@ fn su<'a>(msg: &'a [u8], f: &mut Fields<'a>) {
     } else if msg.starts_with(b"(to ") {
         let close = memchr::memchr(b')', msg).unwrap_or(msg.len());
         f.put_str("target_user", &msg[4..close], Esc::None);
-        put_user(f, msg.get(close + 2..).and_then(|r| r.split(|&c| c == b' ').next()));
+        put_user(
+            f,
+            msg.get(close + 2..)
+                .and_then(|r| r.split(|&c| c == b' ').next()),
+        );
         outcome(f, "success");
     } else if msg.len() > 2 && (msg[0] == b'+' || msg[0] == b'-') && msg[1] == b' ' {
         outcome(f, if msg[0] == b'+' { "success" } else { "failure" });
-        if let Some(pair) = msg[2..].split(|&c| c == b' ').nth(1) {
-            if let Some(c) = memchr::memchr(b':', pair) {
-                put_user(f, Some(&pair[..c]));
-                f.put_str("target_user", &pair[c + 1..], Esc::None);
-            }
+        if let Some(pair) = msg[2..].split(|&c| c == b' ').nth(1)
+            && let Some(c) = memchr::memchr(b':', pair)
+        {
+            put_user(f, Some(&pair[..c]));
+            f.put_str("target_user", &pair[c + 1..], Esc::None);
         }
     }
 }
@@ -241,8 +254,8 @@ fn trim_quotes(s: &[u8]) -> &[u8] {
 
 #[cfg(test)]
 mod tests {
-    use super::super::testutil::parse_fmt;
     use super::super::Format;
+    use super::super::testutil::parse_fmt;
 
     fn f(line: &str) -> std::collections::BTreeMap<String, String> {
         parse_fmt(Format::Syslog, line).unwrap().1
@@ -250,35 +263,99 @@ mod tests {
 
     #[test]
     fn sshd_messages() {
-        let m = f("Oct 13 10:02:11 h sshd[1]: Accepted password for deploy from 203.0.113.66 port 50122 ssh2");
-        assert_eq!((m["user"].as_str(), m["src_ip"].as_str(), m["src_port"].as_str()), ("deploy", "203.0.113.66", "50122"));
-        assert_eq!((m["outcome"].as_str(), m["auth_method"].as_str()), ("success", "password"));
+        let m = f(
+            "Oct 13 10:02:11 h sshd[1]: Accepted password for deploy from 203.0.113.66 port 50122 ssh2",
+        );
+        assert_eq!(
+            (
+                m["user"].as_str(),
+                m["src_ip"].as_str(),
+                m["src_port"].as_str()
+            ),
+            ("deploy", "203.0.113.66", "50122")
+        );
+        assert_eq!(
+            (m["outcome"].as_str(), m["auth_method"].as_str()),
+            ("success", "password")
+        );
         let m = f("Oct 13 10:02:11 h sshd[1]: Invalid user oracle from 192.0.2.5 port 4242");
-        assert_eq!((m["user"].as_str(), m["outcome"].as_str(), m["src_ip"].as_str()), ("oracle", "invalid_user", "192.0.2.5"));
-        let m = f("Oct 13 10:02:11 h sshd[1]: Disconnected from invalid user oracle 192.0.2.5 port 4242 [preauth]");
-        assert_eq!((m["user"].as_str(), m["outcome"].as_str(), m["src_ip"].as_str()), ("oracle", "disconnect", "192.0.2.5"));
+        assert_eq!(
+            (
+                m["user"].as_str(),
+                m["outcome"].as_str(),
+                m["src_ip"].as_str()
+            ),
+            ("oracle", "invalid_user", "192.0.2.5")
+        );
+        let m = f(
+            "Oct 13 10:02:11 h sshd[1]: Disconnected from invalid user oracle 192.0.2.5 port 4242 [preauth]",
+        );
+        assert_eq!(
+            (
+                m["user"].as_str(),
+                m["outcome"].as_str(),
+                m["src_ip"].as_str()
+            ),
+            ("oracle", "disconnect", "192.0.2.5")
+        );
         let m = f("Oct 13 10:02:11 h sshd[1]: Connection closed by 192.0.2.5 port 4242 [preauth]");
         assert_eq!(m["src_ip"], "192.0.2.5");
-        let m = f("Oct 13 10:02:11 h sshd[1]: pam_unix(sshd:auth): authentication failure; logname= uid=0 euid=0 tty=ssh ruser= rhost=192.0.2.9  user=root");
-        assert_eq!((m["user"].as_str(), m["src_ip"].as_str(), m["pam_service"].as_str()), ("root", "192.0.2.9", "sshd"));
+        let m = f(
+            "Oct 13 10:02:11 h sshd[1]: pam_unix(sshd:auth): authentication failure; logname= uid=0 euid=0 tty=ssh ruser= rhost=192.0.2.9  user=root",
+        );
+        assert_eq!(
+            (
+                m["user"].as_str(),
+                m["src_ip"].as_str(),
+                m["pam_service"].as_str()
+            ),
+            ("root", "192.0.2.9", "sshd")
+        );
     }
 
     #[test]
     fn sudo_su_accounts() {
-        let m = f("Oct 13 10:05:00 h sudo:   deploy : TTY=pts/0 ; PWD=/home/deploy ; USER=root ; COMMAND=/usr/bin/cat /etc/shadow");
+        let m = f(
+            "Oct 13 10:05:00 h sudo:   deploy : TTY=pts/0 ; PWD=/home/deploy ; USER=root ; COMMAND=/usr/bin/cat /etc/shadow",
+        );
         assert_eq!(m["user"], "deploy");
         assert_eq!(m["target_user"], "root");
         assert_eq!(m["command"], "/usr/bin/cat /etc/shadow");
-        assert_eq!((m["tty"].as_str(), m["pwd"].as_str()), ("pts/0", "/home/deploy"));
-        let m = f("Oct 13 10:05:00 h sudo:   bob : 3 incorrect password attempts ; TTY=pts/1 ; PWD=/ ; USER=root ; COMMAND=/bin/sh");
+        assert_eq!(
+            (m["tty"].as_str(), m["pwd"].as_str()),
+            ("pts/0", "/home/deploy")
+        );
+        let m = f(
+            "Oct 13 10:05:00 h sudo:   bob : 3 incorrect password attempts ; TTY=pts/1 ; PWD=/ ; USER=root ; COMMAND=/bin/sh",
+        );
         assert_eq!(m["outcome"], "failure");
         let m = f("Oct 13 10:05:00 h su[9]: FAILED su for root by alice");
-        assert_eq!((m["user"].as_str(), m["target_user"].as_str(), m["outcome"].as_str()), ("alice", "root", "failure"));
-        let m = f("Oct 13 10:05:00 h su[9]: pam_unix(su:session): session opened for user root(uid=0) by alice(uid=1000)");
-        assert_eq!((m["user"].as_str(), m["by_user"].as_str()), ("root", "alice"));
-        let m = f("Oct 13 10:05:00 h useradd[9]: new user: name=backup2, UID=1001, GID=1001, home=/home/backup2, shell=/bin/bash");
-        assert_eq!((m["user"].as_str(), m["outcome"].as_str()), ("backup2", "account_change"));
+        assert_eq!(
+            (
+                m["user"].as_str(),
+                m["target_user"].as_str(),
+                m["outcome"].as_str()
+            ),
+            ("alice", "root", "failure")
+        );
+        let m = f(
+            "Oct 13 10:05:00 h su[9]: pam_unix(su:session): session opened for user root(uid=0) by alice(uid=1000)",
+        );
+        assert_eq!(
+            (m["user"].as_str(), m["by_user"].as_str()),
+            ("root", "alice")
+        );
+        let m = f(
+            "Oct 13 10:05:00 h useradd[9]: new user: name=backup2, UID=1001, GID=1001, home=/home/backup2, shell=/bin/bash",
+        );
+        assert_eq!(
+            (m["user"].as_str(), m["outcome"].as_str()),
+            ("backup2", "account_change")
+        );
         let m = f("Oct 13 10:05:00 h usermod[9]: add 'backup2' to group 'sudo'");
-        assert_eq!((m["user"].as_str(), m["group"].as_str()), ("backup2", "sudo"));
+        assert_eq!(
+            (m["user"].as_str(), m["group"].as_str()),
+            ("backup2", "sudo")
+        );
     }
 }

@@ -162,8 +162,7 @@ impl RecordParser for S3 {
         }
         let tok = |k: usize| &line[t[k].0..t[k].1];
         let op = tok(6);
-        if !(op.starts_with(b"REST.") || op.starts_with(b"WEBSITE.") || op.starts_with(b"BATCH."))
-        {
+        if !(op.starts_with(b"REST.") || op.starts_with(b"WEBSITE.") || op.starts_with(b"BATCH.")) {
             return Err("not an S3 operation");
         }
         let ts = {
@@ -176,9 +175,10 @@ impl RecordParser for S3 {
             match (k, name) {
                 (2, _) => {}
                 (8, _) => request_url(v, f),
-                (_, "sc-status" | "sc-bytes" | "object_size" | "total_time" | "turn_around_time") => {
-                    num(f, name, v)
-                }
+                (
+                    _,
+                    "sc-status" | "sc-bytes" | "object_size" | "total_time" | "turn_around_time",
+                ) => num(f, name, v),
                 _ => f.put_str(name, v, esc(v)),
             }
         }
@@ -285,7 +285,10 @@ impl RecordParser for Alb {
             return Err("too few ALB access-log fields");
         }
         let tok = |k: usize| &line[t[k].0..t[k].1];
-        if !matches!(tok(0), b"http" | b"https" | b"h2" | b"grpcs" | b"ws" | b"wss") {
+        if !matches!(
+            tok(0),
+            b"http" | b"https" | b"h2" | b"grpcs" | b"ws" | b"wss"
+        ) {
             return Err("not an ALB request type");
         }
         f.put_str("type", tok(0), Esc::None);
@@ -303,8 +306,8 @@ impl RecordParser for Alb {
 
 #[cfg(test)]
 mod tests {
-    use super::super::testutil::parse_fmt;
     use super::super::Format;
+    use super::super::testutil::parse_fmt;
 
     #[test]
     fn s3_access() {
@@ -313,8 +316,14 @@ mod tests {
         assert_eq!(ts.as_deref(), Some("2026-10-13T10:31:02Z"));
         assert_eq!(f["c-ip"], "203.0.113.66");
         assert_eq!(f["operation"], "REST.GET.OBJECT");
-        assert_eq!(f["cs-uri-stem"], "/larkspur-exports/exports/customers-2026-10.csv.gz");
-        assert_eq!((f["sc-status"].as_str(), f["sc-bytes"].as_str()), ("200", "52428800"));
+        assert_eq!(
+            f["cs-uri-stem"],
+            "/larkspur-exports/exports/customers-2026-10.csv.gz"
+        );
+        assert_eq!(
+            (f["sc-status"].as_str(), f["sc-bytes"].as_str()),
+            ("200", "52428800")
+        );
         assert_eq!(f["cs-user-agent"], "aws-cli/2.15.0");
         assert!(!f.contains_key("error_code"));
     }
@@ -324,14 +333,24 @@ mod tests {
         let l = r#"https 2026-10-13T10:00:00.186641Z app/web/50dc6c495c0c9188 198.51.100.23:2817 10.0.0.1:80 0.000 0.001 0.000 200 200 34 366 "GET https://shop.example:443/api/customers?page=2 HTTP/1.1" "curl/8.0" ECDHE-RSA-AES128-GCM-SHA256 TLSv1.2 arn:aws:elasticloadbalancing:us-east-1:123456789012:targetgroup/web/73e2d6bc24d8a067 "Root=1-58337262-36d228ad5d99923122bbe354" "shop.example" "-" 0 2026-10-13T10:00:00.186000Z "forward" "-" "-" "10.0.0.1:80" "200" "-" "-""#;
         let (ts, f) = parse_fmt(Format::Alb, l).unwrap();
         assert_eq!(ts.as_deref(), Some("2026-10-13T10:00:00.186641Z"));
-        assert_eq!((f["c-ip"].as_str(), f["c-port"].as_str()), ("198.51.100.23", "2817"));
+        assert_eq!(
+            (f["c-ip"].as_str(), f["c-port"].as_str()),
+            ("198.51.100.23", "2817")
+        );
         assert_eq!(f["cs-host"], "shop.example");
         assert_eq!(f["cs-uri-query"], "/api/customers?page=2");
         assert_eq!(f["sc-bytes"], "366");
         assert_eq!(f["domain_name"], "shop.example");
         let l = r#"2026-10-13T10:00:00.080545Z my-elb 192.0.2.10:49759 10.0.0.5:80 0.000043 0.001337 0.000045 200 200 0 557 "GET http://shop.example:80/ HTTP/1.1" "curl/7.38.0" - -"#;
         let (_, f) = parse_fmt(Format::Elb, l).unwrap();
-        assert_eq!((f["elb"].as_str(), f["cs-uri-stem"].as_str(), f["sc-bytes"].as_str()), ("my-elb", "/", "557"));
+        assert_eq!(
+            (
+                f["elb"].as_str(),
+                f["cs-uri-stem"].as_str(),
+                f["sc-bytes"].as_str()
+            ),
+            ("my-elb", "/", "557")
+        );
         assert!(parse_fmt(Format::Alb, &l[..60]).is_err());
     }
 }

@@ -99,7 +99,10 @@ mod tests {
         let (ts, f) = parse_fmt(Format::CloudTrailLines, REC).unwrap();
         assert_eq!(ts.as_deref(), Some("2026-10-13T10:31:02Z"));
         assert_eq!(f["eventName"], "GetObject");
-        assert_eq!(f["userIdentity.arn"], "arn:aws:iam::123456789012:user/svc-reports");
+        assert_eq!(
+            f["userIdentity.arn"],
+            "arn:aws:iam::123456789012:user/svc-reports"
+        );
         assert_eq!(f["additionalEventData.bytesTransferredOut"], "1048576.0");
         let siem = r#"{"@timestamp":"2020-09-14T00:44:23.000Z","eventName":"ListBuckets","eventSource":"s3.amazonaws.com"}"#;
         let (ts, _) = parse_fmt(Format::CloudTrailLines, siem).unwrap();

@@ -58,7 +58,10 @@ impl RecordParser for ApacheError {
             i = e + 1;
         }
         let msg = &line[i.min(line.len())..];
-        if let Some(code) = msg.strip_prefix(b"AH").filter(|m| m.len() > 6 && m[5] == b':') {
+        if let Some(code) = msg
+            .strip_prefix(b"AH")
+            .filter(|m| m.len() > 6 && m[5] == b':')
+        {
             f.put_str("error_code", &msg[..7], Esc::None);
             f.put_str("message", util_trim(&code[6..]), Esc::None);
         } else {
@@ -70,7 +73,10 @@ impl RecordParser for ApacheError {
 
 /// One `[...]` group after the time: level, pid, client or remote address.
 fn group<'a>(g: &'a [u8], first: bool, f: &mut Fields<'a>) {
-    if let Some(c) = g.strip_prefix(b"client ").or_else(|| g.strip_prefix(b"remote ")) {
+    if let Some(c) = g
+        .strip_prefix(b"client ")
+        .or_else(|| g.strip_prefix(b"remote "))
+    {
         let (h, p) = util::split_host_port(c);
         if !f.has("c-ip") {
             f.put_str("c-ip", h, Esc::None);
@@ -180,19 +186,28 @@ impl RecordParser for NginxError {
 
 #[cfg(test)]
 mod tests {
-    use super::super::testutil::parse_fmt;
     use super::super::Format;
+    use super::super::testutil::parse_fmt;
 
     #[test]
     fn apache_error_22_and_24() {
         let (ts, f) = parse_fmt(Format::ApacheError, "[Sun Dec 04 04:47:44 2005] [error] [client 192.0.2.4] File does not exist: /var/www/html/.env").unwrap();
         assert_eq!(ts.as_deref(), Some("2005-12-04T04:47:44Z"));
-        assert_eq!((f["level"].as_str(), f["c-ip"].as_str()), ("error", "192.0.2.4"));
+        assert_eq!(
+            (f["level"].as_str(), f["c-ip"].as_str()),
+            ("error", "192.0.2.4")
+        );
         assert_eq!(f["message"], "File does not exist: /var/www/html/.env");
         let (ts, f) = parse_fmt(Format::ApacheError, "[Thu Sep 25 09:27:18.813902 2014] [cgi:error] [pid 16860:tid 4328636416] [client 89.207.132.76:59635] AH01215: /bin/bash: warning").unwrap();
         assert_eq!(ts.as_deref(), Some("2014-09-25T09:27:18.813902Z"));
-        assert_eq!((f["module"].as_str(), f["level"].as_str(), f["pid"].as_str()), ("cgi", "error", "16860"));
-        assert_eq!((f["c-port"].as_str(), f["error_code"].as_str()), ("59635", "AH01215"));
+        assert_eq!(
+            (f["module"].as_str(), f["level"].as_str(), f["pid"].as_str()),
+            ("cgi", "error", "16860")
+        );
+        assert_eq!(
+            (f["c-port"].as_str(), f["error_code"].as_str()),
+            ("59635", "AH01215")
+        );
         assert_eq!(f["message"], "/bin/bash: warning");
     }
 
@@ -201,8 +216,21 @@ mod tests {
         let l = r#"2012/04/09 11:53:29 [error] 2865#0: *66647 user "xyz" was not found in "/var/www/.htpasswd", client: 192.0.43.10, server: www.myhost.com, request: "GET / HTTP/1.1", host: "www.myhost.com""#;
         let (ts, f) = parse_fmt(Format::NginxError, l).unwrap();
         assert_eq!(ts.as_deref(), Some("2012-04-09T11:53:29Z"));
-        assert_eq!((f["level"].as_str(), f["pid"].as_str(), f["connection"].as_str()), ("error", "2865", "66647"));
-        assert_eq!((f["c-ip"].as_str(), f["server"].as_str()), ("192.0.43.10", "www.myhost.com"));
-        assert_eq!((f["cs-request"].as_str(), f["cs-host"].as_str()), ("GET / HTTP/1.1", "www.myhost.com"));
+        assert_eq!(
+            (
+                f["level"].as_str(),
+                f["pid"].as_str(),
+                f["connection"].as_str()
+            ),
+            ("error", "2865", "66647")
+        );
+        assert_eq!(
+            (f["c-ip"].as_str(), f["server"].as_str()),
+            ("192.0.43.10", "www.myhost.com")
+        );
+        assert_eq!(
+            (f["cs-request"].as_str(), f["cs-host"].as_str()),
+            ("GET / HTTP/1.1", "www.myhost.com")
+        );
     }
 }

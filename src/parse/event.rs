@@ -154,7 +154,9 @@ impl<'a> Fields<'a> {
             Val::Str(s, Esc::None) | Val::Json(s) => out.extend_from_slice(s),
             Val::Str(s, Esc::Backslash) => unescape_backslash(s, out),
             Val::Str(s, Esc::Json) => unescape_json(s, out),
-            Val::Str(s, Esc::Plus) => out.extend(s.iter().map(|&c| if c == b'+' { b' ' } else { c })),
+            Val::Str(s, Esc::Plus) => {
+                out.extend(s.iter().map(|&c| if c == b'+' { b' ' } else { c }))
+            }
             Val::Str(s, Esc::Csv) => unescape_csv(s, out),
             Val::Num(n) => out.extend_from_slice(n.to_string().as_bytes()),
             Val::Built(a, b) => out.extend_from_slice(self.built(a, b)),
@@ -180,7 +182,11 @@ pub fn unescape_csv(s: &[u8], out: &mut Vec<u8>) {
     let mut i = 0;
     while i < s.len() {
         out.push(s[i]);
-        i += if s[i] == b'"' && s.get(i + 1) == Some(&b'"') { 2 } else { 1 };
+        i += if s[i] == b'"' && s.get(i + 1) == Some(&b'"') {
+            2
+        } else {
+            1
+        };
     }
 }
 
@@ -286,11 +292,13 @@ fn json_u_escape(s: &[u8]) -> (Option<char>, usize) {
     let Some(hi) = hex4(&s[2..]) else {
         return (None, 2.min(s.len()));
     };
-    if (0xD800..0xDC00).contains(&hi) && s.get(6) == Some(&b'\\') && s.get(7) == Some(&b'u') {
-        if let Some(lo) = hex4(&s[8..]).filter(|lo| (0xDC00..0xE000).contains(lo)) {
-            let cp = 0x10000 + ((hi - 0xD800) << 10) + (lo - 0xDC00);
-            return (char::from_u32(cp), 12);
-        }
+    if (0xD800..0xDC00).contains(&hi)
+        && s.get(6) == Some(&b'\\')
+        && s.get(7) == Some(&b'u')
+        && let Some(lo) = hex4(&s[8..]).filter(|lo| (0xDC00..0xE000).contains(lo))
+    {
+        let cp = 0x10000 + ((hi - 0xD800) << 10) + (lo - 0xDC00);
+        return (char::from_u32(cp), 12);
     }
     (Some(char::from_u32(hi).unwrap_or('\u{FFFD}')), 6)
 }

@@ -4,7 +4,7 @@
 //! Other text parsers fall back to it for lines they do not recognise.
 
 use super::event::{Esc, Fields};
-use super::time::{self, digits, Civil, LocalZone, Timestamp, YearRef};
+use super::time::{self, Civil, LocalZone, Timestamp, YearRef, digits};
 use super::util::{self, find_ip};
 use super::{Outcome, ParseCtx, RecordParser, Reject};
 
@@ -36,19 +36,63 @@ const SHAPES: &[Shape] = &[
     |b, _| civil(time::parse_ctime(b)),
     |b, _| civil(time::parse_bsd(b)),
     |b, _| civil(time::parse_dmy(b)),
-    |b, pos| {
-        let ok = pos == 0 || b.len() > 10;
-        time::parse_epoch_secs(b)
-            .filter(|_| ok)
-            .map(|(t, e)| Hit::Abs(t, e))
-    },
+    |b, _| epoch(b).map(|(t, e)| Hit::Abs(t, e)),
     |b, pos| civil(time::parse_yymmdd(b).filter(|_| pos == 0)),
     |b, _| civil(compact(b)),
     |b, _| civil(numeric_date(b)),
     |b, _| civil(mon_dd_yy(b)),
     |b, _| civil(colon_date(b)),
     |b, _| civil(zone_then_bsd(b)),
+    |b, _| civil(ordinal(b)),
+    |b, _| civil(month_dot_day(b)),
 ];
+
+/// Index of the epoch shape: only tried at a line's start or after `[` / `(`.
+const EPOCH_SHAPE: usize = 6;
+
+/// Epoch seconds, milliseconds, microseconds or nanoseconds (by digit count), with an
+/// optional fraction.
+fn epoch(b: &[u8]) -> Option<(Timestamp, usize)> {
+    let n = b.iter().take_while(|c| c.is_ascii_digit()).count();
+    if !matches!(n, 10 | 13 | 16 | 19) || b.get(n).is_some_and(|c| c.is_ascii_alphanumeric()) {
+        return None;
+    }
+    if n == 10 {
+        return time::parse_epoch_secs(b);
+    }
+    Some((time::from_epoch_number(&b[..n])?, n))
+}
+
+/// ISO ordinal dates: `yyyy-ddd` then `T` or space and the time.
+fn ordinal(b: &[u8]) -> Option<time::Parsed> {
+    let year = digits(b, 0, 4)? as i32;
+    if b.get(4) != Some(&b'-') || !matches!(b.get(8), Some(b'T' | b' ')) {
+        return None;
+    }
+    let yday = digits(b, 5, 3)?;
+    if !(1..=366).contains(&yday) {
+        return None;
+    }
+    let days = time::days_from_civil(year, 1, 1) + yday as i64 - 1;
+    let (y, m, d) = time::civil_from_days(days);
+    if y != year {
+        return None;
+    }
+    let (c, off, end) = time::parse_iso(&synth_iso(y, m, d, &b[9..])?)?;
+    Some((c, off, end - 11 + 9))
+}
+
+/// `mm.dd HH:MM:SS` without a year (Proxifier).
+fn month_dot_day(b: &[u8]) -> Option<time::Parsed> {
+    let month = digits(b, 0, 2)?;
+    if b.get(2) != Some(&b'.') || b.get(5) != Some(&b' ') {
+        return None;
+    }
+    let day = digits(b, 3, 2)?;
+    let (mut c, off, end) = time::parse_iso(&synth_iso(2000, month, day, &b[6..])?)?;
+    c.year = 0;
+    Some((c, off, end - 11 + 6))
+}
 
 /// `dd/Mon/yyyy HH:MM:SS` (a space instead of CLF's colon).
 fn clf_space(b: &[u8]) -> Option<time::Parsed> {
@@ -148,7 +192,11 @@ fn zone_then_bsd(b: &[u8]) -> Option<time::Parsed> {
 fn candidate(b: &[u8], i: usize) -> bool {
     let c = b[i];
     (c.is_ascii_digit() || c.is_ascii_uppercase() || c == b'@')
-        && (i == 0 || matches!(b[i - 1], b' ' | b'[' | b'<' | b'(' | b'=' | b'"' | b'\'' | b'>' | b'|' | b'{' | b','))
+        && (i == 0
+            || matches!(
+                b[i - 1],
+                b' ' | b'[' | b'<' | b'(' | b'=' | b'"' | b'\'' | b'>' | b'|' | b'{' | b','
+            ))
 }
 
 /// The generic parser. It remembers where and in which shape the last timestamp was, which
@@ -190,18 +238,21 @@ impl Generic {
 
     /// Finds the timestamp: (time, start, end).
     pub fn find_time(&mut self, line: &[u8]) -> Option<(Timestamp, usize, usize)> {
-        if let Some((pos, shape)) = self.last {
-            if pos < line.len() && candidate(line, pos) {
-                if let Some((t, e)) = self.try_at(line, pos, shape) {
-                    return Some((t, pos, pos + e));
-                }
-            }
+        if let Some((pos, shape)) = self.last
+            && pos < line.len()
+            && candidate(line, pos)
+            && let Some((t, e)) = self.try_at(line, pos, shape)
+        {
+            return Some((t, pos, pos + e));
         }
         for pos in 0..line.len().min(SEARCH) {
             if !candidate(line, pos) {
                 continue;
             }
             for shape in 0..SHAPES.len() {
+                if shape == EPOCH_SHAPE && pos > 0 && !matches!(line[pos - 1], b'[' | b'(') {
+                    continue;
+                }
                 if let Some((t, e)) = self.try_at(line, pos, shape) {
                     self.last = Some((pos, shape));
                     return Some((t, pos, pos + e));
@@ -245,19 +296,38 @@ pub fn add_entities<'a>(line: &'a [u8], ts_start: usize, ts_end: usize, f: &mut 
 /// A user name after the usual keys (`user=`, `user 'x'`, `for user x`, `login: x`).
 pub fn find_user(msg: &[u8]) -> Option<&[u8]> {
     const KEYS: &[&[u8]] = &[
-        b"user=", b"username=", b"user: ", b"User: ", b"user \"", b"user '", b"for user ",
-        b"user <", b"login=", b"login: ", b"account=", b"User ", b"user ",
+        b"user=",
+        b"username=",
+        b"user: ",
+        b"User: ",
+        b"user \"",
+        b"user '",
+        b"for user ",
+        b"user <",
+        b"login=",
+        b"login: ",
+        b"account=",
+        b"User ",
+        b"user ",
     ];
     for key in KEYS {
         if let Some(p) = memchr::memmem::find(msg, key) {
             let mut s = &msg[p + key.len()..];
-            while let Some(c) = s.first().filter(|c| matches!(c, b'"' | b'\'' | b'<' | b'[')) {
+            while let Some(c) = s
+                .first()
+                .filter(|c| matches!(c, b'"' | b'\'' | b'<' | b'['))
+            {
                 let _ = c;
                 s = &s[1..];
             }
             let e = s
                 .iter()
-                .position(|c| matches!(c, b' ' | b'"' | b'\'' | b',' | b';' | b')' | b']' | b'>' | b'\t'))
+                .position(|c| {
+                    matches!(
+                        c,
+                        b' ' | b'"' | b'\'' | b',' | b';' | b')' | b']' | b'>' | b'\t'
+                    )
+                })
                 .unwrap_or(s.len());
             let u = &s[..e];
             if !u.is_empty() && u != b"-" && u.len() <= 64 && !util::is_ip(u) {
@@ -270,8 +340,8 @@ pub fn find_user(msg: &[u8]) -> Option<&[u8]> {
 
 #[cfg(test)]
 mod tests {
-    use super::super::testutil::{ctx, parse_one};
     use super::super::Format;
+    use super::super::testutil::{ctx, parse_one};
 
     fn ts(line: &str) -> Option<String> {
         let mut p = Format::Generic.parser(&ctx());
@@ -281,14 +351,35 @@ mod tests {
     #[test]
     fn shapes() {
         for (line, want) in [
-            ("2013-01-04 17:03:46 login authenticator failed", "2013-01-04T17:03:46Z"),
-            ("[2012-02-13 17:21:54] NOTICE[1638] chan_sip.c: x", "2012-02-13T17:21:54Z"),
-            ("2016-11-20T00:04:00.110+0100 [conn1] auth", "2016-11-19T23:04:00.110Z"),
-            ("1386543323.000      4 91.188.124.227 TCP_DENIED/403", "2013-12-08T22:55:23Z"),
-            ("@400000004c91b044077a9e94 imap-login: Info", "2010-09-16T05:50:50.125476500Z"),
+            (
+                "2013-01-04 17:03:46 login authenticator failed",
+                "2013-01-04T17:03:46Z",
+            ),
+            (
+                "[2012-02-13 17:21:54] NOTICE[1638] chan_sip.c: x",
+                "2012-02-13T17:21:54Z",
+            ),
+            (
+                "2016-11-20T00:04:00.110+0100 [conn1] auth",
+                "2016-11-19T23:04:00.110Z",
+            ),
+            (
+                "1386543323.000      4 91.188.124.227 TCP_DENIED/403",
+                "2013-12-08T22:55:23Z",
+            ),
+            (
+                "@400000004c91b044077a9e94 imap-login: Info",
+                "2010-09-16T05:50:50.125476500Z",
+            ),
             ("Wed Apr 14 08:11:01 2021 - OK - x", "2021-04-14T08:11:01Z"),
-            ("11-Aug-2013 03:36:11.372 error: client", "2013-08-11T03:36:11.372Z"),
-            ("130324  0:04:00 [Warning] Access denied", "2013-03-24T00:04:00Z"),
+            (
+                "11-Aug-2013 03:36:11.372 error: client",
+                "2013-08-11T03:36:11.372Z",
+            ),
+            (
+                "130324  0:04:00 [Warning] Access denied",
+                "2013-03-24T00:04:00Z",
+            ),
             ("[20220407-12:11:06] [INFO ] x", "2022-04-07T12:11:06Z"),
             ("10/06/2013 15:50:41 x", "2013-10-06T15:50:41Z"),
             ("L 01/01/2014 - 01:25:17: x", "2014-01-01T01:25:17Z"),
@@ -296,10 +387,26 @@ mod tests {
             ("Apr-07-13 07:08:36 [SMTP", "2013-04-07T07:08:36Z"),
             ("2014:07:02-00:17:45: x", "2014-07-02T00:17:45Z"),
             ("[PDT Apr 16 21:05:29] error : x", "2026-04-17T04:05:29Z"),
-            ("t=2020-10-19T17:44:33+0200 lvl=eror msg=x", "2020-10-19T15:44:33Z"),
-            ("[22-Jan-2013 22:28:21 +0200]: IMAP Error", "2013-01-22T20:28:21Z"),
+            (
+                "t=2020-10-19T17:44:33+0200 lvl=eror msg=x",
+                "2020-10-19T15:44:33Z",
+            ),
+            (
+                "[22-Jan-2013 22:28:21 +0200]: IMAP Error",
+                "2013-01-22T20:28:21Z",
+            ),
             ("[17/Jun/2011 17:00:45] Failed", "2011-06-17T17:00:45Z"),
             ("2011.11.21 14:29:16 LOG3[1]", "2011-11-21T14:29:16Z"),
+            ("1428634687123 Hello, World!", "2015-04-10T02:58:07.123Z"),
+            (
+                "2012-025T10:22:40,672:DEBUG:foo",
+                "2012-01-25T10:22:40.672Z",
+            ),
+            ("[10.30 16:49:06] chrome.exe - x", "2026-10-30T16:49:06Z"),
+            (
+                "msg=audit(1373330716.415:4063): x",
+                "2013-07-09T00:45:16.415Z",
+            ),
         ] {
             assert_eq!(ts(line).as_deref(), Some(want), "{line}");
         }
@@ -312,7 +419,11 @@ mod tests {
         let mut p = Format::Generic.parser(&ctx());
         let (_, f) = parse_one(p.as_mut(), "2013-01-04 17:03:46 login authenticator failed for (User) [24.106.174.74]: 535 Incorrect authentication data (set_id=user@example.org)").unwrap();
         assert_eq!(f["ip"], "24.106.174.74");
-        let (_, f) = parse_one(p.as_mut(), "2013-01-04 17:03:46 auth failed: user='bob', rip=::ffff:10.1.2.3").unwrap();
+        let (_, f) = parse_one(
+            p.as_mut(),
+            "2013-01-04 17:03:46 auth failed: user='bob', rip=::ffff:10.1.2.3",
+        )
+        .unwrap();
         assert_eq!((f["user"].as_str(), f["ip"].as_str()), ("bob", "10.1.2.3"));
     }
 }

@@ -71,11 +71,7 @@ pub fn skip_value(b: &[u8], i: usize) -> Result<usize, Reject> {
             {
                 j += 1;
             }
-            if j == i {
-                Err("bad JSON value")
-            } else {
-                Ok(j)
-            }
+            if j == i { Err("bad JSON value") } else { Ok(j) }
         }
         None => Err("truncated JSON"),
     }
@@ -245,7 +241,14 @@ pub const USER_KEYS: &[&str] = &[
 ];
 
 /// Keys that hold what happened.
-pub const EVENT_KEYS: &[&str] = &["event", "action", "event.action", "msg", "message", "event_type"];
+pub const EVENT_KEYS: &[&str] = &[
+    "event",
+    "action",
+    "event.action",
+    "msg",
+    "message",
+    "event_type",
+];
 
 /// Finds the first of `keys` present in `f`.
 pub fn first_of<'a>(f: &Fields<'a>, keys: &[&str]) -> Option<Val<'a>> {
@@ -285,15 +288,15 @@ impl RecordParser for AppJson {
 
 /// Adds the normalized names (`c-ip`, `cs-username`) next to the log's own keys.
 fn normalize(f: &mut Fields<'_>) {
-    if !f.has("c-ip") {
-        if let Some(v) = first_of(f, IP_KEYS).filter(|v| !matches!(v, Val::Json(_))) {
-            f.put("c-ip", v);
-        }
+    if !f.has("c-ip")
+        && let Some(v) = first_of(f, IP_KEYS).filter(|v| !matches!(v, Val::Json(_)))
+    {
+        f.put("c-ip", v);
     }
-    if !f.has("cs-username") {
-        if let Some(v) = first_of(f, USER_KEYS).filter(|v| !matches!(v, Val::Json(b"null"))) {
-            f.put("cs-username", v);
-        }
+    if !f.has("cs-username")
+        && let Some(v) = first_of(f, USER_KEYS).filter(|v| !matches!(v, Val::Json(b"null")))
+    {
+        f.put("cs-username", v);
     }
 }
 
@@ -319,13 +322,31 @@ mod tests {
     #[test]
     fn time_keys_and_epochs() {
         for (l, want) in [
-            (r#"{"@timestamp":"2026-10-13T11:00:00+02:00","msg":"x"}"#, "2026-10-13T09:00:00Z"),
+            (
+                r#"{"@timestamp":"2026-10-13T11:00:00+02:00","msg":"x"}"#,
+                "2026-10-13T09:00:00Z",
+            ),
             (r#"{"time":1760346000,"msg":"x"}"#, "2025-10-13T09:00:00Z"),
-            (r#"{"ts":1760346000123,"msg":"x"}"#, "2025-10-13T09:00:00.123Z"),
-            (r#"{"ts":1760346000123456,"msg":"x"}"#, "2025-10-13T09:00:00.123456Z"),
-            (r#"{"date":"1760346000123456789"}"#, "2025-10-13T09:00:00.123456789Z"),
-            (r#"{"datetime":"2026-10-13 09:00:00"}"#, "2026-10-13T09:00:00Z"),
-            (r#"{"source":{"ip":"10.0.0.1"},"timestamp":"2026-10-13T09:00:00Z"}"#, "2026-10-13T09:00:00Z"),
+            (
+                r#"{"ts":1760346000123,"msg":"x"}"#,
+                "2025-10-13T09:00:00.123Z",
+            ),
+            (
+                r#"{"ts":1760346000123456,"msg":"x"}"#,
+                "2025-10-13T09:00:00.123456Z",
+            ),
+            (
+                r#"{"date":"1760346000123456789"}"#,
+                "2025-10-13T09:00:00.123456789Z",
+            ),
+            (
+                r#"{"datetime":"2026-10-13 09:00:00"}"#,
+                "2026-10-13T09:00:00Z",
+            ),
+            (
+                r#"{"source":{"ip":"10.0.0.1"},"timestamp":"2026-10-13T09:00:00Z"}"#,
+                "2026-10-13T09:00:00Z",
+            ),
         ] {
             let (ts, _) = parse_fmt(Format::Json, l).unwrap();
             assert_eq!(ts.as_deref(), Some(want), "{l}");
@@ -336,7 +357,13 @@ mod tests {
 
     #[test]
     fn rejects_broken_json() {
-        for bad in [r#"{"a":"#, r#"{"a" 1}"#, "[1,2]", r#"{"a":1} x"#, r#"{"a":"unterminated}"#] {
+        for bad in [
+            r#"{"a":"#,
+            r#"{"a" 1}"#,
+            "[1,2]",
+            r#"{"a":1} x"#,
+            r#"{"a":"unterminated}"#,
+        ] {
             assert!(parse_fmt(Format::Json, bad).is_err(), "{bad}");
         }
         let (ts, _) = parse_fmt(Format::Json, r#"{"a":1}"#).unwrap();

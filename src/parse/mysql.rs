@@ -33,14 +33,35 @@ fn is_header(line: &[u8]) -> bool {
 /// `\t\t  12 Query\t...`: a record that inherits the previous timestamp. Returns where the
 /// thread id starts.
 fn inherited_start(line: &[u8]) -> Option<usize> {
-    if line.first() != Some(&b'\t') {
+    if !matches!(line.first(), Some(b'\t' | b' ')) {
         return None;
     }
     let i = line.iter().position(|c| *c != b'\t' && *c != b' ')?;
     let d = line[i..].iter().take_while(|c| c.is_ascii_digit()).count();
-    let after = line.get(i + d)?;
-    (d > 0 && (*after == b' ' || *after == b'\t')).then_some(i)
+    let mut k = i + d;
+    while matches!(line.get(k), Some(b' ' | b'\t')) {
+        k += 1;
+    }
+    (d > 0 && k > i + d && line.get(k).is_some_and(u8::is_ascii_uppercase)).then_some(i)
 }
+
+/// Commands written as two words.
+const TWO_WORD: &[&[u8]] = &[
+    b"Init DB",
+    b"Change user",
+    b"Field List",
+    b"Close stmt",
+    b"Binlog Dump",
+    b"Long Data",
+    b"Register Slave",
+    b"Table Dump",
+    b"Set option",
+    b"Reset stmt",
+    b"Create DB",
+    b"Drop DB",
+    b"Connect Out",
+    b"Delayed insert",
+];
 
 fn timestamp_start(line: &[u8]) -> Option<(time::Civil, Option<i32>, usize)> {
     time::parse_iso(line).or_else(|| time::parse_yymmdd(line))
@@ -77,9 +98,19 @@ impl RecordParser for MysqlGeneral {
             .iter()
             .position(|c| *c == b'\t' || *c == b' ' || *c == b'\n')
             .map_or(rec.len(), |p| i + p);
+        let mut c = c;
+        for two in TWO_WORD {
+            if rec[i..].starts_with(two) {
+                c = i + two.len();
+            }
+        }
         let command = &rec[i..c];
-        if command.is_empty() {
-            return Err("no command");
+        if !command.first().is_some_and(u8::is_ascii_uppercase)
+            || !command
+                .iter()
+                .all(|b| b.is_ascii_alphabetic() || *b == b' ')
+        {
+            return Err("no general-log command");
         }
         f.put_str("command", command, Esc::None);
         let mut a = c;
@@ -125,27 +156,69 @@ fn connect<'a>(arg: &'a [u8], f: &mut Fields<'a>) {
 
 #[cfg(test)]
 mod tests {
-    use super::super::testutil::{ctx, parse_one};
     use super::super::Format;
+    use super::super::testutil::{ctx, parse_one};
     use super::*;
 
     #[test]
     fn old_and_new_formats() {
         let mut p = Format::MysqlGeneral.parser(&ctx());
-        let (ts, _) = parse_one(p.as_mut(), "/usr/sbin/mysqld, Version: 5.0.51a-log. started with:").unwrap();
+        let (ts, _) = parse_one(
+            p.as_mut(),
+            "/usr/sbin/mysqld, Version: 5.0.51a-log. started with:",
+        )
+        .unwrap();
         assert_eq!(ts.as_deref(), Some("meta"));
-        let (ts, f) = parse_one(p.as_mut(), "081208 10:04:52\t   1 Connect     root@localhost on shop").unwrap();
+        let (ts, f) = parse_one(
+            p.as_mut(),
+            "081208 10:04:52\t   1 Connect     root@localhost on shop",
+        )
+        .unwrap();
         assert_eq!(ts.as_deref(), Some("2008-12-08T10:04:52Z"));
-        assert_eq!((f["user"].as_str(), f["c-ip"].as_str(), f["database"].as_str()), ("root", "localhost", "shop"));
-        let (ts, f) = parse_one(p.as_mut(), "\t\t      1 Query       SELECT *\nFROM customers").unwrap();
+        assert_eq!(
+            (
+                f["user"].as_str(),
+                f["c-ip"].as_str(),
+                f["database"].as_str()
+            ),
+            ("root", "localhost", "shop")
+        );
+        let (ts, f) = parse_one(
+            p.as_mut(),
+            "\t\t      1 Query       SELECT *\nFROM customers",
+        )
+        .unwrap();
         assert_eq!(ts.as_deref(), Some("2008-12-08T10:04:52Z"));
         assert_eq!(f["query"], "SELECT *\nFROM customers");
-        let (ts, f) = parse_one(p.as_mut(), "2019-11-04T08:29:32.361396Z\t    2 Query\tselect @@version_comment limit 1").unwrap();
+        let (ts, f) = parse_one(
+            p.as_mut(),
+            "2019-11-04T08:29:32.361396Z\t    2 Query\tselect @@version_comment limit 1",
+        )
+        .unwrap();
         assert_eq!(ts.as_deref(), Some("2019-11-04T08:29:32.361396Z"));
         assert_eq!(f["command"], "Query");
         assert!(is_continuation(b"FROM customers"));
         assert!(!is_continuation(b"\t\t      1 Quit"));
+        assert!(!is_continuation(
+            b"                     51 Query       SELECT"
+        ));
+        assert!(is_continuation(
+            b"                FROM auction_category_map"
+        ));
+        let (_, f) = parse_one(p.as_mut(), "\t\t   11 Init DB     my_webstats").unwrap();
+        assert_eq!(
+            (f["command"].as_str(), f["argument"].as_str()),
+            ("Init DB", "my_webstats")
+        );
+        assert!(parse_one(p.as_mut(), "2020-08-06T14:25:02.835618Z 0 [Note] InnoDB").is_err());
         let (_, f) = parse_one(p.as_mut(), "2019-11-04T08:29:32Z\t    3 Connect\tAccess denied for user 'bob'@'10.0.0.9' (using password: YES)").unwrap();
-        assert_eq!((f["user"].as_str(), f["c-ip"].as_str(), f["outcome"].as_str()), ("bob", "10.0.0.9", "failure"));
+        assert_eq!(
+            (
+                f["user"].as_str(),
+                f["c-ip"].as_str(),
+                f["outcome"].as_str()
+            ),
+            ("bob", "10.0.0.9", "failure")
+        );
     }
 }

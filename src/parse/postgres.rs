@@ -14,9 +14,25 @@ pub fn is_continuation(line: &[u8]) -> bool {
 }
 
 const LEVELS: &[&[u8]] = &[
-    b"LOG", b"ERROR", b"STATEMENT", b"DETAIL", b"HINT", b"FATAL", b"WARNING", b"CONTEXT",
-    b"NOTICE", b"PANIC", b"INFO", b"LOCATION", b"QUERY", b"DEBUG", b"DEBUG1", b"DEBUG2",
-    b"DEBUG3", b"DEBUG4", b"DEBUG5",
+    b"LOG",
+    b"ERROR",
+    b"STATEMENT",
+    b"DETAIL",
+    b"HINT",
+    b"FATAL",
+    b"WARNING",
+    b"CONTEXT",
+    b"NOTICE",
+    b"PANIC",
+    b"INFO",
+    b"LOCATION",
+    b"QUERY",
+    b"DEBUG",
+    b"DEBUG1",
+    b"DEBUG2",
+    b"DEBUG3",
+    b"DEBUG4",
+    b"DEBUG5",
 ];
 
 /// The stderr-format parser.
@@ -36,11 +52,7 @@ impl Postgres {
 
 /// A PostgreSQL timestamp (`2026-10-13 10:21:07.311 UTC`) with an optional zone abbreviation
 /// that [`time::zone_abbrev`] may not know (then `--tz` applies and the word is skipped).
-fn pg_time(
-    b: &[u8],
-    cache: &mut TsCache,
-    zone: &mut LocalZone,
-) -> Option<(Timestamp, usize)> {
+fn pg_time(b: &[u8], cache: &mut TsCache, zone: &mut LocalZone) -> Option<(Timestamp, usize)> {
     let key = &b[..b.len().min(32)];
     let key = &key[..memmem::find(key, b" [").unwrap_or(key.len())];
     if let Some(hit) = cache.get(key) {
@@ -48,7 +60,10 @@ fn pg_time(
     }
     let (c, off, mut end) = time::parse_iso(b)?;
     if off.is_none() && b.get(end) == Some(&b' ') {
-        let w = b[end + 1..].iter().take_while(|c| c.is_ascii_uppercase()).count();
+        let w = b[end + 1..]
+            .iter()
+            .take_while(|c| c.is_ascii_uppercase())
+            .count();
         if (2..=5).contains(&w) && b.get(end + 1 + w).is_none_or(|c| *c == b' ') {
             end += 1 + w;
         }
@@ -75,17 +90,24 @@ impl RecordParser for Postgres {
     }
 }
 
-/// Finds `LEVEL:  ` (two spaces after the colon): (level start, level end, message start).
+/// Finds `LEVEL:  ` (PostgreSQL writes two spaces; some prefixes and proxies one):
+/// (level start, level end, message start).
 fn find_level(rest: &[u8]) -> Option<(usize, usize, usize)> {
     let mut from = 0;
-    while let Some(p) = memmem::find(&rest[from..], b":  ") {
+    while let Some(p) = memmem::find(&rest[from..], b": ") {
         let colon = from + p;
         let start = rest[..colon]
             .iter()
             .rposition(|c| !(c.is_ascii_uppercase() || c.is_ascii_digit()))
             .map_or(0, |p| p + 1);
-        if LEVELS.contains(&&rest[start..colon]) {
-            return Some((start, colon, colon + 3));
+        let delimited = start == 0 || matches!(rest[start - 1], b' ' | b':' | b']');
+        if delimited && LEVELS.contains(&&rest[start..colon]) {
+            let msg = if rest.get(colon + 2) == Some(&b' ') {
+                colon + 3
+            } else {
+                colon + 2
+            };
+            return Some((start, colon, msg));
         }
         from = colon + 1;
     }
@@ -94,14 +116,10 @@ fn find_level(rest: &[u8]) -> Option<(usize, usize, usize)> {
 
 /// The part of `log_line_prefix` between the time and the level.
 fn prefix<'a>(p: &'a [u8], f: &mut Fields<'a>) {
-    if let Some(pid) = p
-        .iter()
-        .position(|&c| c == b'[')
-        .and_then(|s| {
-            let e = p[s + 1..].iter().position(|c| !c.is_ascii_digit())?;
-            uint(&p[s + 1..s + 1 + e])
-        })
-    {
+    if let Some(pid) = p.iter().position(|&c| c == b'[').and_then(|s| {
+        let e = p[s + 1..].iter().position(|c| !c.is_ascii_digit())?;
+        uint(&p[s + 1..s + 1 + e])
+    }) {
         f.put("pid", Val::Num(pid as i64));
     }
     for (key, name) in [
@@ -116,7 +134,7 @@ fn prefix<'a>(p: &'a [u8], f: &mut Fields<'a>) {
         }
     }
     if !f.has("user") {
-        for tok in p.split(|&c| c == b' ') {
+        for tok in p.split(|&c| c == b' ' || c == b':') {
             if let Some(at) = memchr::memchr(b'@', tok).filter(|_| !tok.starts_with(b"[")) {
                 f.put_str("user", &tok[..at], Esc::None);
                 f.put_str("database", &tok[at + 1..], Esc::None);
@@ -153,8 +171,11 @@ fn message<'a>(msg: &'a [u8], f: &mut Fields<'a>) {
             f.put("c-port", Val::Num(p as i64));
         }
     } else if m.starts_with(b"connection authorized: ") || m.starts_with(b"disconnection: ") {
-        for (key, name) in [(&b"user="[..], "user"), (b"database=", "database"), (b"host=", "c-ip")]
-        {
+        for (key, name) in [
+            (&b"user="[..], "user"),
+            (b"database=", "database"),
+            (b"host=", "c-ip"),
+        ] {
             if let Some(v) = value_after(m, key).filter(|_| !f.has(name)) {
                 f.put_str(name, v, Esc::None);
             }
@@ -270,8 +291,8 @@ impl RecordParser for PostgresCsv {
                 break;
             };
             if k == 0 {
-                let (t, _) = pg_time(v, &mut self.cache, &mut self.zone)
-                    .ok_or("no PostgreSQL timestamp")?;
+                let (t, _) =
+                    pg_time(v, &mut self.cache, &mut self.zone).ok_or("no PostgreSQL timestamp")?;
                 ts = Some(t);
                 continue;
             }
@@ -303,8 +324,8 @@ impl RecordParser for PostgresCsv {
 
 #[cfg(test)]
 mod tests {
-    use super::super::testutil::parse_fmt;
     use super::super::Format;
+    use super::super::testutil::parse_fmt;
 
     #[test]
     fn stderr_prefixes() {
@@ -314,26 +335,53 @@ mod tests {
         )
         .unwrap();
         assert_eq!(ts.as_deref(), Some("2026-10-13T10:21:07.311Z"));
-        assert_eq!((f["pid"].as_str(), f["user"].as_str(), f["database"].as_str()), ("41233", "app_ro", "shop"));
-        assert_eq!((f["level"].as_str(), f["statement"].as_str()), ("LOG", "SELECT * FROM customers;"));
+        assert_eq!(
+            (
+                f["pid"].as_str(),
+                f["user"].as_str(),
+                f["database"].as_str()
+            ),
+            ("41233", "app_ro", "shop")
+        );
+        assert_eq!(
+            (f["level"].as_str(), f["statement"].as_str()),
+            ("LOG", "SELECT * FROM customers;")
+        );
         let (ts, f) = parse_fmt(
             Format::Postgres,
             "2023-01-11 10:00:01 CET [15937]: [3-1] user=postgres,db=bench,app=psql,client=192.0.2.4 LOG:  duration: 0.250 ms  statement: select 1",
         )
         .unwrap();
         assert_eq!(ts.as_deref(), Some("2023-01-11T09:00:01Z"));
-        assert_eq!((f["user"].as_str(), f["database"].as_str(), f["c-ip"].as_str()), ("postgres", "bench", "192.0.2.4"));
-        assert_eq!((f["duration_ms"].as_str(), f["statement"].as_str()), ("0.250", "select 1"));
+        assert_eq!(
+            (
+                f["user"].as_str(),
+                f["database"].as_str(),
+                f["c-ip"].as_str()
+            ),
+            ("postgres", "bench", "192.0.2.4")
+        );
+        assert_eq!(
+            (f["duration_ms"].as_str(), f["statement"].as_str()),
+            ("0.250", "select 1")
+        );
         let (_, f) = parse_fmt(
             Format::Postgres,
             "2026-10-13 10:20:59.001 UTC [41233] [unknown]@[unknown] LOG:  connection received: host=10.0.1.5 port=50122",
         )
         .unwrap();
-        assert_eq!((f["c-ip"].as_str(), f["c-port"].as_str()), ("10.0.1.5", "50122"));
-        let rec = "2026-10-13 10:21:07 UTC [1] a@b LOG:  statement: SELECT id,\n\temail FROM customers";
+        assert_eq!(
+            (f["c-ip"].as_str(), f["c-port"].as_str()),
+            ("10.0.1.5", "50122")
+        );
+        let rec =
+            "2026-10-13 10:21:07 UTC [1] a@b LOG:  statement: SELECT id,\n\temail FROM customers";
         let (_, f) = parse_fmt(Format::Postgres, rec).unwrap();
         assert_eq!(f["statement"], "SELECT id,\n\temail FROM customers");
         assert!(parse_fmt(Format::Postgres, "\tcontinuation only").is_err());
+        let (ts, f) = parse_fmt(Format::Postgres, "2021-05-27 17:00:00 UTC:10.1.91.65:user@my_db:[24743]:LOG: duration: 0.054 ms statement: SELECT 1;").unwrap();
+        assert_eq!(ts.as_deref(), Some("2021-05-27T17:00:00Z"));
+        assert_eq!((f["level"].as_str(), f["pid"].as_str()), ("LOG", "24743"));
     }
 
     #[test]
@@ -341,7 +389,10 @@ mod tests {
         let l = r#"2026-10-13 10:21:07.311 UTC,"app_ro","shop",41233,"10.0.1.5:50122",6528f1a3.a111,3,"SELECT",2026-10-13 10:20:59 UTC,3/17,0,LOG,00000,"statement: SELECT ""x"" FROM customers",,,,,,,,,"psql","client backend""#;
         let (ts, f) = parse_fmt(Format::PostgresCsv, l).unwrap();
         assert_eq!(ts.as_deref(), Some("2026-10-13T10:21:07.311Z"));
-        assert_eq!((f["user"].as_str(), f["c-ip"].as_str(), f["c-port"].as_str()), ("app_ro", "10.0.1.5", "50122"));
+        assert_eq!(
+            (f["user"].as_str(), f["c-ip"].as_str(), f["c-port"].as_str()),
+            ("app_ro", "10.0.1.5", "50122")
+        );
         assert_eq!(f["message"], r#"statement: SELECT "x" FROM customers"#);
         assert_eq!(f["application"], "psql");
         assert!(parse_fmt(Format::PostgresCsv, "a,b,c").is_err());

@@ -13,10 +13,10 @@ pub fn detect(head: &[u8], ctx: &ParseCtx) -> Format {
     let Some(first) = first else {
         return Format::Generic;
     };
-    if head[first] == b'{' || head[first] == b'[' {
-        if let Some(f) = detect_json(&head[first..]) {
-            return f;
-        }
+    if (head[first] == b'{' || head[first] == b'[')
+        && let Some(f) = detect_json(&head[first..])
+    {
+        return f;
     }
     let lines = sample(head);
     let mut best = (0usize, Format::Generic);
@@ -42,7 +42,10 @@ fn detect_json(doc: &[u8]) -> Option<Format> {
     let line_end = memchr::memchr(b'\n', doc).unwrap_or(doc.len());
     let line = &doc[..line_end];
     let has = |k: &[u8]| memchr::memmem::find(line, k).is_some();
-    if has(b"\"eventSource\"") && has(b"\"eventName\"") && (has(b"\"eventVersion\"") || has(b"\"awsRegion\"")) {
+    if has(b"\"eventSource\"")
+        && has(b"\"eventName\"")
+        && (has(b"\"eventVersion\"") || has(b"\"awsRegion\""))
+    {
         return Some(Format::CloudTrailLines);
     }
     if doc[0] == b'{' {
@@ -75,24 +78,27 @@ fn score(fmt: Format, lines: &[&[u8]], ctx: &ParseCtx) -> usize {
     };
     let mut n = 0;
     let mut events = 0;
+    let mut timed = 0;
     for line in lines {
         if cont.is_some_and(|c| c(line)) {
             continue;
         }
         let mut f = Fields::default();
         match parser.parse(line, &mut f) {
-            Ok(Outcome::Event(Some(_))) => {
+            Ok(Outcome::Event(ts)) => {
                 n += 1;
                 events += 1;
+                timed += usize::from(ts.is_some());
             }
             Ok(Outcome::Meta) => n += 1,
             _ => {}
         }
     }
-    if events == 0 {
-        0
-    } else {
+    // Untimed events alone (a MySQL general log without stamps) must be most of the sample.
+    if timed > 0 || (events > 0 && events * 2 >= lines.len()) {
         n
+    } else {
+        0
     }
 }
 
@@ -107,18 +113,62 @@ mod tests {
 
     #[test]
     fn detects_each_format() {
-        assert_eq!(d(r#"{"Records":[{"eventName":"x"}]}"#), Format::CloudTrailDelivery);
-        assert_eq!(d("{\"eventVersion\":\"1.08\",\"eventSource\":\"s3.amazonaws.com\",\"eventName\":\"GetObject\"}\n"), Format::CloudTrailLines);
-        assert_eq!(d("{\"ts\":\"2026-10-13T09:13:55Z\",\"event\":\"login\"}\n"), Format::Json);
-        assert_eq!(d("1.2.3.4 - - [13/Oct/2026:09:14:02 +0000] \"GET / HTTP/1.1\" 200 5 \"-\" \"curl\"\n"), Format::Access);
-        assert_eq!(d("Oct 13 10:02:11 bastion sshd[1]: Accepted publickey for a from 1.2.3.4 port 2 ssh2\n"), Format::Syslog);
-        assert_eq!(d("2026-10-13T10:02:11.483920+00:00 bastion sshd[2]: x\n"), Format::Syslog);
-        assert_eq!(d("2026-10-13 10:21:07.311 UTC [41233] app_ro@shop LOG:  statement: SELECT 1\n"), Format::Postgres);
-        assert_eq!(d("[Sun Dec 04 04:47:44 2005] [notice] workerEnv.init() ok\n"), Format::ApacheError);
-        assert_eq!(d("2012/04/09 11:53:29 [error] 2865#0: *66647 x, client: 1.2.3.4\n"), Format::NginxError);
-        assert_eq!(d("#Software: IIS\n#Fields: date time c-ip cs-method cs-uri-stem sc-status\n2026-10-13 10:00:00 1.2.3.4 GET / 200\n"), Format::W3c);
-        assert_eq!(d("2013-01-04 17:03:46 login authenticator failed\n"), Format::Generic);
+        assert_eq!(
+            d(r#"{"Records":[{"eventName":"x"}]}"#),
+            Format::CloudTrailDelivery
+        );
+        assert_eq!(
+            d(
+                "{\"eventVersion\":\"1.08\",\"eventSource\":\"s3.amazonaws.com\",\"eventName\":\"GetObject\"}\n"
+            ),
+            Format::CloudTrailLines
+        );
+        assert_eq!(
+            d("{\"ts\":\"2026-10-13T09:13:55Z\",\"event\":\"login\"}\n"),
+            Format::Json
+        );
+        assert_eq!(
+            d("1.2.3.4 - - [13/Oct/2026:09:14:02 +0000] \"GET / HTTP/1.1\" 200 5 \"-\" \"curl\"\n"),
+            Format::Access
+        );
+        assert_eq!(
+            d(
+                "Oct 13 10:02:11 bastion sshd[1]: Accepted publickey for a from 1.2.3.4 port 2 ssh2\n"
+            ),
+            Format::Syslog
+        );
+        assert_eq!(
+            d("2026-10-13T10:02:11.483920+00:00 bastion sshd[2]: x\n"),
+            Format::Syslog
+        );
+        assert_eq!(
+            d("2026-10-13 10:21:07.311 UTC [41233] app_ro@shop LOG:  statement: SELECT 1\n"),
+            Format::Postgres
+        );
+        assert_eq!(
+            d("[Sun Dec 04 04:47:44 2005] [notice] workerEnv.init() ok\n"),
+            Format::ApacheError
+        );
+        assert_eq!(
+            d("2012/04/09 11:53:29 [error] 2865#0: *66647 x, client: 1.2.3.4\n"),
+            Format::NginxError
+        );
+        assert_eq!(
+            d(
+                "#Software: IIS\n#Fields: date time c-ip cs-method cs-uri-stem sc-status\n2026-10-13 10:00:00 1.2.3.4 GET / 200\n"
+            ),
+            Format::W3c
+        );
+        assert_eq!(
+            d("2013-01-04 17:03:46 login authenticator failed\n"),
+            Format::Generic
+        );
         assert_eq!(d("just some words\nwithout any time\n"), Format::Generic);
-        assert_eq!(d("/usr/sbin/mysqld, Version: 5.7.1 (x). started with:\nTcp port: 3306  Unix socket: /tmp/s\nTime                 Id Command    Argument\n2016-06-07T19:07:02.558338Z    3 Connect\tphp@localhost on  using Socket\n"), Format::MysqlGeneral);
+        assert_eq!(
+            d(
+                "/usr/sbin/mysqld, Version: 5.7.1 (x). started with:\nTcp port: 3306  Unix socket: /tmp/s\nTime                 Id Command    Argument\n2016-06-07T19:07:02.558338Z    3 Connect\tphp@localhost on  using Socket\n"
+            ),
+            Format::MysqlGeneral
+        );
     }
 }

@@ -6,7 +6,7 @@
 use super::event::{Esc, Fields, Val};
 use super::time::{self, LocalZone, Timestamp, TsCache, YearRef};
 use super::util::{self, uint};
-use super::{auth, Outcome, ParseCtx, RecordParser, Reject};
+use super::{Outcome, ParseCtx, RecordParser, Reject, auth};
 use memchr::memchr;
 
 /// The syslog parser.
@@ -100,7 +100,10 @@ impl Syslog {
             (None, 1)
         } else {
             let (c, off, end) = time::parse_iso(&line[i..]).ok_or("bad RFC 5424 timestamp")?;
-            (Some(self.zone.resolve(&c, off).ok_or("bad RFC 5424 timestamp")?), end)
+            (
+                Some(self.zone.resolve(&c, off).ok_or("bad RFC 5424 timestamp")?),
+                end,
+            )
         };
         i += used + 1;
         for name in ["host", "process", "pid", "msgid"] {
@@ -172,7 +175,10 @@ fn is_tag(tok: &[u8]) -> bool {
 /// message starts at `j`.
 fn tag<'a>(line: &'a [u8], j: usize, f: &mut Fields<'a>) -> usize {
     let rest = &line[j.min(line.len())..];
-    let Some(end) = rest.iter().position(|&c| c == b':' || c == b'[' || c == b' ') else {
+    let Some(end) = rest
+        .iter()
+        .position(|&c| c == b':' || c == b'[' || c == b' ')
+    else {
         return j;
     };
     let name = &rest[..end];
@@ -224,11 +230,16 @@ mod tests {
             year: YearRef::from_mtime(time::days_from_civil(2005, 8, 14) * 86_400),
         };
         let mut p = Format::Syslog.parser(&c);
-        let (ts, f) =
-            parse_one(p.as_mut(), "Dec 31 22:59:59 web1 sshd[2231]: Connection closed by 1.2.3.4")
-                .unwrap();
+        let (ts, f) = parse_one(
+            p.as_mut(),
+            "Dec 31 22:59:59 web1 sshd[2231]: Connection closed by 1.2.3.4",
+        )
+        .unwrap();
         assert_eq!(ts.as_deref(), Some("2004-12-31T22:59:59Z"));
-        assert_eq!((f["host"].as_str(), f["process"].as_str()), ("web1", "sshd"));
+        assert_eq!(
+            (f["host"].as_str(), f["process"].as_str()),
+            ("web1", "sshd")
+        );
         assert_eq!(f["pid"], "2231");
         let (ts, _) = parse_one(p.as_mut(), "Aug 14 11:58:48 web1 kernel: x").unwrap();
         assert_eq!(ts.as_deref(), Some("2005-08-14T11:58:48Z"));
@@ -244,10 +255,18 @@ mod tests {
         assert_eq!(f["user"], "admin");
         assert_eq!(f["src_ip"], "192.0.2.77");
         assert_eq!(f["outcome"], "failure");
-        let (_, f) = parse_one(p.as_mut(), "Oct 13 10:02:11 sshd[1]: Accepted publickey for bob from 10.0.0.1 port 2 ssh2").unwrap();
+        let (_, f) = parse_one(
+            p.as_mut(),
+            "Oct 13 10:02:11 sshd[1]: Accepted publickey for bob from 10.0.0.1 port 2 ssh2",
+        )
+        .unwrap();
         assert!(!f.contains_key("host"));
         assert_eq!(f["auth_method"], "publickey");
-        let (_, f) = parse_one(p.as_mut(), "Oct 13 10:02:11 web1 last message repeated 3 times").unwrap();
+        let (_, f) = parse_one(
+            p.as_mut(),
+            "Oct 13 10:02:11 web1 last message repeated 3 times",
+        )
+        .unwrap();
         assert_eq!(f["message"], "last message repeated 3 times");
     }
 

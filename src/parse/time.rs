@@ -136,9 +136,9 @@ fn write_rfc3339(nanos: i64, offset: i32, out: &mut Vec<u8>) {
     push_num(out, sod % 60, 2);
     if frac != 0 {
         out.push(b'.');
-        if frac % 1_000_000 == 0 {
+        if frac.is_multiple_of(1_000_000) {
             push_num(out, frac / 1_000_000, 3);
-        } else if frac % 1000 == 0 {
+        } else if frac.is_multiple_of(1000) {
             push_num(out, frac / 1000, 6);
         } else {
             push_num(out, frac, 9);
@@ -516,9 +516,9 @@ pub fn zone_abbrev(b: &[u8], at: usize) -> Option<(i32, usize)> {
         _ => return None,
     };
     // `UTC+2`/`GMT-05:00` style suffixes.
-    if let Some((o, end)) = zone(b, at + word_len).filter(|_| {
-        matches!(b.get(at + word_len), Some(b'+' | b'-')) && off == 0
-    }) {
+    if let Some((o, end)) = zone(b, at + word_len)
+        .filter(|_| matches!(b.get(at + word_len), Some(b'+' | b'-')) && off == 0)
+    {
         return Some((o, end));
     }
     Some((off, at + word_len))
@@ -565,11 +565,11 @@ pub fn parse_clf(b: &[u8]) -> Option<Parsed> {
     let year = digits(b, 7, 4)? as i32;
     let (hour, min, sec, nanos, mut end) = hms(b, 12)?;
     let mut offset = None;
-    if b.get(end) == Some(&b' ') {
-        if let Some((o, e)) = zone(b, end + 1) {
-            offset = Some(o);
-            end = e;
-        }
+    if b.get(end) == Some(&b' ')
+        && let Some((o, e)) = zone(b, end + 1)
+    {
+        offset = Some(o);
+        end = e;
     }
     Some((
         Civil {
@@ -614,15 +614,15 @@ pub fn parse_bsd(b: &[u8]) -> Option<Parsed> {
         i += 5;
     }
     let (hour, min, sec, nanos, mut end) = hms(b, i)?;
-    if year == 0 {
-        if let Some(y) = digits(b, end + 1, 4).filter(|_| {
+    if year == 0
+        && let Some(y) = digits(b, end + 1, 4).filter(|_| {
             b.get(end) == Some(&b' ') && !b.get(end + 5).is_some_and(|c| c.is_ascii_digit())
-        }) {
-            // `Mmm dd HH:MM:SS yyyy` — only when a non-digit follows (not an IP or a pid).
-            if b.get(end + 5).is_none_or(|c| *c == b' ' || *c == b']') {
-                year = y as i32;
-                end += 5;
-            }
+        })
+    {
+        // `Mmm dd HH:MM:SS yyyy` — only when a non-digit follows (not an IP or a pid).
+        if b.get(end + 5).is_none_or(|c| *c == b' ' || *c == b']') {
+            year = y as i32;
+            end += 5;
         }
     }
     Some((
@@ -697,7 +697,10 @@ pub fn parse_yymmdd(b: &[u8]) -> Option<Parsed> {
     if b.get(6) != Some(&b' ') {
         return None;
     }
-    let at = if b.get(7) == Some(&b' ') { 8 } else { 7 };
+    let mut at = 7;
+    while b.get(at) == Some(&b' ') && at < 10 {
+        at += 1;
+    }
     let (hour, min, sec, nanos, end) = hms_loose(b, at)?;
     let year = if yy >= 70 { 1900 + yy } else { 2000 + yy } as i32;
     Some((
@@ -894,7 +897,10 @@ mod tests {
         let mut z = LocalZone::new(Zone::parse("Europe/Berlin").unwrap());
         let (c, _, _) = parse_iso(b"2005-08-14 12:51:04").unwrap();
         let ts = z.resolve(&c, None).unwrap();
-        assert_eq!((utc(ts).as_str(), ts.offset, ts.assumed), ("2005-08-14T10:51:04Z", 7200, true));
+        assert_eq!(
+            (utc(ts).as_str(), ts.offset, ts.assumed),
+            ("2005-08-14T10:51:04Z", 7200, true)
+        );
         let (c, _, _) = parse_iso(b"2005-01-14 12:51:04").unwrap();
         assert_eq!(utc(z.resolve(&c, None).unwrap()), "2005-01-14T11:51:04Z");
         assert!(Zone::parse("Mars/Olympus").is_none());

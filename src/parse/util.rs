@@ -139,7 +139,11 @@ pub fn is_ipv6(s: &[u8]) -> bool {
             }
         }
     }
-    if compressed { groups > 0 && groups < 8 } else { groups == 8 }
+    if compressed {
+        groups > 0 && groups < 8
+    } else {
+        groups == 8
+    }
 }
 
 /// Either kind of address.
@@ -150,11 +154,11 @@ pub fn is_ip(s: &[u8]) -> bool {
 
 /// Splits `host:port` (or `[v6]:port`) into the address and the port.
 pub fn split_host_port(s: &[u8]) -> (&[u8], Option<&[u8]>) {
-    if s.first() == Some(&b'[') {
-        if let Some(e) = memchr(b']', s) {
-            let port = s.get(e + 2..).filter(|_| s.get(e + 1) == Some(&b':'));
-            return (&s[1..e], port);
-        }
+    if s.first() == Some(&b'[')
+        && let Some(e) = memchr(b']', s)
+    {
+        let port = s.get(e + 2..).filter(|_| s.get(e + 1) == Some(&b':'));
+        return (&s[1..e], port);
     }
     match memchr::memrchr(b':', s) {
         Some(c) if memchr(b':', &s[..c]).is_none() => (&s[..c], Some(&s[c + 1..])),
@@ -189,10 +193,10 @@ pub fn find_ip(b: &[u8]) -> Option<(usize, usize)> {
                 }
                 return Some((i, i + cand.len()));
             }
-            if let Some(c) = memchr(b':', cand).filter(|_| cand.contains(&b'.')) {
-                if is_ipv4(&cand[..c]) {
-                    return Some((i, i + c));
-                }
+            if let Some(c) = memchr(b':', cand).filter(|_| cand.contains(&b'.'))
+                && is_ipv4(&cand[..c])
+            {
+                return Some((i, i + c));
             }
             i = e.max(i + 1);
         } else {
@@ -253,8 +257,14 @@ mod tests {
         let (s, e) = find_ip(t).unwrap();
         assert_eq!(&t[s..e], b"10.0.0.5");
         assert!(find_ip(b"version 1.2.3 at 12:30:01").is_none());
-        assert_eq!(split_host_port(b"10.0.0.1:443"), (&b"10.0.0.1"[..], Some(&b"443"[..])));
-        assert_eq!(split_host_port(b"[::1]:80"), (&b"::1"[..], Some(&b"80"[..])));
+        assert_eq!(
+            split_host_port(b"10.0.0.1:443"),
+            (&b"10.0.0.1"[..], Some(&b"443"[..]))
+        );
+        assert_eq!(
+            split_host_port(b"[::1]:80"),
+            (&b"::1"[..], Some(&b"80"[..]))
+        );
         assert_eq!(split_host_port(b"2001:db8::1"), (&b"2001:db8::1"[..], None));
     }
 
@@ -264,7 +274,10 @@ mod tests {
         assert_eq!(value_after(t, b"rhost="), Some(&b"1.2.3.4"[..]));
         assert_eq!(value_after(t, b" user="), Some(&b"root"[..]));
         assert_eq!(value_after(t, b"ruser="), None);
-        assert_eq!(word_after(b"for invalid user bob from", b"invalid user "), Some(&b"bob"[..]));
+        assert_eq!(
+            word_after(b"for invalid user bob from", b"invalid user "),
+            Some(&b"bob"[..])
+        );
         assert_eq!(int(b"-12"), Some(-12));
         assert_eq!(uint(b"12a"), None);
     }

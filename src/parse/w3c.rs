@@ -29,10 +29,11 @@ impl W3c {
 /// Sigma's names for W3C columns: lower case, `cs(User-Agent)` → `cs-user-agent`.
 fn column_name(raw: &[u8]) -> Vec<u8> {
     let lower = raw.to_ascii_lowercase();
-    if let Some(inner) = lower
-        .strip_suffix(b")")
-        .and_then(|s| s.iter().position(|&c| c == b'(').map(|p| (s[..p].to_vec(), s[p + 1..].to_vec())))
-    {
+    if let Some(inner) = lower.strip_suffix(b")").and_then(|s| {
+        s.iter()
+            .position(|&c| c == b'(')
+            .map(|p| (s[..p].to_vec(), s[p + 1..].to_vec()))
+    }) {
         let (dir, header) = inner;
         if header == b"x-forwarded-for" {
             return header;
@@ -94,6 +95,36 @@ impl W3c {
     }
 }
 
+/// Values separated by runs of spaces or tabs; a value in double quotes may hold spaces.
+fn split_values(line: &[u8]) -> Vec<&[u8]> {
+    let mut out = Vec::with_capacity(24);
+    let mut i = 0;
+    while i < line.len() {
+        while i < line.len() && (line[i] == b' ' || line[i] == b'\t') {
+            i += 1;
+        }
+        if i >= line.len() {
+            break;
+        }
+        let end = if line[i] == b'"' {
+            memchr::memchr(b'"', &line[i + 1..]).map_or(line.len(), |p| i + p + 2)
+        } else {
+            line[i..]
+                .iter()
+                .position(|&c| c == b' ' || c == b'\t')
+                .map_or(line.len(), |p| i + p)
+        };
+        let v = &line[i..end.min(line.len())];
+        out.push(
+            v.strip_prefix(b"\"")
+                .and_then(|v| v.strip_suffix(b"\""))
+                .unwrap_or(v),
+        );
+        i = end;
+    }
+    out
+}
+
 impl RecordParser for W3c {
     fn parse<'a>(&mut self, line: &'a [u8], f: &mut Fields<'a>) -> Result<Outcome, Reject> {
         if line.first() == Some(&b'#') {
@@ -102,8 +133,7 @@ impl RecordParser for W3c {
         if self.columns.is_empty() {
             return Err("no #Fields header before this line");
         }
-        let sep = if line.contains(&b'\t') { b'\t' } else { b' ' };
-        let values: Vec<&'a [u8]> = line.split(|&c| c == sep).collect();
+        let values = split_values(line);
         if values.len() != self.columns.len() {
             return Err("field count differs from #Fields");
         }
@@ -149,26 +179,45 @@ impl RecordParser for W3c {
 
 #[cfg(test)]
 mod tests {
-    use super::super::testutil::{ctx, parse_one};
     use super::super::Format;
+    use super::super::testutil::{ctx, parse_one};
 
     #[test]
     fn header_changes_mid_file() {
         let mut p = Format::W3c.parser(&ctx());
         assert!(parse_one(p.as_mut(), "2026-10-13 10:00:00 GET /").is_err());
-        parse_one(p.as_mut(), "#Software: Microsoft Internet Information Services 10.0").unwrap();
+        parse_one(
+            p.as_mut(),
+            "#Software: Microsoft Internet Information Services 10.0",
+        )
+        .unwrap();
         parse_one(p.as_mut(), "#Fields: date time s-ip cs-method cs-uri-stem cs-uri-query s-port cs-username c-ip cs(User-Agent) cs(Referer) sc-status sc-substatus sc-win32-status time-taken").unwrap();
         let (ts, f) = parse_one(p.as_mut(), "2026-10-13 10:00:00 10.0.0.5 GET /default.aspx id=1 443 - 203.0.113.66 Mozilla/5.0+(Windows+NT+10.0) - 200 0 0 15").unwrap();
         assert_eq!(ts.as_deref(), Some("2026-10-13T10:00:00Z"));
         assert_eq!(f["cs-uri-query"], "/default.aspx?id=1");
         assert_eq!(f["cs-user-agent"], "Mozilla/5.0 (Windows NT 10.0)");
-        assert_eq!((f["c-ip"].as_str(), f["sc-status"].as_str()), ("203.0.113.66", "200"));
+        assert_eq!(
+            (f["c-ip"].as_str(), f["sc-status"].as_str()),
+            ("203.0.113.66", "200")
+        );
         assert!(!f.contains_key("cs-username"));
-        parse_one(p.as_mut(), "#Fields: time c-ip cs-method cs-uri-stem sc-status").unwrap();
+        parse_one(
+            p.as_mut(),
+            "#Fields: time c-ip cs-method cs-uri-stem sc-status",
+        )
+        .unwrap();
         parse_one(p.as_mut(), "#Date: 2026-10-14 00:00:00").unwrap();
         let (ts, f) = parse_one(p.as_mut(), "01:02:03 192.0.2.1 GET /x 404").unwrap();
         assert_eq!(ts.as_deref(), Some("2026-10-14T01:02:03Z"));
         assert_eq!(f["cs-uri-query"], "/x");
         assert!(parse_one(p.as_mut(), "01:02:03 192.0.2.1 GET").is_err());
+        parse_one(p.as_mut(), "#Fields:  c-ip  date  time  cs(User-Agent)").unwrap();
+        let (ts, f) = parse_one(
+            p.as_mut(),
+            "64.103.37.2   2001-10-31     00:00:18   \"Mozilla/4.0 (compatible)\"",
+        )
+        .unwrap();
+        assert_eq!(ts.as_deref(), Some("2001-10-31T00:00:18Z"));
+        assert_eq!(f["cs-user-agent"], "Mozilla/4.0 (compatible)");
     }
 }

@@ -57,7 +57,10 @@ mod tests {
     fn escapes_controls_and_invalid_utf8() {
         let mut out = Vec::new();
         string(&mut out, b"a\"b\\c\n\x1b[31m\xc2\x9b\xff");
-        assert_eq!(String::from_utf8(out).unwrap(), r#""a\"b\\c\n\u001b[31m\u009b�""#);
+        assert_eq!(
+            String::from_utf8(out).unwrap(),
+            r#""a\"b\\c\n\u001b[31m\u009b�""#
+        );
         let mut out = Vec::new();
         int(&mut out, -42);
         assert_eq!(out, b"-42");

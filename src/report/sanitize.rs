@@ -32,7 +32,10 @@ pub fn terminal_bytes(b: &[u8]) -> String {
 mod tests {
     #[test]
     fn neutralises_escapes() {
-        assert_eq!(super::terminal("ok\x1b]0;pwned\x07 \u{202e}x\ty"), "ok\\x1b]0;pwned\\x07 \\u{202e}x\\x09y");
+        assert_eq!(
+            super::terminal("ok\x1b]0;pwned\x07 \u{202e}x\ty"),
+            "ok\\x1b]0;pwned\\x07 \\u{202e}x\\x09y"
+        );
         assert_eq!(super::terminal_bytes(b"a\xffb"), "a\u{fffd}b");
     }
 }

@@ -10,9 +10,9 @@ use crate::parse::{Format, ParseCtx, YearRef, Zone, sniff};
 use globset::GlobMatcher;
 use rayon::prelude::*;
 use records::{FileCtx, Limits, Parsers, Place, Sink, SinkFactory};
+pub use stats::Stats;
 use std::io::Read;
 use std::path::PathBuf;
-pub use stats::Stats;
 
 /// How to read the evidence.
 #[derive(Clone, Debug)]
@@ -119,7 +119,10 @@ pub struct ScanResult {
 impl ScanResult {
     /// Number of files that were read.
     pub fn read_count(&self) -> usize {
-        self.files.iter().filter(|f| f.status == Status::Read).count()
+        self.files
+            .iter()
+            .filter(|f| f.status == Status::Read)
+            .count()
     }
 }
 
@@ -257,7 +260,11 @@ fn run_items<F: SinkFactory>(
     per_file
 }
 
-type ItemOut<F> = (Stats, Option<String>, <<F as SinkFactory>::Sink as Sink>::Out);
+type ItemOut<F> = (
+    Stats,
+    Option<String>,
+    <<F as SinkFactory>::Sink as Sink>::Out,
+);
 
 fn run_item<F: SinkFactory>(
     it: &Item,
@@ -280,12 +287,26 @@ fn run_item<F: SinkFactory>(
                 first_line: c.first_line,
             };
             let buf = &data[c.start..c.end];
-            records::run_buffer(buf, place, file, &mut parsers, &mut sink, &mut stats, limits);
+            records::run_buffer(
+                buf,
+                place,
+                file,
+                &mut parsers,
+                &mut sink,
+                &mut stats,
+                limits,
+            );
             None
         }
-        (Plan::Stream(comp), _) => {
-            stream(*comp, data, file, &mut parsers, &mut sink, &mut stats, limits)
-        }
+        (Plan::Stream(comp), _) => stream(
+            *comp,
+            data,
+            file,
+            &mut parsers,
+            &mut sink,
+            &mut stats,
+            limits,
+        ),
         (Plan::Delivery(comp), _) => {
             let (doc, err) = decode_all(*comp, data);
             let p2 = records::run_delivery(&doc, file, &mut parsers, &mut sink, &mut stats);
@@ -364,7 +385,11 @@ fn stream<S: Sink>(
                 }
             }
         }
-        let cut = if eof { buf.len() } else { cut_point(&buf, is_cont, file.format) };
+        let cut = if eof {
+            buf.len()
+        } else {
+            cut_point(&buf, is_cont, file.format)
+        };
         records::run_buffer(&buf[..cut], place, file, parsers, sink, stats, limits);
         place.offset += cut as u64;
         place.first_line += input::chunk::count_newlines(&buf[..cut]);
@@ -421,7 +446,12 @@ fn prepare(f: &Found, opts: &Options) -> Prepared {
         Err(e) => {
             report.status = Status::Unreadable;
             report.problems.push(format!("cannot read: {e}"));
-            return Prepared { report, opened: None, ctx, plan: Plan::Nothing };
+            return Prepared {
+                report,
+                opened: None,
+                ctx,
+                plan: Plan::Nothing,
+            };
         }
     };
     report.size = opened.size;
@@ -447,7 +477,12 @@ fn prepare(f: &Found, opts: &Options) -> Prepared {
         (Status::Read, Some(c), Some(_)) => Plan::Stream(c),
         _ => Plan::Nothing,
     };
-    Prepared { report, opened: Some(opened), ctx, plan }
+    Prepared {
+        report,
+        opened: Some(opened),
+        ctx,
+        plan,
+    }
 }
 
 /// Compression, content and format of a file.
@@ -480,7 +515,10 @@ fn classify(
             return (Status::Unsupported, Some(comp), None);
         }
         if input::open::looks_binary(&head) {
-            problems.push(format!("{}-compressed binary data: not parsed", comp.name()));
+            problems.push(format!(
+                "{}-compressed binary data: not parsed",
+                comp.name()
+            ));
             return (Status::Binary, Some(comp), None);
         }
         if head.is_empty() && bytes.len() > 32 {
@@ -505,7 +543,10 @@ fn describe_problems(r: &mut FileReport) {
         let first = s.examples.first().map_or(String::new(), |e| {
             format!(" (first: line {}: {})", e.line, e.reason)
         });
-        out.push(format!("{} record(s) could not be parsed{first}", s.unparsed));
+        out.push(format!(
+            "{} record(s) could not be parsed{first}",
+            s.unparsed
+        ));
     }
     if s.fallback > 0 {
         let fmt = r.format.map_or("its", |f| f.name());

@@ -4,9 +4,7 @@
 
 use super::stats::Stats;
 use crate::input::chunk::count_newlines;
-use crate::parse::{
-    Event, Fields, Format, Framing, Outcome, ParseCtx, RecordParser, cloudtrail,
-};
+use crate::parse::{Event, Fields, Format, Framing, Outcome, ParseCtx, RecordParser, cloudtrail};
 
 /// What a sink knows about the file an event came from.
 #[derive(Clone, Debug)]
@@ -72,6 +70,7 @@ impl Parsers {
                 | Format::Alb
                 | Format::Elb
                 | Format::S3Access
+                | Format::W3c
         )
         .then(|| Format::Generic.parser(ctx));
         Parsers {
@@ -272,7 +271,16 @@ pub fn run_delivery<S: Sink>(
         line += count_newlines(&doc[counted..s]);
         counted = s;
         stats.records += 1;
-        parse_one(&doc[s..e], line, s as u64, file, parsers, &mut fields, sink, stats);
+        parse_one(
+            &doc[s..e],
+            line,
+            s as u64,
+            file,
+            parsers,
+            &mut fields,
+            sink,
+            stats,
+        );
     }
     err.map(|e| {
         stats.unparsed += 1;
@@ -292,7 +300,11 @@ mod tests {
     impl Sink for Collect {
         type Out = Vec<(u64, u64, String)>;
         fn event(&mut self, _: &FileCtx, f: Format, ev: &Event<'_, '_>) {
-            self.0.push((ev.line, ev.offset, format!("{}:{}", f.name(), String::from_utf8_lossy(ev.raw))));
+            self.0.push((
+                ev.line,
+                ev.offset,
+                format!("{}:{}", f.name(), String::from_utf8_lossy(ev.raw)),
+            ));
         }
         fn finish(self) -> Self::Out {
             self.0
@@ -300,13 +312,31 @@ mod tests {
     }
 
     fn run(fmt: Format, data: &[u8], max: usize) -> (Stats, Vec<(u64, u64, String)>) {
-        let ctx = ParseCtx { zone: Zone::Utc, year: YearRef::fixed(2026) };
-        let file = FileCtx { index: 0, path: "t".into(), format: fmt };
+        let ctx = ParseCtx {
+            zone: Zone::Utc,
+            year: YearRef::fixed(2026),
+        };
+        let file = FileCtx {
+            index: 0,
+            path: "t".into(),
+            format: fmt,
+        };
         let mut p = Parsers::new(fmt, &ctx);
         let mut sink = Collect(Vec::new());
         let mut st = Stats::default();
-        let place = Place { offset: 100, first_line: 10 };
-        run_buffer(data, place, &file, &mut p, &mut sink, &mut st, Limits { max_record: max });
+        let place = Place {
+            offset: 100,
+            first_line: 10,
+        };
+        run_buffer(
+            data,
+            place,
+            &file,
+            &mut p,
+            &mut sink,
+            &mut st,
+            Limits { max_record: max },
+        );
         (st, sink.finish())
     }
 
@@ -318,7 +348,15 @@ mod tests {
         assert_eq!((st.parsed, st.unparsed, st.fallback), (3, 1, 1));
         assert_eq!((st.invalid_utf8, st.first_invalid_utf8), (1, Some(13)));
         assert_eq!(st.examples[0].line, 13);
-        assert_eq!(ev[0], (10, 100, "access:1.2.3.4 - - [13/Oct/2026:09:14:02 +0000] \"GET / HTTP/1.1\" 200 5".to_string()));
+        assert_eq!(
+            ev[0],
+            (
+                10,
+                100,
+                "access:1.2.3.4 - - [13/Oct/2026:09:14:02 +0000] \"GET / HTTP/1.1\" 200 5"
+                    .to_string()
+            )
+        );
         assert_eq!(ev[1].0, 12);
         assert!(ev[1].2.starts_with("text:Oct 13"));
         assert_eq!(ev[2].0, 14);

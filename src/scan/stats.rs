@@ -133,12 +133,16 @@ mod tests {
 
     #[test]
     fn merge_is_associative_for_counts_and_ranges() {
-        let mut a = Stats::default();
-        a.lines = 3;
+        let mut a = Stats {
+            lines: 3,
+            ..Default::default()
+        };
         a.saw(Some(ts(10)));
         a.reject(3, "bad", b"junk");
-        let mut b = Stats::default();
-        b.lines = 2;
+        let mut b = Stats {
+            lines: 2,
+            ..Default::default()
+        };
         b.saw(Some(ts(5)));
         b.saw(None);
         b.reject(1, "bad", b"x");
