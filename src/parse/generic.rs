@@ -5,7 +5,7 @@
 
 use super::event::{Esc, Fields};
 use super::time::{self, Civil, LocalZone, Timestamp, YearRef, digits};
-use super::util::{self, find_ip};
+use super::util;
 use super::{Outcome, ParseCtx, RecordParser, Reject};
 
 /// Lines that start with whitespace continue the record above (stack traces, wrapped text).
@@ -280,16 +280,26 @@ impl RecordParser for Generic {
     }
 }
 
-/// The first address and user name in a line (outside its timestamp).
+/// The addresses (`ip`, `ip.2`, ... in order of appearance) and a user name in a line,
+/// outside its timestamp.
 pub fn add_entities<'a>(line: &'a [u8], ts_start: usize, ts_end: usize, f: &mut Fields<'a>) {
-    let ip = find_ip(&line[ts_end..])
-        .map(|(s, e)| (ts_end + s, ts_end + e))
-        .or_else(|| find_ip(&line[..ts_start]));
-    if let Some((s, e)) = ip {
-        f.put_str("ip", &line[s..e], Esc::None);
-    }
+    add_ips(&line[..ts_start], f);
+    add_ips(&line[ts_end..], f);
     if let Some(u) = find_user(&line[ts_end..]) {
         f.put_str("user", u, Esc::None);
+    }
+}
+
+const IP_NAMES: [&str; 4] = ["ip", "ip.2", "ip.3", "ip.4"];
+
+/// Adds the addresses of `text` after those already present (at most four in all).
+pub fn add_ips<'a>(text: &'a [u8], f: &mut Fields<'a>) {
+    let have = IP_NAMES.iter().take_while(|n| f.has(n)).count();
+    if have == IP_NAMES.len() {
+        return;
+    }
+    for (k, (s, e)) in util::find_ips(text, IP_NAMES.len() - have).into_iter().enumerate() {
+        f.put_str(IP_NAMES[have + k], &text[s..e], Esc::None);
     }
 }
 

@@ -215,6 +215,7 @@ fn enrich<'a>(f: &mut Fields<'a>, msg: &'a [u8]) {
         _ => b"",
     };
     auth::parse(prog, msg, f);
+    super::generic::add_ips(msg, f);
 }
 
 #[cfg(test)]

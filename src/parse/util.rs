@@ -206,6 +206,23 @@ pub fn find_ip(b: &[u8]) -> Option<(usize, usize)> {
     None
 }
 
+/// Every distinct address in free text, in order, at most `max`.
+pub fn find_ips(b: &[u8], max: usize) -> Vec<(usize, usize)> {
+    let mut out: Vec<(usize, usize)> = Vec::new();
+    let mut at = 0;
+    while out.len() < max {
+        let Some((s, e)) = find_ip(&b[at..]) else {
+            break;
+        };
+        let (s, e) = (at + s, at + e);
+        if !out.iter().any(|&(a, z)| b[a..z] == b[s..e]) {
+            out.push((s, e));
+        }
+        at = e;
+    }
+    out
+}
+
 /// The value after `key` (e.g. `user=`) up to the next space, comma, semicolon or quote.
 pub fn value_after<'a>(b: &'a [u8], key: &[u8]) -> Option<&'a [u8]> {
     let p = memchr::memmem::find(b, key)?;
