@@ -44,11 +44,22 @@ fn annotation_json(line: &str) -> Option<&str> {
 /// Berlin wall-clock `YYYY-MM-DDTHH:MM:SS[.fff]` (lenient about digit counts) to UTC seconds.
 fn berlin_secs(s: &str) -> Option<i64> {
     let (date, time) = s.split_once('T')?;
-    let d: Vec<u32> = date.split('-').map(|x| x.parse().ok()).collect::<Option<_>>()?;
-    let t: Vec<f64> = time.split(':').map(|x| x.parse().ok()).collect::<Option<_>>()?;
-    let naive = chrono::NaiveDate::from_ymd_opt(d[0] as i32, d[1], d[2])?
-        .and_hms_opt(t[0] as u32, t[1] as u32, t[2] as u32)?;
-    let local = chrono_tz::Europe::Berlin.from_local_datetime(&naive).earliest()?;
+    let d: Vec<u32> = date
+        .split('-')
+        .map(|x| x.parse().ok())
+        .collect::<Option<_>>()?;
+    let t: Vec<f64> = time
+        .split(':')
+        .map(|x| x.parse().ok())
+        .collect::<Option<_>>()?;
+    let naive = chrono::NaiveDate::from_ymd_opt(d[0] as i32, d[1], d[2])?.and_hms_opt(
+        t[0] as u32,
+        t[1] as u32,
+        t[2] as u32,
+    )?;
+    let local = chrono_tz::Europe::Berlin
+        .from_local_datetime(&naive)
+        .earliest()?;
     Some(local.timestamp())
 }
 
@@ -90,7 +101,12 @@ fn fail2ban_annotated_lines() {
         if e.path().is_file() {
             let dst = tmp.path().join(e.file_name());
             fs::copy(e.path(), &dst).unwrap();
-            fs::File::options().write(true).open(&dst).unwrap().set_modified(reference).unwrap();
+            fs::File::options()
+                .write(true)
+                .open(&dst)
+                .unwrap()
+                .set_modified(reference)
+                .unwrap();
         }
     }
     let annotations = load_annotations(tmp.path());
@@ -109,7 +125,10 @@ fn fail2ban_annotated_lines() {
     let (mut covered, mut agree, mut host_total, mut host_ok) = (0, 0, 0, 0);
     let mut misses: HashMap<String, usize> = HashMap::new();
     for a in &timed {
-        let Some(ev) = by_line.get(&(a.file.clone(), a.line)).filter(|e| e.ts.is_some()) else {
+        let Some(ev) = by_line
+            .get(&(a.file.clone(), a.line))
+            .filter(|e| e.ts.is_some())
+        else {
             *misses.entry(format!("{} (no event)", a.file)).or_default() += 1;
             continue;
         };
@@ -133,10 +152,24 @@ fn fail2ban_annotated_lines() {
     }
     let mut m: Vec<_> = misses.into_iter().collect();
     m.sort();
-    println!("fail2ban: {} annotations, {} with a time", annotations.len(), timed.len());
-    println!("fail2ban: events with a timestamp: {covered}/{} = {:.1}%", timed.len(), pct(covered, timed.len()));
-    println!("fail2ban: time agrees: {agree}/{covered} = {:.1}%", pct(agree, covered));
-    println!("fail2ban: host among fields: {host_ok}/{host_total} = {:.1}%", pct(host_ok, host_total));
+    println!(
+        "fail2ban: {} annotations, {} with a time",
+        annotations.len(),
+        timed.len()
+    );
+    println!(
+        "fail2ban: events with a timestamp: {covered}/{} = {:.1}%",
+        timed.len(),
+        pct(covered, timed.len())
+    );
+    println!(
+        "fail2ban: time agrees: {agree}/{covered} = {:.1}%",
+        pct(agree, covered)
+    );
+    println!(
+        "fail2ban: host among fields: {host_ok}/{host_total} = {:.1}%",
+        pct(host_ok, host_total)
+    );
     println!("fail2ban: disagreements by file: {m:?}");
     assert!(pct(covered, timed.len()) >= 85.0, "coverage below 85%");
     assert!(pct(agree, covered) >= 98.0, "time agreement below 98%");

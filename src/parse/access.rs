@@ -125,18 +125,24 @@ impl Access {
 /// path) is kept whole in `cs-request`.
 fn request<'a>(r: &'a [u8], f: &mut Fields<'a>) {
     let (Some(s1), Some(s2)) = (memchr(b' ', r), memchr::memrchr(b' ', r)) else {
+        // A bare word: no method, no target.
         f.put_str("cs-request", r, esc(r));
         return;
     };
     let method = &r[..s1];
-    if s1 == s2 || method.is_empty() || !method.iter().all(|c| c.is_ascii_alphabetic()) {
+    if method.is_empty() || !method.iter().all(|c| c.is_ascii_alphabetic()) {
         f.put_str("cs-request", r, esc(r));
         return;
     }
     f.put_str("cs-method", method, Esc::None);
-    let target = &r[s1 + 1..s2];
-    uri(target, f);
-    f.put_str("cs-version", &r[s2 + 1..], esc(&r[s2 + 1..]));
+    let version = &r[s2 + 1..];
+    if s1 == s2 || !version.starts_with(b"HTTP/") {
+        // HTTP/0.9 style `GET /path`, or a target with spaces and no protocol.
+        uri(&r[s1 + 1..], f);
+        return;
+    }
+    uri(&r[s1 + 1..s2], f);
+    f.put_str("cs-version", version, esc(version));
 }
 
 /// Sets `cs-uri-stem` (the path) and `cs-uri-query` (the full request target, as SigmaHQ's

@@ -298,7 +298,10 @@ pub fn add_ips<'a>(text: &'a [u8], f: &mut Fields<'a>) {
     if have == IP_NAMES.len() {
         return;
     }
-    for (k, (s, e)) in util::find_ips(text, IP_NAMES.len() - have).into_iter().enumerate() {
+    for (k, (s, e)) in util::find_ips(text, IP_NAMES.len() - have)
+        .into_iter()
+        .enumerate()
+    {
         f.put_str(IP_NAMES[have + k], &text[s..e], Esc::None);
     }
 }

@@ -23,7 +23,10 @@ pub struct Ev {
 impl Ev {
     /// The first field with this name.
     pub fn get(&self, name: &str) -> Option<&str> {
-        self.fields.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str())
+        self.fields
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.as_str())
     }
 
     /// Seconds since the epoch (floor).
@@ -75,7 +78,12 @@ impl SinkFactory for CollectFactory {
 /// Scans with the given options and returns the report and every event in order.
 pub fn scan_collect(opts: &Options) -> (ScanResult, Vec<Ev>) {
     let mut all = Vec::new();
-    let r = scan::run(opts, &CollectFactory, &mut |_, evs: Vec<Ev>| all.extend(evs), &|_| {});
+    let r = scan::run(
+        opts,
+        &CollectFactory,
+        &mut |_, evs: Vec<Ev>| all.extend(evs),
+        &|_| {},
+    );
     (r, all)
 }
 
@@ -90,13 +98,23 @@ pub fn corpus(sub: &str) -> Option<PathBuf> {
         return Some(p);
     }
     if std::env::var("LEAKTRAIL_REQUIRE_CORPUS").is_ok_and(|v| v == "1") {
-        panic!("corpus folder {} is missing and LEAKTRAIL_REQUIRE_CORPUS=1", p.display());
+        panic!(
+            "corpus folder {} is missing and LEAKTRAIL_REQUIRE_CORPUS=1",
+            p.display()
+        );
     }
-    eprintln!("NOTICE: corpus folder {} not found: test skipped", p.display());
+    eprintln!(
+        "NOTICE: corpus folder {} not found: test skipped",
+        p.display()
+    );
     None
 }
 
 /// Percentage helper for printed rates.
 pub fn pct(n: usize, d: usize) -> f64 {
-    if d == 0 { 100.0 } else { 100.0 * n as f64 / d as f64 }
+    if d == 0 {
+        100.0
+    } else {
+        100.0 * n as f64 / d as f64
+    }
 }
