@@ -1,0 +1,332 @@
+//! The binary as a user runs it: `events`, `sources`, `scan` over evidence with bad input in
+//! it, exit codes, determinism, and attacker-controlled text kept inert.
+
+use assert_cmd::Command;
+use std::fs;
+use std::io::Write;
+use std::path::Path;
+
+fn leaktrail() -> Command {
+    Command::cargo_bin("leaktrail").unwrap()
+}
+
+fn gz(data: &[u8]) -> Vec<u8> {
+    let mut e = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+    e.write_all(data).unwrap();
+    e.finish().unwrap()
+}
+
+const A1: &str = "203.0.113.66 - - [12/Oct/2026:22:01:07 +0000] \"GET /.env HTTP/1.1\" 200 512 \"-\" \"nikto\"\n";
+const A2: &str = "198.51.100.23 - - [13/Oct/2026:09:14:02 +0000] \"GET /api/customers?page=3 HTTP/1.1\" 200 48213 \"-\" \"Mozilla/5.0\"\r\n";
+
+/// An evidence folder with rotations, damage and oddities.
+fn evidence(dir: &Path) {
+    let web = dir.join("web1");
+    fs::create_dir_all(&web).unwrap();
+    fs::write(web.join("access.log"), format!("{A2}{A1}")).unwrap();
+    let mut two = gz(A1.as_bytes());
+    two.extend(gz(A2.as_bytes()));
+    fs::write(web.join("access.log.1.gz"), &two).unwrap();
+    let big: String = (0..3000)
+        .map(|i| A1.replace("/.env", &format!("/p{i}")))
+        .collect();
+    let z = gz(big.as_bytes());
+    fs::write(web.join("access.log.2.gz"), &z[..z.len() / 2]).unwrap();
+    fs::write(dir.join("empty.log"), b"").unwrap();
+    fs::write(dir.join("core.bin"), b"\x7fELF\x02\x01\x01\0\0\0\0\0").unwrap();
+    std::os::unix::fs::symlink(dir.join("gone.log"), dir.join("dangling.log")).unwrap();
+    let mut odd = Vec::new();
+    odd.extend_from_slice(b"2026-10-13T10:02:11+00:00 bastion sshd[1]: Failed password for root from 192.0.2.7 port 22 ssh2\n");
+    odd.extend_from_slice(
+        b"2026-10-13T10:02:12+00:00 bastion sshd[1]: bad \xff\xfe bytes \x1b[31mred\n",
+    );
+    odd.extend_from_slice(b"2026-10-13T10:02:13+00:00 bastion sshd[1]: ");
+    odd.extend(std::iter::repeat_n(b'A', (1 << 20) + 100));
+    odd.extend_from_slice(b"\nnot a log line at all\n");
+    fs::write(dir.join("auth.log"), odd).unwrap();
+}
+
+fn events_of(out: &[u8]) -> Vec<serde_json::Value> {
+    out.split(|&c| c == b'\n')
+        .filter(|l| !l.is_empty())
+        .map(|l| serde_json::from_slice(l).expect("each line is JSON"))
+        .collect()
+}
+
+#[test]
+fn events_over_damaged_evidence() {
+    let dir = tempfile::tempdir().unwrap();
+    evidence(dir.path());
+    let out = leaktrail()
+        .arg("events")
+        .arg(dir.path())
+        .assert()
+        .success()
+        .get_output()
+        .clone();
+    let evs = events_of(&out.stdout);
+    let by_file = |name: &str| {
+        evs.iter()
+            .filter(|e| e["source"]["path"].as_str().unwrap().ends_with(name))
+            .count()
+    };
+    assert_eq!(by_file("web1/access.log"), 2);
+    assert_eq!(by_file("access.log.1.gz"), 2, "both gzip members are read");
+    let partial = by_file("access.log.2.gz");
+    assert!(
+        partial > 0 && partial < 3000,
+        "a truncated gzip keeps what decoded: {partial}"
+    );
+    assert_eq!(by_file("auth.log"), 3);
+    let plain: Vec<_> = evs
+        .iter()
+        .filter(|e| {
+            e["source"]["path"]
+                .as_str()
+                .unwrap()
+                .ends_with("web1/access.log")
+        })
+        .collect();
+    assert_eq!(plain[0]["source"]["line"], 1);
+    assert_eq!(plain[0]["source"]["offset"], 0);
+    assert_eq!(plain[1]["source"]["line"], 2);
+    assert_eq!(plain[1]["source"]["offset"], A2.len());
+    assert_eq!(plain[0]["raw"], A2.trim_end());
+    assert_eq!(plain[0]["fields"]["sc-bytes"], 48213);
+    assert_eq!(plain[0]["fields"]["cs-uri-query"], "/api/customers?page=3");
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert!(
+        !text.contains('\u{1b}'),
+        "escape sequences never reach the terminal"
+    );
+    assert!(text.contains("\\u001b[31mred"));
+    assert!(text.contains("bad \u{fffd}\u{fffd} bytes"));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("not read"));
+}
+
+#[test]
+fn sources_reports_every_problem() {
+    let dir = tempfile::tempdir().unwrap();
+    evidence(dir.path());
+    let out = leaktrail()
+        .args(["sources", "--json"])
+        .arg(dir.path())
+        .assert()
+        .success()
+        .get_output()
+        .clone();
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let files = v.as_array().unwrap();
+    let get = |name: &str| {
+        files
+            .iter()
+            .find(|f| f["path"].as_str().unwrap().ends_with(name))
+            .unwrap()
+    };
+    assert_eq!(files.len(), 7);
+    assert_eq!(get("empty.log")["status"], "empty");
+    assert_eq!(get("core.bin")["status"], "binary");
+    let dangling = get("dangling.log");
+    assert_eq!(dangling["status"], "skipped");
+    assert!(
+        dangling["problems"][0]
+            .as_str()
+            .unwrap()
+            .starts_with("cannot read")
+    );
+    let trunc = get("access.log.2.gz");
+    assert_eq!(trunc["compression"], "gzip");
+    assert!(
+        trunc["problems"][0]
+            .as_str()
+            .unwrap()
+            .contains("damaged or truncated")
+    );
+    let auth = get("auth.log");
+    assert_eq!(
+        (
+            auth["lines"].as_u64(),
+            auth["parsed"].as_u64(),
+            auth["unparsed"].as_u64()
+        ),
+        (Some(4), Some(3), Some(1))
+    );
+    let probs = auth["problems"].to_string();
+    assert!(
+        probs.contains("longer than the limit were cut (first: line 3)"),
+        "{probs}"
+    );
+    assert!(probs.contains("not valid UTF-8 (first: line 2)"), "{probs}");
+    assert_eq!(auth["unparsed_examples"][0]["line"], 4);
+    let plain = get("web1/access.log");
+    let want = sha256(&fs::read(dir.path().join("web1/access.log")).unwrap());
+    assert_eq!(plain["sha256"], want);
+    assert_eq!(plain["first_event"], "2026-10-12T22:01:07Z");
+    assert_eq!(plain["last_event"], "2026-10-13T09:14:02Z");
+    assert_eq!(plain["format"], "access");
+
+    let table = leaktrail()
+        .arg("sources")
+        .arg(dir.path())
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone();
+    let table = String::from_utf8(table).unwrap();
+    assert!(table.starts_with("PATH"));
+    assert!(table.contains("Problems (") && table.contains("binary file"));
+}
+
+fn sha256(b: &[u8]) -> String {
+    leaktrail::input::sha256_hex(b)
+}
+
+#[test]
+fn scan_writes_case_and_refuses_evidence_folder() {
+    let dir = tempfile::tempdir().unwrap();
+    let ev = dir.path().join("evidence");
+    evidence(&ev);
+    leaktrail()
+        .args(["scan", "-o"])
+        .arg(ev.join("case"))
+        .arg(&ev)
+        .assert()
+        .code(2)
+        .stderr(predicates::str::contains("inside the evidence folder"));
+    assert!(
+        !ev.join("case").exists(),
+        "nothing written inside the evidence"
+    );
+    let case = dir.path().join("case");
+    leaktrail()
+        .args(["scan", "-q", "-o"])
+        .arg(&case)
+        .arg(&ev)
+        .assert()
+        .success();
+    let first = fs::read_to_string(case.join("case.json")).unwrap();
+    let v: serde_json::Value = serde_json::from_str(&first).unwrap();
+    assert_eq!(v["schema_version"], 1);
+    assert_eq!(v["run"]["timezone_assumed"], "UTC");
+    assert_eq!(v["evidence"].as_array().unwrap().len(), 7);
+    leaktrail()
+        .args(["scan", "-q", "-o"])
+        .arg(&case)
+        .arg(&ev)
+        .assert()
+        .success();
+    let second = fs::read_to_string(case.join("case.json")).unwrap();
+    let strip = |s: &str| {
+        s.lines()
+            .filter(|l| !l.contains("_at\""))
+            .collect::<Vec<_>>()
+            .join("\n")
+    };
+    assert_eq!(
+        strip(&first),
+        strip(&second),
+        "same evidence, same case file"
+    );
+}
+
+#[test]
+fn events_are_deterministic_and_usage_errors_exit_2() {
+    let dir = tempfile::tempdir().unwrap();
+    evidence(dir.path());
+    let a = leaktrail()
+        .arg("events")
+        .arg(dir.path())
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone();
+    let b = leaktrail()
+        .args(["--threads", "1", "events"])
+        .arg(dir.path())
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone();
+    assert_eq!(a, b);
+    leaktrail()
+        .args(["events", "--tz", "Mars/Base"])
+        .arg(dir.path())
+        .assert()
+        .code(2);
+    leaktrail()
+        .args(["events", "--format", "*.log=nope"])
+        .arg(dir.path())
+        .assert()
+        .code(2);
+    leaktrail()
+        .args(["events", "--format", "nothing"])
+        .arg(dir.path())
+        .assert()
+        .code(2);
+    leaktrail()
+        .args(["events"])
+        .arg(dir.path().join("missing"))
+        .assert()
+        .code(2);
+    leaktrail().arg("frobnicate").assert().code(2);
+}
+
+#[test]
+fn tz_year_and_format_override() {
+    let dir = tempfile::tempdir().unwrap();
+    fs::write(
+        dir.path().join("app.txt"),
+        "Oct 13 10:00:00 host prog: hello\n",
+    )
+    .unwrap();
+    let out = leaktrail()
+        .args(["events", "--tz", "America/New_York", "--year", "2025"])
+        .arg(dir.path())
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone();
+    let e = &events_of(&out)[0];
+    assert_eq!(e["ts"], "2025-10-13T14:00:00Z");
+    assert_eq!(e["ts_local"], "2025-10-13T10:00:00-04:00");
+    assert_eq!(e["format"], "syslog");
+    let out = leaktrail()
+        .args(["events", "--year", "2025", "--format", "*.txt=text"])
+        .arg(dir.path())
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone();
+    assert_eq!(events_of(&out)[0]["format"], "text");
+}
+
+#[test]
+fn broken_pipe_is_not_an_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let line = A1.repeat(200_000);
+    fs::write(dir.path().join("big.log"), line).unwrap();
+    let mut child = std::process::Command::new(assert_cmd::cargo::cargo_bin("leaktrail"))
+        .arg("events")
+        .arg(dir.path())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut first = [0u8; 10];
+    use std::io::Read;
+    child
+        .stdout
+        .as_mut()
+        .unwrap()
+        .read_exact(&mut first)
+        .unwrap();
+    drop(child.stdout.take());
+    let status = child.wait().unwrap();
+    assert!(status.success(), "{status:?}");
+    assert_eq!(&first, b"{\"ts\":\"202");
+}

@@ -1,0 +1,96 @@
+//! Properties: parsers never panic on arbitrary bytes, and cutting a file into chunks changes
+//! nothing in what is read.
+
+mod common;
+
+use common::scan_collect;
+use leaktrail::parse::{Fields, Format, ParseCtx, YearRef, Zone};
+use leaktrail::scan::Options;
+use proptest::prelude::*;
+
+fn ctx() -> ParseCtx {
+    ParseCtx {
+        zone: Zone::Utc,
+        year: YearRef::fixed(2026),
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(400))]
+
+    #[test]
+    fn parsers_never_panic(line in proptest::collection::vec(any::<u8>(), 0..300)) {
+        for &fmt in Format::ALL {
+            let mut p = fmt.parser(&ctx());
+            let mut f = Fields::default();
+            let _ = p.parse(&line, &mut f);
+        }
+    }
+
+    #[test]
+    fn access_lines_with_noise_never_panic(
+        ip in "[0-9]{1,3}\\.[0-9]{1,3}\\.[0-9]{1,3}\\.[0-9]{1,3}",
+        path in "[ -~]{0,40}",
+        status in 100u32..600,
+        tail in "[ -~]{0,40}",
+    ) {
+        let line = format!("{ip} - - [13/Oct/2026:09:14:02 +0000] \"GET {path} HTTP/1.1\" {status} 12 {tail}");
+        let mut p = Format::Access.parser(&ctx());
+        let mut f = Fields::default();
+        let _ = p.parse(line.as_bytes(), &mut f);
+    }
+}
+
+#[test]
+fn chunk_size_does_not_change_the_events() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut text = String::new();
+    for i in 0..5000 {
+        text.push_str(&format!(
+            "10.0.{}.{} - - [13/Oct/2026:09:{:02}:{:02} +0000] \"GET /item/{i} HTTP/1.1\" 200 {i} \"-\" \"ua\"\n",
+            i / 250,
+            i % 250,
+            (i / 60) % 60,
+            i % 60
+        ));
+        if i % 777 == 0 {
+            text.push_str("garbage line\n");
+        }
+    }
+    std::fs::write(dir.path().join("access.log"), &text).unwrap();
+    let mut pg = String::new();
+    for i in 0..2000 {
+        pg.push_str(&format!(
+            "2026-10-13 10:{:02}:{:02} UTC [7] a@b LOG:  statement: SELECT {i},\n\t{i}\n",
+            (i / 60) % 60,
+            i % 60
+        ));
+    }
+    std::fs::write(dir.path().join("pg.log"), &pg).unwrap();
+    let base = Options::new(vec![dir.path().to_path_buf()]);
+    let (r1, e1) = scan_collect(&base);
+    let small = Options {
+        chunk_size: 997,
+        ..base
+    };
+    let (r2, e2) = scan_collect(&small);
+    assert_eq!(e1.len(), 5000 + 2000);
+    let key = |e: &common::Ev| {
+        (
+            e.path.clone(),
+            e.line,
+            e.offset,
+            e.ts,
+            e.raw.clone(),
+            e.fields.clone(),
+        )
+    };
+    assert_eq!(
+        e1.iter().map(key).collect::<Vec<_>>(),
+        e2.iter().map(key).collect::<Vec<_>>()
+    );
+    for (a, b) in r1.files.iter().zip(&r2.files) {
+        assert_eq!(a.stats, b.stats, "{}", a.path);
+    }
+    assert_eq!(r1.files[0].stats.unparsed, 7);
+}
