@@ -1,1 +1,70 @@
-fn main() {}
+//! Ingest benchmarks: the whole `sources` pipeline (discover, map, chunk, parse every line and
+//! timestamp, hash) over a generated access log, plain and gzipped, and the access parser on
+//! one line. Size with LEAKTRAIL_BENCH_MB (default 256); `benches/run.sh` measures the 1 and
+//! 2 GiB figures quoted in the README with the release binary.
+
+#[path = "genlog_impl.rs"]
+mod genlog_impl;
+
+use criterion::{Criterion, Throughput, criterion_group, criterion_main};
+use leaktrail::parse::{Fields, Format, ParseCtx, YearRef, Zone};
+use leaktrail::scan::{self, Options, records::NullSink};
+use std::io::Write;
+use std::path::PathBuf;
+
+fn data_file(name: &str, mb: u64, gzip: bool) -> PathBuf {
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("target/bench-data");
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join(name);
+    if !path.exists() {
+        let file = std::fs::File::create(&path).unwrap();
+        if gzip {
+            let mut w = flate2::write::GzEncoder::new(file, flate2::Compression::fast());
+            genlog_impl::generate(&mut w, mb << 20).unwrap();
+            w.finish().unwrap().flush().unwrap();
+        } else {
+            let mut w = std::io::BufWriter::new(file);
+            genlog_impl::generate(&mut w, mb << 20).unwrap();
+            w.flush().unwrap();
+        }
+    }
+    path
+}
+
+fn sources(c: &mut Criterion) {
+    let mb: u64 = std::env::var("LEAKTRAIL_BENCH_MB").ok().and_then(|v| v.parse().ok()).unwrap_or(256);
+    let mut g = c.benchmark_group("sources");
+    g.sample_size(10);
+    for (name, gzip) in [("plain", false), ("gzip", true)] {
+        let size = if gzip { mb / 4 } else { mb };
+        let file = data_file(&format!("bench-{size}m.log{}", if gzip { ".gz" } else { "" }), size, gzip);
+        g.throughput(Throughput::Bytes(size << 20));
+        let opts = Options::new(vec![file]);
+        g.bench_function(name, |b| {
+            b.iter(|| {
+                let r = scan::run(&opts, &NullSink, &mut |_, ()| {}, &|_| {});
+                assert_eq!(r.files[0].stats.unparsed, 0);
+            })
+        });
+    }
+    g.finish();
+}
+
+fn access_line(c: &mut Criterion) {
+    let line = br#"198.51.100.23 - - [13/Oct/2026:09:14:02 +0000] "GET /api/customers?page=3 HTTP/1.1" 200 48213 "https://shop.larkspur.example/admin" "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36""#;
+    let ctx = ParseCtx { zone: Zone::Utc, year: YearRef::fixed(2026) };
+    let mut p = Format::Access.parser(&ctx);
+    let mut g = c.benchmark_group("parse");
+    g.throughput(Throughput::Bytes(line.len() as u64));
+    g.bench_function("access_line", |b| {
+        let mut f = Fields::default();
+        b.iter(|| {
+            f.clear();
+            p.parse(std::hint::black_box(line), &mut f).unwrap()
+        })
+    });
+    g.finish();
+}
+
+criterion_group!(benches, sources, access_line);
+criterion_main!(benches);

@@ -23,9 +23,11 @@ impl Access {
     }
 }
 
+/// The escape mode of a field: only lines with a backslash somewhere (one memchr per line)
+/// look at each field.
 #[inline]
-fn esc(s: &[u8]) -> Esc {
-    if has_backslash(s) {
+fn esc(bs: bool, s: &[u8]) -> Esc {
+    if bs && has_backslash(s) {
         Esc::Backslash
     } else {
         Esc::None
@@ -42,9 +44,10 @@ fn request_end_ok(rest: &[u8]) -> bool {
 
 impl RecordParser for Access {
     fn parse<'a>(&mut self, line: &'a [u8], f: &mut Fields<'a>) -> Result<Outcome, Reject> {
+        let bs = has_backslash(line);
         let lb = memchr(b'[', line).ok_or("no [time] field")?;
         let head = line[..lb].strip_suffix(b" ").ok_or("no [time] field")?;
-        self.head(head, f)?;
+        self.head(head, bs, f)?;
         let (ts, end) = self.time(&line[lb + 1..])?;
         let mut i = lb + 1 + end;
         if line.get(i) != Some(&b']') || line.get(i + 1) != Some(&b' ') {
@@ -52,7 +55,7 @@ impl RecordParser for Access {
         }
         i += 2;
         let (rs, re, next) = quoted(line, i, request_end_ok).ok_or("no quoted request")?;
-        request(&line[rs..re], f);
+        request(&line[rs..re], bs, f);
         i = next + 1;
         let se = util::token_end(line, i);
         let status = uint(&line[i..se]).ok_or("no status code")?;
@@ -66,14 +69,14 @@ impl RecordParser for Access {
                 Val::Num(uint(s).ok_or("bad byte count")? as i64),
             ),
         }
-        trailer(line, be, f);
+        trailer(line, be, bs, f);
         Ok(Outcome::Event(Some(ts)))
     }
 }
 
 impl Access {
     /// `[vhost[:port] ]host ident user`.
-    fn head<'a>(&self, head: &'a [u8], f: &mut Fields<'a>) -> Result<(), Reject> {
+    fn head<'a>(&self, head: &'a [u8], bs: bool, f: &mut Fields<'a>) -> Result<(), Reject> {
         let mut toks = [(0usize, 0usize); 4];
         let mut n = 0;
         let mut i = 0;
@@ -105,7 +108,7 @@ impl Access {
         }
         f.put_str("c-ip", ip, Esc::None);
         f.put_str("cs-ident", t(base + 1), Esc::None);
-        f.put_str("cs-username", t(base + 2), esc(t(base + 2)));
+        f.put_str("cs-username", t(base + 2), esc(bs, t(base + 2)));
         Ok(())
     }
 
@@ -123,39 +126,38 @@ impl Access {
 
 /// `METHOD target PROTOCOL`; a request that does not split that way (binary junk, a bare
 /// path) is kept whole in `cs-request`.
-fn request<'a>(r: &'a [u8], f: &mut Fields<'a>) {
+fn request<'a>(r: &'a [u8], bs: bool, f: &mut Fields<'a>) {
     let (Some(s1), Some(s2)) = (memchr(b' ', r), memchr::memrchr(b' ', r)) else {
         // A bare word: no method, no target.
-        f.put_str("cs-request", r, esc(r));
+        f.put_str("cs-request", r, esc(bs, r));
         return;
     };
     let method = &r[..s1];
     if method.is_empty() || !method.iter().all(|c| c.is_ascii_alphabetic()) {
-        f.put_str("cs-request", r, esc(r));
+        f.put_str("cs-request", r, esc(bs, r));
         return;
     }
     f.put_str("cs-method", method, Esc::None);
     let version = &r[s2 + 1..];
     if s1 == s2 || !version.starts_with(b"HTTP/") {
         // HTTP/0.9 style `GET /path`, or a target with spaces and no protocol.
-        uri(&r[s1 + 1..], f);
+        uri(&r[s1 + 1..], esc(bs, &r[s1 + 1..]), f);
         return;
     }
-    uri(&r[s1 + 1..s2], f);
-    f.put_str("cs-version", version, esc(version));
+    uri(&r[s1 + 1..s2], esc(bs, &r[s1 + 1..s2]), f);
+    f.put_str("cs-version", version, esc(bs, version));
 }
 
 /// Sets `cs-uri-stem` (the path) and `cs-uri-query` (the full request target, as SigmaHQ's
 /// web rules expect), plus `cs-uri` for the whole target.
-pub fn uri<'a>(target: &'a [u8], f: &mut Fields<'a>) {
-    let e = esc(target);
+pub fn uri<'a>(target: &'a [u8], e: Esc, f: &mut Fields<'a>) {
     let stem = memchr(b'?', target).map_or(target, |q| &target[..q]);
     f.put_str("cs-uri-stem", stem, e);
     f.put_str("cs-uri-query", target, e);
 }
 
 /// Referer, user agent and whatever follows (request time, X-Forwarded-For, ...).
-fn trailer<'a>(line: &'a [u8], mut i: usize, f: &mut Fields<'a>) {
+fn trailer<'a>(line: &'a [u8], mut i: usize, bs: bool, f: &mut Fields<'a>) {
     let mut k = 0;
     while i < line.len() {
         i = util::skip_spaces(line, i);
@@ -173,9 +175,9 @@ fn trailer<'a>(line: &'a [u8], mut i: usize, f: &mut Fields<'a>) {
         };
         let v = &line[s..e];
         match k {
-            0 => f.put_str("cs-referer", v, esc(v)),
-            1 => f.put_str("cs-user-agent", v, esc(v)),
-            _ => extra(v, f),
+            0 => f.put_str("cs-referer", v, esc(bs, v)),
+            1 => f.put_str("cs-user-agent", v, esc(bs, v)),
+            _ => extra(v, bs, f),
         }
         k += 1;
         i = next;
@@ -183,7 +185,7 @@ fn trailer<'a>(line: &'a [u8], mut i: usize, f: &mut Fields<'a>) {
 }
 
 /// Names an extra trailing field by its shape.
-fn extra<'a>(v: &'a [u8], f: &mut Fields<'a>) {
+fn extra<'a>(v: &'a [u8], bs: bool, f: &mut Fields<'a>) {
     if v.is_empty() || v == b"-" {
         return;
     }
@@ -195,7 +197,7 @@ fn extra<'a>(v: &'a [u8], f: &mut Fields<'a>) {
     {
         f.put_str("time-taken", v, Esc::None);
     } else {
-        f.put_str("extra", v, esc(v));
+        f.put_str("extra", v, esc(bs, v));
     }
 }
 

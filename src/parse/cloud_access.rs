@@ -70,7 +70,7 @@ fn request_url<'a>(r: &'a [u8], f: &mut Fields<'a>) {
         }
         None => url,
     };
-    access::uri(target, f);
+    access::uri(target, esc(target), f);
     if let Some(v) = parts.next() {
         f.put_str("cs-version", v, Esc::None);
     }
