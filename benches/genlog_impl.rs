@@ -5,8 +5,18 @@
 use std::io::Write;
 
 const PATHS: &[&str] = &[
-    "/", "/index.html", "/products?id=", "/api/customers?page=", "/static/app.js", "/static/site.css",
-    "/search?q=boots+size+", "/cart", "/api/login", "/images/p/", "/healthz", "/account/orders/",
+    "/",
+    "/index.html",
+    "/products?id=",
+    "/api/customers?page=",
+    "/static/app.js",
+    "/static/site.css",
+    "/search?q=boots+size+",
+    "/cart",
+    "/api/login",
+    "/images/p/",
+    "/healthz",
+    "/account/orders/",
 ];
 const AGENTS: &[&str] = &[
     "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/128.0 Safari/537.36",
@@ -20,7 +30,10 @@ struct Lcg(u64);
 
 impl Lcg {
     fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+        self.0 = self
+            .0
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
         self.0 >> 33
     }
 }
@@ -30,10 +43,12 @@ pub fn generate(w: &mut impl Write, size: u64) -> std::io::Result<u64> {
     let mut rng = Lcg(42);
     let mut written = 0u64;
     let mut secs: u64 = 0;
-    let months = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
+    let months = [
+        "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
+    ];
     let mut line = String::with_capacity(512);
     while written < size {
-        if rng.next() % 4 == 0 {
+        if rng.next().is_multiple_of(4) {
             secs += 1;
         }
         let day = 1 + (secs / 86_400) % 28;
@@ -43,9 +58,9 @@ pub fn generate(w: &mut impl Write, size: u64) -> std::io::Result<u64> {
         let path = PATHS[(r % PATHS.len() as u64) as usize];
         line.clear();
         use std::fmt::Write as _;
-        let _ = write!(
+        let _ = writeln!(
             line,
-            "{}.{}.{}.{} - - [{day:02}/{month}/2026:{h:02}:{m:02}:{s:02} +0000] \"GET {path}{} HTTP/1.1\" {} {} \"https://shop.example/\" \"{}\"\n",
+            "{}.{}.{}.{} - - [{day:02}/{month}/2026:{h:02}:{m:02}:{s:02} +0000] \"GET {path}{} HTTP/1.1\" {} {} \"https://shop.example/\" \"{}\"",
             10 + r % 200,
             (r >> 8) % 256,
             (r >> 16) % 256,
@@ -60,4 +75,3 @@ pub fn generate(w: &mut impl Write, size: u64) -> std::io::Result<u64> {
     }
     Ok(written)
 }
-

@@ -32,12 +32,19 @@ fn data_file(name: &str, mb: u64, gzip: bool) -> PathBuf {
 }
 
 fn sources(c: &mut Criterion) {
-    let mb: u64 = std::env::var("LEAKTRAIL_BENCH_MB").ok().and_then(|v| v.parse().ok()).unwrap_or(256);
+    let mb: u64 = std::env::var("LEAKTRAIL_BENCH_MB")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(256);
     let mut g = c.benchmark_group("sources");
     g.sample_size(10);
     for (name, gzip) in [("plain", false), ("gzip", true)] {
         let size = if gzip { mb / 4 } else { mb };
-        let file = data_file(&format!("bench-{size}m.log{}", if gzip { ".gz" } else { "" }), size, gzip);
+        let file = data_file(
+            &format!("bench-{size}m.log{}", if gzip { ".gz" } else { "" }),
+            size,
+            gzip,
+        );
         g.throughput(Throughput::Bytes(size << 20));
         let opts = Options::new(vec![file]);
         g.bench_function(name, |b| {
@@ -52,7 +59,10 @@ fn sources(c: &mut Criterion) {
 
 fn access_line(c: &mut Criterion) {
     let line = br#"198.51.100.23 - - [13/Oct/2026:09:14:02 +0000] "GET /api/customers?page=3 HTTP/1.1" 200 48213 "https://shop.larkspur.example/admin" "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36""#;
-    let ctx = ParseCtx { zone: Zone::Utc, year: YearRef::fixed(2026) };
+    let ctx = ParseCtx {
+        zone: Zone::Utc,
+        year: YearRef::fixed(2026),
+    };
     let mut p = Format::Access.parser(&ctx);
     let mut g = c.benchmark_group("parse");
     g.throughput(Throughput::Bytes(line.len() as u64));

@@ -33,7 +33,10 @@ pub fn int(s: &[u8]) -> Option<i64> {
 #[inline]
 pub fn token_end(b: &[u8], i: usize) -> usize {
     let start = i.min(b.len());
-    b[start..].iter().position(|&c| c == b' ').map_or(b.len(), |p| start + p)
+    b[start..]
+        .iter()
+        .position(|&c| c == b' ')
+        .map_or(b.len(), |p| start + p)
 }
 
 /// Skips spaces from `i`.
