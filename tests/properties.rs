@@ -94,3 +94,41 @@ fn chunk_size_does_not_change_the_events() {
     }
     assert_eq!(r1.files[0].stats.unparsed, 7);
 }
+
+#[test]
+fn compressed_and_plain_copies_give_the_same_events() {
+    use std::io::Write;
+    let dir = tempfile::tempdir().unwrap();
+    let mut pg = String::new();
+    let mut i = 0;
+    while pg.len() < 9 << 20 {
+        pg.push_str(&format!(
+            "2026-10-13 10:{:02}:{:02}.{:03} UTC [7] app_ro@shop LOG:  statement: SELECT {i},\n\tname FROM customers\n",
+            (i / 60000) % 60,
+            (i / 1000) % 60,
+            i % 1000
+        ));
+        i += 1;
+    }
+    let plain = dir.path().join("plain");
+    let gz = dir.path().join("gz");
+    std::fs::create_dir_all(&plain).unwrap();
+    std::fs::create_dir_all(&gz).unwrap();
+    std::fs::write(plain.join("postgresql.log"), &pg).unwrap();
+    let mut e = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+    e.write_all(pg.as_bytes()).unwrap();
+    std::fs::write(gz.join("postgresql.log"), e.finish().unwrap()).unwrap();
+    let (r1, e1) = scan_collect(&Options::new(vec![plain]));
+    let (r2, e2) = scan_collect(&Options::new(vec![gz]));
+    assert_eq!(
+        r2.files[0].compression,
+        Some(leaktrail::input::Compression::Gzip)
+    );
+    assert_eq!(e1.len(), i);
+    let key = |e: &common::Ev| (e.line, e.offset, e.ts, e.raw.clone(), e.fields.clone());
+    assert!(
+        e1.iter().map(key).eq(e2.iter().map(key)),
+        "same events, lines and offsets"
+    );
+    assert_eq!(r1.files[0].stats, r2.files[0].stats);
+}

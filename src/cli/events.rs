@@ -2,7 +2,7 @@
 //! `{"ts", "ts_local", "source": {"path", "line", "offset"}, "format", "fields", "raw"}`.
 
 use super::args::InputArgs;
-use super::progress::{Progress, total_bytes};
+use super::progress::Progress;
 use crate::parse::{Event, Format, Val};
 use crate::report::jsonw;
 use crate::scan::{
@@ -99,12 +99,7 @@ pub fn write_event(
 /// Runs `leaktrail events`.
 pub fn run(args: InputArgs, quiet: bool) -> anyhow::Result<u8> {
     let opts = args.options()?;
-    let (total, nfiles) = if quiet {
-        (0, 0)
-    } else {
-        total_bytes(&opts.roots)
-    };
-    let progress = Progress::new(total, nfiles, quiet);
+    let progress = Progress::for_roots(&opts.roots, quiet);
     let stdout = std::io::stdout();
     let mut w = std::io::BufWriter::with_capacity(1 << 20, stdout.lock());
     let mut err: Option<std::io::Error> = None;

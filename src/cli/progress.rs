@@ -10,11 +10,13 @@ pub struct Progress {
 }
 
 impl Progress {
-    /// Shows a bar over `total` bytes when stderr is a terminal.
-    pub fn new(total: u64, files: usize, quiet: bool) -> Self {
+    /// Shows a bar over the evidence under `roots` when stderr is a terminal (only then are
+    /// the sizes summed).
+    pub fn for_roots(roots: &[std::path::PathBuf], quiet: bool) -> Self {
         if quiet || !std::io::stderr().is_terminal() {
             return Progress { bar: None };
         }
+        let (total, files) = total_bytes(roots);
         let bar = ProgressBar::with_draw_target(Some(total), ProgressDrawTarget::stderr());
         let style = ProgressStyle::with_template(
             "{spinner} [{elapsed_precise}] {bar:30} {binary_bytes}/{binary_total_bytes} {binary_bytes_per_sec} {msg}",
@@ -41,7 +43,7 @@ impl Progress {
 }
 
 /// Total bytes under the roots, for the bar (a cheap pre-walk of sizes).
-pub fn total_bytes(roots: &[std::path::PathBuf]) -> (u64, usize) {
+fn total_bytes(roots: &[std::path::PathBuf]) -> (u64, usize) {
     let mut total = 0;
     let mut n = 0;
     for r in roots {

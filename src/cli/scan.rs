@@ -2,7 +2,7 @@
 //! and writes `case.json` with the run description and the evidence manifest.
 
 use super::args::ScanArgs;
-use super::progress::{Progress, total_bytes};
+use super::progress::Progress;
 use crate::report::{manifest, sanitize::terminal};
 use crate::scan::{self, records::NullSink};
 use anyhow::{Context, bail};
@@ -14,12 +14,7 @@ pub fn run(args: ScanArgs, quiet: bool) -> anyhow::Result<u8> {
     let opts = args.input.options()?;
     refuse_inside_evidence(&args.output, &opts.roots)?;
     let started = now();
-    let (total, nfiles) = if quiet {
-        (0, 0)
-    } else {
-        total_bytes(&opts.roots)
-    };
-    let progress = Progress::new(total, nfiles, quiet);
+    let progress = Progress::for_roots(&opts.roots, quiet);
     let result = scan::run(&opts, &NullSink, &mut |_, ()| {}, &|n| progress.inc(n));
     progress.finish();
     let finished = now();

@@ -2,7 +2,7 @@
 //! range and problems, as a table or as JSON. Every line is parsed to get the counts.
 
 use super::args::SourcesArgs;
-use super::progress::{Progress, total_bytes};
+use super::progress::Progress;
 use crate::report::{manifest, sanitize::terminal};
 use crate::scan::{self, ScanResult, Status, records::NullSink};
 use std::io::Write;
@@ -10,12 +10,7 @@ use std::io::Write;
 /// Runs `leaktrail sources`.
 pub fn run(args: SourcesArgs, quiet: bool) -> anyhow::Result<u8> {
     let opts = args.input.options()?;
-    let (total, nfiles) = if quiet {
-        (0, 0)
-    } else {
-        total_bytes(&opts.roots)
-    };
-    let progress = Progress::new(total, nfiles, quiet);
+    let progress = Progress::for_roots(&opts.roots, quiet);
     let result = scan::run(&opts, &NullSink, &mut |_, ()| {}, &|n| progress.inc(n));
     progress.finish();
     let stdout = std::io::stdout();

@@ -78,8 +78,8 @@ fn ordinal(b: &[u8]) -> Option<time::Parsed> {
     if y != year {
         return None;
     }
-    let (c, off, end) = time::parse_iso(&synth_iso(y, m, d, &b[9..])?)?;
-    Some((c, off, end - 11 + 9))
+    let (c, off, used) = with_date(y, m, d, &b[9..])?;
+    Some((c, off, 9 + used))
 }
 
 /// `mm.dd HH:MM:SS` without a year (Proxifier).
@@ -89,9 +89,9 @@ fn month_dot_day(b: &[u8]) -> Option<time::Parsed> {
         return None;
     }
     let day = digits(b, 3, 2)?;
-    let (mut c, off, end) = time::parse_iso(&synth_iso(2000, month, day, &b[6..])?)?;
+    let (mut c, off, used) = with_date(2000, month, day, &b[6..])?;
     c.year = 0;
-    Some((c, off, end - 11 + 6))
+    Some((c, off, 6 + used))
 }
 
 /// `dd/Mon/yyyy HH:MM:SS` (a space instead of CLF's colon).
@@ -114,18 +114,36 @@ fn compact(b: &[u8]) -> Option<time::Parsed> {
     if !matches!(b.get(8), Some(b'-' | b'T' | b' ')) {
         return None;
     }
-    let (c, off, end) = time::parse_iso(&synth_iso(year, month, day, &b[9..])?)?;
-    Some((c, off, end - 11 + 9))
+    let (c, off, used) = with_date(year, month, day, &b[9..])?;
+    Some((c, off, 9 + used))
 }
 
-/// Builds `yyyy-mm-dd ` + the rest (at most 40 bytes) so the ISO parser can read the time.
-fn synth_iso(year: i32, month: u32, day: u32, rest: &[u8]) -> Option<Vec<u8>> {
-    if !(1..=12).contains(&month) || !(1..=31).contains(&day) {
+/// Reads the time in `rest` as if `yyyy-mm-dd ` stood before it (on the stack: no
+/// allocation). Returns the civil time, an offset, and the bytes of `rest` used.
+fn with_date(year: i32, month: u32, day: u32, rest: &[u8]) -> Option<time::Parsed> {
+    if !(1..=12).contains(&month) || !(1..=31).contains(&day) || !(0..=9999).contains(&year) {
         return None;
     }
-    let mut v = format!("{year:04}-{month:02}-{day:02} ").into_bytes();
-    v.extend_from_slice(&rest[..rest.len().min(40)]);
-    Some(v)
+    let mut buf = [0u8; 64];
+    let y = year as u32;
+    let date = [
+        b'0' + (y / 1000) as u8,
+        b'0' + (y / 100 % 10) as u8,
+        b'0' + (y / 10 % 10) as u8,
+        b'0' + (y % 10) as u8,
+        b'-',
+        b'0' + (month / 10) as u8,
+        b'0' + (month % 10) as u8,
+        b'-',
+        b'0' + (day / 10) as u8,
+        b'0' + (day % 10) as u8,
+        b' ',
+    ];
+    buf[..11].copy_from_slice(&date);
+    let n = rest.len().min(buf.len() - 11);
+    buf[11..11 + n].copy_from_slice(&rest[..n]);
+    let (c, off, end) = time::parse_iso(&buf[..11 + n])?;
+    Some((c, off, end - 11))
 }
 
 /// Numeric dates: `mm/dd/yyyy` (US order for slashes), `dd-mm-yyyy` and `dd.mm.yyyy`
@@ -151,8 +169,8 @@ fn numeric_date(b: &[u8]) -> Option<time::Parsed> {
     } else {
         return None;
     }
-    let (c, off, end) = time::parse_iso(&synth_iso(year, month, day, &b[i..])?)?;
-    Some((c, off, end - 11 + i))
+    let (c, off, used) = with_date(year, month, day, &b[i..])?;
+    Some((c, off, i + used))
 }
 
 /// `Apr-07-13 07:08:36` (assp).
@@ -163,8 +181,8 @@ fn mon_dd_yy(b: &[u8]) -> Option<time::Parsed> {
     }
     let day = digits(b, 4, 2)?;
     let year = 2000 + digits(b, 7, 2)? as i32;
-    let (c, off, end) = time::parse_iso(&synth_iso(year, month, day, &b[10..])?)?;
-    Some((c, off, end - 11 + 10))
+    let (c, off, used) = with_date(year, month, day, &b[10..])?;
+    Some((c, off, 10 + used))
 }
 
 /// `yyyy:mm:dd-HH:MM:SS` (DirectAdmin).
@@ -174,8 +192,8 @@ fn colon_date(b: &[u8]) -> Option<time::Parsed> {
         return None;
     }
     let (month, day) = (digits(b, 5, 2)?, digits(b, 8, 2)?);
-    let (c, off, end) = time::parse_iso(&synth_iso(year, month, day, &b[11..])?)?;
-    Some((c, off, end - 11 + 11))
+    let (c, off, used) = with_date(year, month, day, &b[11..])?;
+    Some((c, off, 11 + used))
 }
 
 /// `PDT Apr 16 21:05:29` (monit): a zone abbreviation before a BSD time.

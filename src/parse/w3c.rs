@@ -13,6 +13,8 @@ pub struct W3c {
     cache: TsCache,
     columns: Vec<Vec<u8>>,
     date: Option<(i32, u32, u32)>,
+    /// Value spans of the current line, reused from line to line.
+    spans: Vec<(usize, usize)>,
 }
 
 impl W3c {
@@ -22,6 +24,7 @@ impl W3c {
             cache: TsCache::default(),
             columns: Vec::new(),
             date: None,
+            spans: Vec::new(),
         }
     }
 }
@@ -95,9 +98,10 @@ impl W3c {
     }
 }
 
-/// Values separated by runs of spaces or tabs; a value in double quotes may hold spaces.
-fn split_values(line: &[u8]) -> Vec<&[u8]> {
-    let mut out = Vec::with_capacity(24);
+/// Values separated by runs of spaces or tabs; a value in double quotes may hold spaces
+/// (the quotes are dropped). Fills `out` with (start, end) spans.
+fn split_values(line: &[u8], out: &mut Vec<(usize, usize)>) {
+    out.clear();
     let mut i = 0;
     while i < line.len() {
         while i < line.len() && (line[i] == b' ' || line[i] == b'\t') {
@@ -114,15 +118,14 @@ fn split_values(line: &[u8]) -> Vec<&[u8]> {
                 .position(|&c| c == b' ' || c == b'\t')
                 .map_or(line.len(), |p| i + p)
         };
-        let v = &line[i..end.min(line.len())];
-        out.push(
-            v.strip_prefix(b"\"")
-                .and_then(|v| v.strip_suffix(b"\""))
-                .unwrap_or(v),
-        );
+        let (mut a, mut z) = (i, end.min(line.len()));
+        if z - a >= 2 && line[a] == b'"' && line[z - 1] == b'"' {
+            a += 1;
+            z -= 1;
+        }
+        out.push((a, z));
         i = end;
     }
-    out
 }
 
 impl RecordParser for W3c {
@@ -133,12 +136,27 @@ impl RecordParser for W3c {
         if self.columns.is_empty() {
             return Err("no #Fields header before this line");
         }
-        let values = split_values(line);
-        if values.len() != self.columns.len() {
+        let mut spans = std::mem::take(&mut self.spans);
+        split_values(line, &mut spans);
+        let r = self.fields(line, &spans, f);
+        self.spans = spans;
+        r
+    }
+}
+
+impl W3c {
+    fn fields<'a>(
+        &mut self,
+        line: &'a [u8],
+        spans: &[(usize, usize)],
+        f: &mut Fields<'a>,
+    ) -> Result<Outcome, Reject> {
+        if spans.len() != self.columns.len() {
             return Err("field count differs from #Fields");
         }
         let (mut date, mut clock, mut stem, mut query) = (None, None, None, None);
-        for (k, v) in values.iter().enumerate() {
+        for (k, &(a, z)) in spans.iter().enumerate() {
+            let v = &&line[a..z];
             let name = &self.columns[k];
             match name.as_slice() {
                 b"date" => date = Some(*v),

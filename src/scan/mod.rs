@@ -4,6 +4,7 @@
 
 pub mod records;
 pub mod stats;
+mod stream;
 
 use crate::input::{self, Compression, Content, Filter, Found, chunk::Chunk};
 use crate::parse::{Format, ParseCtx, YearRef, Zone, sniff};
@@ -11,7 +12,6 @@ use globset::GlobMatcher;
 use rayon::prelude::*;
 use records::{FileCtx, Limits, Parsers, Place, Sink, SinkFactory};
 pub use stats::Stats;
-use std::io::Read;
 use std::path::PathBuf;
 
 /// How to read the evidence.
@@ -298,7 +298,24 @@ fn run_item<F: SinkFactory>(
             );
             None
         }
-        (Plan::Stream(comp), _) => stream(
+        (Plan::Stream(Compression::None), _) => {
+            // Plain but read whole (stateful formats): no copy, one buffer.
+            let place = Place {
+                offset: 0,
+                first_line: 1,
+            };
+            records::run_buffer(
+                data,
+                place,
+                file,
+                &mut parsers,
+                &mut sink,
+                &mut stats,
+                limits,
+            );
+            None
+        }
+        (Plan::Stream(comp), _) => stream::stream(
             *comp,
             data,
             file,
@@ -308,129 +325,13 @@ fn run_item<F: SinkFactory>(
             limits,
         ),
         (Plan::Delivery(comp), _) => {
-            let (doc, err) = decode_all(*comp, data);
+            let (doc, err) = stream::decode_all(*comp, data);
             let p2 = records::run_delivery(&doc, file, &mut parsers, &mut sink, &mut stats);
             err.or(p2)
         }
         _ => None,
     };
     (stats, problem, sink.finish())
-}
-
-/// Decodes a whole (small) compressed document; a decoding error is returned as a problem
-/// and what was decoded before it is kept.
-fn decode_all(comp: Compression, data: &[u8]) -> (std::borrow::Cow<'_, [u8]>, Option<String>) {
-    if comp == Compression::None {
-        return (std::borrow::Cow::Borrowed(data), None);
-    }
-    let mut out = Vec::new();
-    let err = match input::open::decoder(comp, data).and_then(|mut d| d.read_to_end(&mut out)) {
-        Ok(_) => None,
-        Err(e) => Some(damage(comp, out.len(), &e)),
-    };
-    (std::borrow::Cow::Owned(out), err)
-}
-
-fn damage(comp: Compression, at: usize, e: &std::io::Error) -> String {
-    format!(
-        "{} data damaged or truncated after {at} decompressed bytes ({e}); everything before it was read",
-        comp.name()
-    )
-}
-
-/// Streams a compressed (or unsplittable) file through the parser in buffers cut at record
-/// boundaries. The parser keeps its state across buffers.
-fn stream<S: Sink>(
-    comp: Compression,
-    data: &[u8],
-    file: &FileCtx,
-    parsers: &mut Parsers,
-    sink: &mut S,
-    stats: &mut Stats,
-    limits: Limits,
-) -> Option<String> {
-    const BUF: usize = 4 << 20;
-    let mut dec = match input::open::decoder(comp, data) {
-        Ok(d) => d,
-        Err(e) => return Some(damage(comp, 0, &e)),
-    };
-    let is_cont = match file.format.framing() {
-        crate::parse::Framing::Continued(f) => Some(f),
-        _ => None,
-    };
-    let mut buf: Vec<u8> = Vec::with_capacity(BUF + (64 << 10));
-    let mut place = Place {
-        offset: 0,
-        first_line: 1,
-    };
-    let mut problem = None;
-    let mut eof = false;
-    while !eof {
-        while buf.len() < BUF {
-            let start = buf.len();
-            buf.resize(start + (256 << 10), 0);
-            match dec.read(&mut buf[start..]) {
-                Ok(0) => {
-                    buf.truncate(start);
-                    eof = true;
-                    break;
-                }
-                Ok(n) => buf.truncate(start + n),
-                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => buf.truncate(start),
-                Err(e) => {
-                    buf.truncate(start);
-                    problem = Some(damage(comp, place.offset as usize + start, &e));
-                    eof = true;
-                    break;
-                }
-            }
-        }
-        let cut = if eof {
-            buf.len()
-        } else {
-            cut_point(&buf, is_cont, file.format)
-        };
-        records::run_buffer(&buf[..cut], place, file, parsers, sink, stats, limits);
-        place.offset += cut as u64;
-        place.first_line += input::chunk::count_newlines(&buf[..cut]);
-        buf.drain(..cut);
-    }
-    problem
-}
-
-/// Where to cut a stream buffer: after the last complete record (a CSV record or a record
-/// with continuation lines may not be complete yet, so those cut before the last record start).
-fn cut_point(buf: &[u8], is_cont: Option<fn(&[u8]) -> bool>, format: Format) -> usize {
-    let Some(last_nl) = memchr::memrchr(b'\n', buf) else {
-        return buf.len();
-    };
-    let mut cut = last_nl + 1;
-    if let Some(cont) = is_cont {
-        // Step back to the start of the last line that begins a record.
-        let mut end = last_nl;
-        while let Some(prev) = memchr::memrchr(b'\n', &buf[..end]) {
-            let line = &buf[prev + 1..end];
-            if !cont(line) {
-                return prev + 1;
-            }
-            end = prev;
-        }
-        cut = last_nl + 1;
-    }
-    if format.framing().is_csv() {
-        // Cut at a newline outside quotes: count quotes up to each candidate.
-        let mut inq = false;
-        let mut best = 0;
-        for (i, &c) in buf.iter().enumerate() {
-            if c == b'"' {
-                inq = !inq;
-            } else if c == b'\n' && !inq {
-                best = i + 1;
-            }
-        }
-        return if best == 0 { buf.len() } else { best };
-    }
-    cut
 }
 
 /// Opens, classifies and plans one file.
