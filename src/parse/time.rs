@@ -63,6 +63,19 @@ pub struct Civil {
 }
 
 impl Civil {
+    /// A civil time from a date and an `hms` result (hour, minute, second, nanoseconds).
+    fn at(year: i32, month: u32, day: u32, (hour, min, sec, nanos): (u32, u32, u32, u32)) -> Civil {
+        Civil {
+            year,
+            month,
+            day,
+            hour,
+            min,
+            sec,
+            nanos,
+        }
+    }
+
     /// Seconds since the epoch if this civil time were UTC; None when a field is out of range.
     pub fn naive_secs(&self) -> Option<i64> {
         let valid = (1..=12).contains(&self.month)
@@ -543,15 +556,7 @@ pub fn parse_iso(b: &[u8]) -> Option<Parsed> {
         offset = Some(o);
         end = e;
     }
-    let c = Civil {
-        year,
-        month,
-        day,
-        hour,
-        min,
-        sec,
-        nanos,
-    };
+    let c = Civil::at(year, month, day, (hour, min, sec, nanos));
     Some((c, offset, end))
 }
 
@@ -572,15 +577,7 @@ pub fn parse_clf(b: &[u8]) -> Option<Parsed> {
         end = e;
     }
     Some((
-        Civil {
-            year,
-            month,
-            day,
-            hour,
-            min,
-            sec,
-            nanos,
-        },
+        Civil::at(year, month, day, (hour, min, sec, nanos)),
         offset,
         end,
     ))
@@ -626,15 +623,7 @@ pub fn parse_bsd(b: &[u8]) -> Option<Parsed> {
         }
     }
     Some((
-        Civil {
-            year,
-            month,
-            day,
-            hour,
-            min,
-            sec,
-            nanos,
-        },
+        Civil::at(year, month, day, (hour, min, sec, nanos)),
         None,
         end,
     ))
@@ -675,15 +664,7 @@ pub fn parse_dmy(b: &[u8]) -> Option<Parsed> {
         end = e;
     }
     Some((
-        Civil {
-            year,
-            month,
-            day,
-            hour,
-            min,
-            sec,
-            nanos,
-        },
+        Civil::at(year, month, day, (hour, min, sec, nanos)),
         offset,
         end,
     ))
@@ -704,15 +685,7 @@ pub fn parse_yymmdd(b: &[u8]) -> Option<Parsed> {
     let (hour, min, sec, nanos, end) = hms_loose(b, at)?;
     let year = if yy >= 70 { 1900 + yy } else { 2000 + yy } as i32;
     Some((
-        Civil {
-            year,
-            month,
-            day,
-            hour,
-            min,
-            sec,
-            nanos,
-        },
+        Civil::at(year, month, day, (hour, min, sec, nanos)),
         None,
         end,
     ))

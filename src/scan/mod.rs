@@ -280,42 +280,30 @@ fn run_item<F: SinkFactory>(
         max_record: opts.max_record,
     };
     let data = p.opened.as_ref().map_or(&[][..], |o| o.bytes());
-    let problem = match (&p.plan, it.chunk) {
-        (Plan::Chunks(_), Some(c)) => {
-            let place = Place {
-                offset: c.start as u64,
-                first_line: c.first_line,
-            };
-            let buf = &data[c.start..c.end];
-            records::run_buffer(
-                buf,
-                place,
-                file,
-                &mut parsers,
-                &mut sink,
-                &mut stats,
-                limits,
-            );
-            None
-        }
-        (Plan::Stream(Compression::None), _) => {
-            // Plain but read whole (stateful formats): no copy, one buffer.
-            let place = Place {
-                offset: 0,
-                first_line: 1,
-            };
-            records::run_buffer(
-                data,
-                place,
-                file,
-                &mut parsers,
-                &mut sink,
-                &mut stats,
-                limits,
-            );
-            None
-        }
-        (Plan::Stream(comp), _) => stream::stream(
+    // Plain bytes are parsed in place: a chunk, or a whole file of a stateful format.
+    let in_place = match (&p.plan, it.chunk) {
+        (Plan::Chunks(_), Some(c)) => Some((&data[c.start..c.end], c.start, c.first_line)),
+        (Plan::Stream(Compression::None), _) => Some((data, 0, 1)),
+        _ => None,
+    };
+    if let Some((buf, offset, first_line)) = in_place {
+        let place = Place {
+            offset: offset as u64,
+            first_line,
+        };
+        records::run_buffer(
+            buf,
+            place,
+            file,
+            &mut parsers,
+            &mut sink,
+            &mut stats,
+            limits,
+        );
+        return (stats, None, sink.finish());
+    }
+    let problem = match &p.plan {
+        Plan::Stream(comp) => stream::stream(
             *comp,
             data,
             file,
@@ -324,7 +312,7 @@ fn run_item<F: SinkFactory>(
             &mut stats,
             limits,
         ),
-        (Plan::Delivery(comp), _) => {
+        Plan::Delivery(comp) => {
             let (doc, err) = stream::decode_all(*comp, data);
             let p2 = records::run_delivery(&doc, file, &mut parsers, &mut sink, &mut stats);
             err.or(p2)
