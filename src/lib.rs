@@ -4,7 +4,9 @@
 //! library; `src/main.rs` is a thin binary over [`cli::run`].
 
 pub mod cli;
+pub mod detect;
 pub mod input;
 pub mod parse;
 pub mod report;
+pub mod rules;
 pub mod scan;

@@ -29,6 +29,40 @@ pub enum Command {
     Events(InputArgs),
     /// List each evidence file: format, compression, size, SHA-256, counts, time range, problems.
     Sources(SourcesArgs),
+    /// The detection rules: list, validate, test.
+    Rules(RulesArgs),
+}
+
+/// Which rules to use.
+#[derive(Args, Debug, Clone)]
+pub struct RuleArgs {
+    /// A rule file or folder of YAML rules (Sigma; repeatable).
+    #[arg(long = "rules", value_name = "PATH")]
+    pub rules: Vec<PathBuf>,
+    /// Do not load the built-in rule pack.
+    #[arg(long)]
+    pub no_builtin_rules: bool,
+}
+
+/// `leaktrail rules`.
+#[derive(Args, Debug)]
+pub struct RulesArgs {
+    #[command(subcommand)]
+    pub action: RulesAction,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum RulesAction {
+    /// List the rules: id, level, tactic, logsource, source file.
+    List(RuleArgs),
+    /// Load a rule file or folder and report every rule that cannot be used.
+    Validate {
+        /// Rule files or folders.
+        #[arg(required = true)]
+        paths: Vec<PathBuf>,
+    },
+    /// Run each rule's positive and negative examples.
+    Test(RuleArgs),
 }
 
 /// Where the evidence is and how to read it.
@@ -64,6 +98,14 @@ pub struct ScanArgs {
     /// The case directory to write (must not be inside the evidence).
     #[arg(short, long, value_name = "DIR")]
     pub output: PathBuf,
+    #[command(flatten)]
+    pub rules: RuleArgs,
+    /// Only report findings at or above this level.
+    #[arg(long, value_name = "LEVEL", default_value = "informational", value_parser = ["informational", "low", "medium", "high", "critical"])]
+    pub min_level: String,
+    /// Exit with status 1 when a finding at or above this level is reported.
+    #[arg(long, value_name = "LEVEL", value_parser = ["informational", "low", "medium", "high", "critical"])]
+    pub fail_on: Option<String>,
 }
 
 /// `leaktrail sources`.
@@ -74,6 +116,20 @@ pub struct SourcesArgs {
     /// JSON instead of a table.
     #[arg(long)]
     pub json: bool,
+}
+
+impl RuleArgs {
+    /// Loads the built-in pack (unless disabled) and the user's rules.
+    pub fn load(&self) -> crate::rules::RuleSet {
+        let mut set = crate::rules::RuleSet::default();
+        if !self.no_builtin_rules {
+            crate::rules::builtin::load(&mut set);
+        }
+        for p in &self.rules {
+            set.add_path(p);
+        }
+        set
+    }
 }
 
 impl InputArgs {

@@ -4,6 +4,7 @@
 mod args;
 mod events;
 mod progress;
+mod rules;
 mod scan;
 mod sources;
 
@@ -60,5 +61,6 @@ pub fn run(cli: Cli) -> anyhow::Result<u8> {
         Command::Scan(a) => scan::run(a, cli.quiet),
         Command::Events(a) => events::run(a, cli.quiet),
         Command::Sources(a) => sources::run(a, cli.quiet),
+        Command::Rules(a) => rules::run(a),
     }
 }

@@ -3,8 +3,9 @@
 
 use super::args::ScanArgs;
 use super::progress::Progress;
+use crate::detect::{self, DetectFactory, Engine, Partial, finding::level_rank};
 use crate::report::{manifest, sanitize::terminal};
-use crate::scan::{self, records::NullSink};
+use crate::scan;
 use anyhow::{Context, bail};
 use serde_json::json;
 use std::path::{Path, PathBuf};
@@ -14,9 +15,23 @@ pub fn run(args: ScanArgs, quiet: bool) -> anyhow::Result<u8> {
     let opts = args.input.options()?;
     refuse_inside_evidence(&args.output, &opts.roots)?;
     let started = now();
+    let set = args.rules.load();
+    let engine = Engine::new(&set);
     let progress = Progress::for_roots(&opts.roots, quiet);
-    let result = scan::run(&opts, &NullSink, &mut |_, ()| {}, &|n| progress.inc(n));
+    let mut state = Partial::default();
+    let result = scan::run(
+        &opts,
+        &DetectFactory(&engine),
+        &mut |_, p| state.merge(p),
+        &|n| progress.inc(n),
+    );
     progress.finish();
+    let paths: Vec<String> = result.files.iter().map(|f| f.path.clone()).collect();
+    let min = level_rank(&args.min_level);
+    let findings: Vec<detect::Finding> = detect::findings(&engine, &state, &paths)
+        .into_iter()
+        .filter(|f| level_rank(f.level) >= min)
+        .collect();
     let finished = now();
     std::fs::create_dir_all(&args.output)
         .with_context(|| format!("cannot create {}", args.output.display()))?;
@@ -26,11 +41,12 @@ pub fn run(args: ScanArgs, quiet: bool) -> anyhow::Result<u8> {
         "run": {
             "started_at": started,
             "finished_at": finished,
-            "args": std::env::args().skip(1).collect::<Vec<_>>(),
+            "args": std::env::args_os().skip(1).map(|a| a.to_string_lossy().into_owned()).collect::<Vec<_>>(),
             "timezone_assumed": opts.zone.name(),
+            "rules": {"count": engine.rules.len() + engine.corrs.len(), "sha256": set.sha256()},
         },
         "evidence": manifest::manifest(&result),
-        "findings": [],
+        "findings": findings.iter().map(detect::Finding::to_json).collect::<Vec<_>>(),
         "incidents": [],
         "actors": [],
     });
@@ -39,12 +55,31 @@ pub fn run(args: ScanArgs, quiet: bool) -> anyhow::Result<u8> {
     text.push('\n');
     std::fs::write(&path, text).with_context(|| format!("cannot write {}", path.display()))?;
     if !quiet {
+        for p in &set.problems {
+            eprintln!(
+                "leaktrail: rule {}: {}",
+                terminal(&p.origin),
+                terminal(&p.message)
+            );
+        }
+        for s in &engine.skipped {
+            eprintln!(
+                "leaktrail: rule {} ({}) skipped: {}",
+                terminal(&s.id),
+                terminal(&s.origin),
+                terminal(&s.reason)
+            );
+        }
+        print_findings(&findings);
         summary(&result, &path);
     }
-    Ok(if result.read_count() == 0 {
-        super::EXIT_USAGE
-    } else {
-        super::EXIT_OK
+    if result.read_count() == 0 {
+        return Ok(super::EXIT_USAGE);
+    }
+    let fail = args.fail_on.as_deref().map(level_rank);
+    Ok(match fail {
+        Some(l) if findings.iter().any(|f| level_rank(f.level) >= l) => super::EXIT_FINDINGS,
+        _ => super::EXIT_OK,
     })
 }
 
@@ -56,8 +91,14 @@ fn now() -> String {
 fn refuse_inside_evidence(out: &Path, roots: &[PathBuf]) -> anyhow::Result<()> {
     let out_abs = absolute(out);
     for r in roots {
+        // A file given on the command line sits in an evidence folder too.
         let r_abs = absolute(r);
-        if r_abs.is_dir() && out_abs.starts_with(&r_abs) {
+        let dir = if r_abs.is_dir() {
+            Some(r_abs.as_path())
+        } else {
+            r_abs.parent()
+        };
+        if dir.is_some_and(|d| out_abs.starts_with(d)) {
             bail!(
                 "the output directory {} is inside the evidence folder {}: choose a folder outside the evidence",
                 out.display(),
@@ -93,6 +134,35 @@ fn absolute(p: &Path) -> PathBuf {
             }
             _ => return p.to_path_buf(),
         }
+    }
+}
+
+/// Findings, most severe first (at most 40 lines; the case file has them all).
+fn print_findings(findings: &[detect::Finding]) {
+    let mut sorted: Vec<&detect::Finding> = findings.iter().collect();
+    sorted.sort_by(|a, b| {
+        level_rank(b.level)
+            .cmp(&level_rank(a.level))
+            .then(a.first_seen.cmp(&b.first_seen))
+    });
+    let mut counts = [0usize; 5];
+    for f in findings {
+        counts[level_rank(f.level) as usize] += 1;
+    }
+    eprintln!(
+        "leaktrail: {} findings: {} critical, {} high, {} medium, {} low, {} informational",
+        findings.len(),
+        counts[4],
+        counts[3],
+        counts[2],
+        counts[1],
+        counts[0]
+    );
+    for f in sorted.iter().take(40) {
+        eprintln!("  {}", terminal(&f.summary()));
+    }
+    if sorted.len() > 40 {
+        eprintln!("  ... and {} more in case.json", sorted.len() - 40);
     }
 }
 

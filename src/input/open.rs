@@ -98,6 +98,9 @@ pub fn classify(head: &[u8]) -> Content {
     if let Some(what) = unsupported(head) {
         return Content::Unsupported(what);
     }
+    if looks_utf16(head) {
+        return Content::Unsupported("UTF-16 text (convert it first: iconv -f UTF-16 -t UTF-8)");
+    }
     if looks_binary(head) {
         return Content::Binary;
     }
@@ -128,10 +131,29 @@ fn unsupported(head: &[u8]) -> Option<&'static str> {
     })
 }
 
-/// Binary when a NUL byte appears in the first 8 KiB (what git and ripgrep use too). Logs with
-/// NUL runs later (zero-filled blocks after a crash) are still read as text.
+/// Binary when a NUL byte appears in the first 8 KiB (what git and ripgrep use too). A run of
+/// NULs at the very start is skipped first: logrotate's copytruncate leaves one in front of the
+/// text when the writer kept its old offset. Logs with NUL runs later are read as text.
 pub fn looks_binary(head: &[u8]) -> bool {
-    memchr::memchr(0, &head[..head.len().min(8192)]).is_some()
+    let start = head.iter().position(|&c| c != 0).unwrap_or(head.len());
+    let rest = &head[start..];
+    !head.is_empty()
+        && (rest.is_empty() || memchr::memchr(0, &rest[..rest.len().min(8192)]).is_some())
+}
+
+/// UTF-16 text: a byte-order mark, or ASCII letters alternating with NULs.
+fn looks_utf16(head: &[u8]) -> bool {
+    if head.starts_with(&[0xff, 0xfe]) || head.starts_with(&[0xfe, 0xff]) {
+        return true;
+    }
+    let h = &head[..head.len().min(512) & !1];
+    if h.len() < 16 {
+        return false;
+    }
+    let zero_odd = h.chunks(2).filter(|p| p[1] == 0 && p[0] != 0).count();
+    let zero_even = h.chunks(2).filter(|p| p[0] == 0 && p[1] != 0).count();
+    let pairs = h.len() / 2;
+    zero_odd * 10 >= pairs * 9 || zero_even * 10 >= pairs * 9
 }
 
 /// A streaming decoder over compressed bytes. Every gzip member and every zstd frame is read

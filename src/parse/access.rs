@@ -58,7 +58,7 @@ impl RecordParser for Access {
         request(&line[rs..re], bs, f);
         i = next + 1;
         let se = util::token_end(line, i);
-        let status = uint(&line[i..se]).ok_or("no status code")?;
+        let status = line.get(i..se).and_then(uint).ok_or("no status code")?;
         f.put("sc-status", Val::Num(status as i64));
         i = se + 1;
         let be = util::token_end(line, i);

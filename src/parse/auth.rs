@@ -58,10 +58,7 @@ fn sshd<'a>(msg: &'a [u8], f: &mut Fields<'a>) {
             f.put_str("auth_method", m, Esc::None);
         }
         outcome(f, o);
-        put_user(
-            f,
-            word_after(msg, b"for invalid user ").or_else(|| word_after(msg, b" for ")),
-        );
+        put_user(f, user_before_from(msg));
     } else if starts(b"Invalid user ") || starts(b"invalid user ") {
         outcome(f, "invalid_user");
         put_user(f, word_after(msg, b"nvalid user "));
@@ -97,13 +94,33 @@ fn sshd<'a>(msg: &'a [u8], f: &mut Fields<'a>) {
     } else if starts(b"Did not receive identification") || starts(b"Bad protocol version") {
         outcome(f, "failure");
     }
+    // The last `from <addr>` is sshd's own; an earlier one may sit inside an attacker-chosen
+    // user name (`invalid user x from 10.9.9.9 port 1`).
     put_ip(
         f,
-        word_after(msg, b" from ").or_else(|| value_after(msg, b"rhost=")),
+        last_word_after(msg, b" from ").or_else(|| value_after(msg, b"rhost=")),
     );
-    if let Some(p) = word_after(msg, b" port ").and_then(uint) {
+    if let Some(p) = last_word_after(msg, b" port ").and_then(uint) {
         f.put("src_port", Val::Num(p as i64));
     }
+}
+
+/// The word after the last occurrence of `key`.
+fn last_word_after<'a>(b: &'a [u8], key: &[u8]) -> Option<&'a [u8]> {
+    let p = memmem::rfind(b, key)?;
+    let s = &b[p + key.len()..];
+    let e = memchr::memchr(b' ', s).unwrap_or(s.len());
+    Some(&s[..e]).filter(|v| !v.is_empty())
+}
+
+/// The user of `for [invalid user ]NAME from ADDR port N`: everything up to sshd's own last
+/// `from` (a name may contain spaces when it is attacker-chosen).
+fn user_before_from(msg: &[u8]) -> Option<&[u8]> {
+    let start = memmem::find(msg, b"for invalid user ")
+        .map(|p| p + 17)
+        .or_else(|| memmem::find(msg, b" for ").map(|p| p + 5))?;
+    let end = memmem::rfind(msg, b" from ").filter(|&e| e >= start)?;
+    Some(&msg[start..end]).filter(|u| !u.is_empty())
 }
 
 /// `... 10.0.0.1 port 22` without a `from` (Disconnected from user x 10.0.0.1 port 22).
@@ -278,6 +295,14 @@ mod tests {
             (m["outcome"].as_str(), m["auth_method"].as_str()),
             ("success", "password")
         );
+        let m = f(
+            "Oct 13 10:00:00 h sshd[1]: Failed password for invalid user x from 10.9.9.9 port 1 from 203.0.113.5 port 5555 ssh2",
+        );
+        assert_eq!(
+            (m["src_ip"].as_str(), m["src_port"].as_str()),
+            ("203.0.113.5", "5555")
+        );
+        assert_eq!(m["user"], "x from 10.9.9.9 port 1");
         let m = f("Oct 13 10:02:11 h sshd[1]: Invalid user oracle from 192.0.2.5 port 4242");
         assert_eq!(
             (

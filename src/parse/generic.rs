@@ -8,9 +8,19 @@ use super::time::{self, Civil, LocalZone, Timestamp, YearRef, digits};
 use super::util;
 use super::{Outcome, ParseCtx, RecordParser, Reject};
 
-/// Lines that start with whitespace continue the record above (stack traces, wrapped text).
+/// Lines that start with whitespace continue the record above (stack traces, wrapped text),
+/// unless a timestamp follows the indentation (an indented log is still one record a line).
 pub fn is_continuation(line: &[u8]) -> bool {
-    matches!(line.first(), Some(b' ' | b'\t'))
+    if !matches!(line.first(), Some(b' ' | b'\t')) {
+        return false;
+    }
+    let t = line.trim_ascii_start();
+    let t = t.strip_prefix(b"[").unwrap_or(t);
+    !(time::parse_iso(t).is_some()
+        || time::parse_bsd(t).is_some()
+        || time::parse_clf(t).is_some()
+        || time::parse_ctime(t).is_some()
+        || time::parse_dmy(t).is_some())
 }
 
 /// How far into a line a timestamp may start.
@@ -443,6 +453,15 @@ mod tests {
         }
         assert_eq!(ts("no time here at all"), None);
         assert_eq!(ts("0000-12-30 00:00:00 x"), None);
+    }
+
+    #[test]
+    fn indented_lines_with_a_time_start_records() {
+        assert!(super::is_continuation(b"\tat com.example.Foo(Foo.java:12)"));
+        assert!(!super::is_continuation(
+            b" 2026-10-13 09:00:00 INFO started"
+        ));
+        assert!(!super::is_continuation(b"2026-10-13 09:00:00 INFO started"));
     }
 
     #[test]

@@ -133,6 +133,16 @@ fn prefix<'a>(p: &'a [u8], f: &mut Fields<'a>) {
             f.put_str(name, v, Esc::None);
         }
     }
+    if !f.has("c-ip") {
+        // RDS-style `%t:%r:%u@%d:[%p]:` carries the client as `addr(port)` or `addr`.
+        for tok in p.split(|&c| c == b' ' || c == b':') {
+            let host = tok.split(|&c| c == b'(').next().unwrap_or(tok);
+            if util::is_ipv4(host) {
+                f.put_str("c-ip", host, Esc::None);
+                break;
+            }
+        }
+    }
     if !f.has("user") {
         for tok in p.split(|&c| c == b' ' || c == b':') {
             if let Some(at) = memchr::memchr(b'@', tok).filter(|_| !tok.starts_with(b"[")) {
@@ -150,7 +160,11 @@ fn message<'a>(msg: &'a [u8], f: &mut Fields<'a>) {
     if let Some(rest) = m.strip_prefix(b"duration: ") {
         let e = util::token_end(rest, 0);
         f.put_str("duration_ms", &rest[..e], Esc::None);
-        m = memmem::find(rest, b"  ").map_or(b"", |p| &rest[p + 2..]);
+        // `duration: 0.054 ms  statement: ...` (one space in some proxies and prefixes).
+        m = rest
+            .strip_prefix(&rest[..e])
+            .and_then(|r| r.strip_prefix(b" ms"))
+            .map_or(b"", |r| r.trim_ascii_start());
     }
     for key in [&b"statement: "[..], b"execute ", b"parse ", b"bind "] {
         if let Some(s) = m.strip_prefix(key) {
@@ -382,6 +396,14 @@ mod tests {
         let (ts, f) = parse_fmt(Format::Postgres, "2021-05-27 17:00:00 UTC:10.1.91.65:user@my_db:[24743]:LOG: duration: 0.054 ms statement: SELECT 1;").unwrap();
         assert_eq!(ts.as_deref(), Some("2021-05-27T17:00:00Z"));
         assert_eq!((f["level"].as_str(), f["pid"].as_str()), ("LOG", "24743"));
+        assert_eq!(
+            (f["c-ip"].as_str(), f["statement"].as_str()),
+            ("10.1.91.65", "SELECT 1;")
+        );
+        assert_eq!(
+            (f["user"].as_str(), f["database"].as_str()),
+            ("user", "my_db")
+        );
     }
 
     #[test]

@@ -9,6 +9,7 @@ const SAMPLE_LINES: usize = 40;
 
 /// Detects the format of a file from its first bytes (decompressed).
 pub fn detect(head: &[u8], ctx: &ParseCtx) -> Format {
+    let head = head.strip_prefix(b"\xef\xbb\xbf").unwrap_or(head);
     let first = head.iter().position(|c| !c.is_ascii_whitespace());
     let Some(first) = first else {
         return Format::Generic;
@@ -21,7 +22,7 @@ pub fn detect(head: &[u8], ctx: &ParseCtx) -> Format {
     let lines = sample(head);
     let mut best = (0usize, Format::Generic);
     for &fmt in Format::ALL {
-        if matches!(fmt, Format::CloudTrailDelivery) {
+        if matches!(fmt, Format::CloudTrailDelivery | Format::Generic) {
             continue;
         }
         let score = score(fmt, &lines, ctx);
@@ -29,7 +30,15 @@ pub fn detect(head: &[u8], ctx: &ParseCtx) -> Format {
             best = (score, fmt);
         }
     }
-    best.1
+    // A specific format wins when it reads a third of what the generic parser reads: lines it
+    // does not recognise still fall back to the generic parser one by one, so nothing is lost
+    // and the lines it does recognise keep their fields.
+    let generic = score(Format::Generic, &lines, ctx);
+    if best.0 > 0 && best.0 * 3 >= generic {
+        best.1
+    } else {
+        Format::Generic
+    }
 }
 
 /// JSON documents: a CloudTrail delivery file, CloudTrail records per line, or app JSON.
@@ -164,6 +173,8 @@ mod tests {
             Format::Generic
         );
         assert_eq!(d("just some words\nwithout any time\n"), Format::Generic);
+        let mixed = "1.2.3.4 - - [13/Oct/2026:09:14:02 +0000] \"GET / HTTP/1.1\" 200 5 \"-\" \"curl\"\n[Thu Oct 13 12:24:49.880562 2022] [core:error] [pid 1] x\n";
+        assert_eq!(d(mixed), Format::Access);
         assert_eq!(
             d(
                 "/usr/sbin/mysqld, Version: 5.7.1 (x). started with:\nTcp port: 3306  Unix socket: /tmp/s\nTime                 Id Command    Argument\n2016-06-07T19:07:02.558338Z    3 Connect\tphp@localhost on  using Socket\n"

@@ -498,7 +498,9 @@ pub fn zone(b: &[u8], at: usize) -> Option<(i32, usize)> {
     }
 }
 
-/// Zone abbreviations that are unambiguous enough to trust; anything else is left for `--tz`.
+/// Zone abbreviations that are unambiguous enough to trust; anything else (CST is China,
+/// Cuba or the US Central zone; IST is India, Israel or Ireland; BST is Britain or Bangladesh)
+/// is left for `--tz`.
 pub fn zone_abbrev(b: &[u8], at: usize) -> Option<(i32, usize)> {
     let rest = b.get(at..)?;
     let word_len = rest
@@ -514,18 +516,14 @@ pub fn zone_abbrev(b: &[u8], at: usize) -> Option<(i32, usize)> {
         b"EEST" => 10_800,
         b"WET" => 0,
         b"WEST" => 3600,
-        b"BST" => 3600,
         b"MSK" => 10_800,
         b"EST" => -5 * 3600,
         b"EDT" => -4 * 3600,
-        b"CST" => -6 * 3600,
-        b"CDT" => -5 * 3600,
         b"MST" => -7 * 3600,
         b"MDT" => -6 * 3600,
         b"PST" => -8 * 3600,
         b"PDT" => -7 * 3600,
         b"JST" => 9 * 3600,
-        b"IST" => 19_800,
         _ => return None,
     };
     // `UTC+2`/`GMT-05:00` style suffixes.
@@ -691,9 +689,12 @@ pub fn parse_yymmdd(b: &[u8]) -> Option<Parsed> {
     ))
 }
 
-/// Epoch seconds (10 digits, plausible years 2001–2286) with an optional fraction.
+/// Epoch seconds (10 digits, plausible years 2001–2200) with an optional fraction.
 pub fn parse_epoch_secs(b: &[u8]) -> Option<(Timestamp, usize)> {
     let secs = digits(b, 0, 10)? as i64;
+    if secs > 7_258_118_400 {
+        return None;
+    }
     if b.get(10).is_some_and(|c| c.is_ascii_digit()) {
         return None;
     }
@@ -703,7 +704,7 @@ pub fn parse_epoch_secs(b: &[u8]) -> Option<(Timestamp, usize)> {
     };
     Some((
         Timestamp {
-            nanos: secs * NANOS + nanos as i64,
+            nanos: secs.checked_mul(NANOS)?.checked_add(nanos as i64)?,
             offset: 0,
             assumed: false,
         },
@@ -731,10 +732,10 @@ pub fn parse_tai64n(b: &[u8]) -> Option<(Timestamp, usize)> {
     }
     // daemontools and s6 write 2^62 + 10 + the Unix time (the system clock taken as TAI-10,
     // no leap-second table), so that is what is undone here.
-    let utc = (label - (1 << 62)) as i64 - 10;
+    let utc = i64::try_from(label - (1 << 62)).ok()? - 10;
     Some((
         Timestamp {
-            nanos: utc * NANOS + nanos as i64,
+            nanos: utc.checked_mul(NANOS)?.checked_add(nanos as i64)?,
             offset: 0,
             assumed: false,
         },
@@ -755,13 +756,17 @@ pub fn from_epoch_number(b: &[u8]) -> Option<Timestamp> {
     let nanos = match int_part.len() {
         9..=10 => {
             let (f, _) = fraction(frac, 0);
-            v * NANOS + f as i64
+            v.checked_mul(NANOS)?.checked_add(f as i64)?
         }
-        12..=13 => v * 1_000_000,
-        15..=16 => v * 1000,
+        12..=13 => v.checked_mul(1_000_000)?,
+        15..=16 => v.checked_mul(1000)?,
         18..=19 => v,
         _ => return None,
     };
+    // Only instants a log can plausibly hold (1990 to 2200).
+    if !(631_152_000_000_000_000..=7_258_118_400_000_000_000).contains(&nanos) {
+        return None;
+    }
     Some(Timestamp {
         nanos,
         offset: 0,

@@ -3,7 +3,8 @@
 
 use memchr::memchr;
 
-/// Parses an unsigned decimal integer (the whole slice).
+/// Parses an unsigned decimal integer (the whole slice). Values above `i64::MAX` are refused,
+/// so every result converts to `i64` without wrapping.
 #[inline]
 pub fn uint(s: &[u8]) -> Option<u64> {
     if s.is_empty() || s.len() > 19 {
@@ -16,7 +17,7 @@ pub fn uint(s: &[u8]) -> Option<u64> {
         }
         v = v * 10 + (c - b'0') as u64;
     }
-    Some(v)
+    (v <= i64::MAX as u64).then_some(v)
 }
 
 /// Parses a possibly negative decimal integer.
@@ -302,5 +303,7 @@ mod tests {
         );
         assert_eq!(int(b"-12"), Some(-12));
         assert_eq!(uint(b"12a"), None);
+        assert_eq!(uint(b"9999999999999999999"), None);
+        assert_eq!(uint(b"9223372036854775807"), Some(i64::MAX as u64));
     }
 }

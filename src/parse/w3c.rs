@@ -61,6 +61,8 @@ impl W3c {
             let rest = rest.trim_ascii();
             if let Some((c, _, _)) = time::parse_iso(rest) {
                 self.date = Some((c.year, c.month, c.day));
+                // Cached times of a date-less layout belong to the previous date.
+                self.cache = TsCache::default();
             }
         }
         Outcome::Meta

@@ -124,7 +124,9 @@ fn next_record(data: &[u8], pos: usize, framing: Framing) -> (usize, usize, u64)
     }
 }
 
-/// A CSV record ends at the first newline outside quotes.
+/// A CSV record ends at the first newline outside quotes. A csvlog record always starts with
+/// its timestamp, so a line that starts with one ends a record whose quote was never closed
+/// (a crash-truncated write) instead of being swallowed by it.
 fn csv_record_end(data: &[u8], pos: usize) -> (usize, usize, u64) {
     let mut inq = false;
     let mut i = pos;
@@ -133,7 +135,7 @@ fn csv_record_end(data: &[u8], pos: usize) -> (usize, usize, u64) {
         let k = i + p;
         if data[k] == b'"' {
             inq = !inq;
-        } else if inq {
+        } else if inq && !starts_csv_record(&data[k + 1..]) {
             lines += 1;
         } else {
             return (k, k + 1, lines);
@@ -141,6 +143,11 @@ fn csv_record_end(data: &[u8], pos: usize) -> (usize, usize, u64) {
         i = k + 1;
     }
     (data.len(), data.len(), lines)
+}
+
+fn starts_csv_record(rest: &[u8]) -> bool {
+    let rest = rest.strip_prefix(b"\"").unwrap_or(rest);
+    crate::parse::time::parse_iso(&rest[..rest.len().min(40)]).is_some()
 }
 
 /// Parses every record of `data`, feeding events to `sink` and counts to `stats`.
@@ -156,7 +163,12 @@ pub fn run_buffer<S: Sink>(
     utf8_scan(data, place.first_line, stats);
     let framing = parsers.format.framing();
     let mut fields = Fields::default();
-    let mut pos = 0;
+    // A UTF-8 byte-order mark at the start of a file is not part of the first record.
+    let mut pos = if place.offset == 0 && data.starts_with(b"\xef\xbb\xbf") {
+        3
+    } else {
+        0
+    };
     let mut line = place.first_line;
     while pos < data.len() {
         let (end, next, nlines) = next_record(data, pos, framing);
@@ -371,6 +383,16 @@ mod tests {
         let long = format!("2026-10-13 10:21:07 x {}\n", "a".repeat(5000));
         let (st, _) = run(Format::Generic, long.as_bytes(), 1000);
         assert_eq!((st.long_lines, st.parsed), (1, 1));
+    }
+
+    #[test]
+    fn an_unclosed_csv_quote_does_not_swallow_the_file() {
+        let good = "2026-10-13 10:21:07.311 UTC,\"u\",\"d\",1,\"10.0.0.1:5\",s,1,\"\",2026-10-13 10:00:00 UTC,1/1,0,LOG,00000,\"statement: SELECT 1\",,,,,,,,,\"psql\"\n";
+        let broken = "2026-10-13 10:21:08.000 UTC,\"u\",\"d\",1,\"10.0.0.1:5\",s,2,\"\",2026-10-13 10:00:00 UTC,1/1,0,LOG,00000,\"statement: SELECT 2\n";
+        let data = format!("{good}{broken}{good}{good}");
+        let (st, _) = run(Format::PostgresCsv, data.as_bytes(), 1 << 20);
+        // The broken record is read as far as it goes; the records after it are intact.
+        assert_eq!((st.lines, st.records, st.parsed, st.unparsed), (4, 4, 4, 0));
     }
 
     #[test]

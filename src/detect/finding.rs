@@ -1,0 +1,159 @@
+//! Findings: what a rule found, for which actors, when, how often, how many bytes, and where
+//! the evidence is (file, line, byte offset; the first few and the total).
+
+use super::{Agg, Ref};
+use crate::parse::Timestamp;
+use serde_json::{Value, json};
+
+/// One finding.
+#[derive(Clone, Debug)]
+pub struct Finding {
+    /// Stable id: a hash of the rule id, the actor and the first evidence reference.
+    pub id: String,
+    pub rule_id: String,
+    pub title: String,
+    pub level: &'static str,
+    pub tactics: Vec<&'static str>,
+    pub technique: Option<String>,
+    /// UTC nanoseconds.
+    pub first_seen: i64,
+    pub last_seen: i64,
+    pub count: u64,
+    pub bytes: f64,
+    pub ips: Vec<String>,
+    pub users: Vec<String>,
+    pub keys: Vec<String>,
+    pub evidence: Vec<(String, u64, u64)>,
+    /// What made a correlation fire (peak value in its window), empty for single events.
+    pub detail: String,
+}
+
+/// Numeric rank of a level (informational = 0 ... critical = 4).
+pub fn level_rank(l: &str) -> u8 {
+    match l {
+        "informational" => 0,
+        "low" => 1,
+        "medium" => 2,
+        "high" => 3,
+        "critical" => 4,
+        _ => 2,
+    }
+}
+
+fn ts(n: i64) -> String {
+    Timestamp {
+        nanos: n,
+        offset: 0,
+        assumed: false,
+    }
+    .to_utc_string()
+}
+
+impl Finding {
+    /// A finding from the matches of one rule by one actor.
+    pub fn from_agg(
+        rule_id: &str,
+        title: &str,
+        level: &'static str,
+        tactics: &[&'static str],
+        technique: Option<String>,
+        agg: &Agg,
+        paths: &[String],
+    ) -> Finding {
+        let evidence: Vec<(String, u64, u64)> = agg
+            .evidence
+            .iter()
+            .map(|r: &Ref| {
+                (
+                    paths.get(r.file).cloned().unwrap_or_default(),
+                    r.line,
+                    r.offset,
+                )
+            })
+            .collect();
+        let first = evidence
+            .first()
+            .map(|(p, _, o)| format!("{p}:{o}"))
+            .unwrap_or_default();
+        let actor = agg
+            .ips
+            .iter()
+            .chain(&agg.users)
+            .chain(&agg.keys)
+            .next()
+            .cloned()
+            .unwrap_or_default();
+        let id = crate::input::sha256_hex(format!("{rule_id}\0{actor}\0{first}").as_bytes())[..16]
+            .to_string();
+        Finding {
+            id,
+            rule_id: rule_id.to_string(),
+            title: title.to_string(),
+            level,
+            tactics: tactics.to_vec(),
+            technique,
+            first_seen: agg.first,
+            last_seen: agg.last,
+            count: agg.count,
+            bytes: agg.bytes,
+            ips: agg.ips.iter().cloned().collect(),
+            users: agg.users.iter().cloned().collect(),
+            keys: agg.keys.iter().cloned().collect(),
+            evidence,
+            detail: String::new(),
+        }
+    }
+
+    /// The case-file form (DESIGN.md §2).
+    pub fn to_json(&self) -> Value {
+        json!({
+            "id": self.id,
+            "rule_id": self.rule_id,
+            "title": self.title,
+            "level": self.level,
+            "tactic": self.tactics.first(),
+            "tactics": self.tactics,
+            "technique": self.technique,
+            "first_seen": ts(self.first_seen),
+            "last_seen": ts(self.last_seen),
+            "count": self.count,
+            "bytes": self.bytes.round() as u64,
+            "entities": {"ips": self.ips, "users": self.users, "keys": self.keys},
+            "evidence": self.evidence.iter().map(|(p, l, o)| json!({"path": p, "line": l, "offset": o})).collect::<Vec<_>>(),
+            "evidence_total": self.count,
+            "detail": self.detail,
+            "incident": Value::Null,
+        })
+    }
+
+    /// One line for the terminal (log-derived text must be sanitised by the caller).
+    pub fn summary(&self) -> String {
+        let who: Vec<&str> = self
+            .ips
+            .iter()
+            .chain(&self.users)
+            .chain(&self.keys)
+            .map(String::as_str)
+            .take(3)
+            .collect();
+        let bytes = if self.bytes > 0.0 {
+            format!(", {} bytes", self.bytes.round() as u64)
+        } else {
+            String::new()
+        };
+        format!(
+            "[{}] {} — {} — {} to {}, {} events{bytes}{}",
+            self.level,
+            self.title,
+            who.join(", "),
+            ts(self.first_seen),
+            ts(self.last_seen),
+            self.count,
+            if self.detail.is_empty() {
+                String::new()
+            } else {
+                format!(" ({})", self.detail)
+            }
+        )
+    }
+}

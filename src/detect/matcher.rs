@@ -1,0 +1,653 @@
+//! Compiled Sigma detections: field matchers with Sigma's modifiers, keyword searches in the raw
+//! line, and the condition over named selections. Evaluated directly over leaktrail's zero-copy
+//! events (no conversion to JSON).
+
+use super::view::View;
+use regex::bytes::Regex;
+use rsigma_parser::{
+    ConditionExpr, Detection, DetectionItem, Modifier, Quantifier, SelectorPattern, SigmaRule,
+    SigmaString, SigmaValue, SpecialChar, StringPart,
+};
+use std::net::IpAddr;
+
+/// Why a rule cannot be compiled: the construct leaktrail does not support.
+pub type CompileError = String;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Mode {
+    Exact,
+    Contains,
+    Starts,
+    Ends,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq)]
+enum Cmp {
+    Gt,
+    Gte,
+    Lt,
+    Lte,
+}
+
+/// One value test.
+#[derive(Clone, Debug)]
+enum Pat {
+    /// Plain text; `needle` is lower-cased unless `cased`.
+    Text {
+        needle: Vec<u8>,
+        mode: Mode,
+        cased: bool,
+    },
+    /// Wildcards or `re`.
+    Regex(Regex),
+    Cidr(IpAddr, u8),
+    Num(Cmp, f64),
+    /// Field absent or empty.
+    Null,
+    Exists(bool),
+    FieldRef(String),
+}
+
+/// A field test: all or any of its patterns, possibly negated (`neq`).
+#[derive(Clone, Debug)]
+struct Item {
+    field: String,
+    pats: Vec<Pat>,
+    all: bool,
+    negate: bool,
+}
+
+#[derive(Clone, Debug)]
+enum Node {
+    And(Vec<Node>),
+    Or(Vec<Node>),
+    Item(Item),
+    Keywords(Vec<Pat>, bool),
+}
+
+#[derive(Clone, Debug)]
+enum Cond {
+    Id(usize),
+    And(Vec<Cond>),
+    Or(Vec<Cond>),
+    Not(Box<Cond>),
+    Of(Quantifier, Vec<usize>),
+}
+
+/// A compiled detection.
+#[derive(Clone, Debug)]
+pub struct Matcher {
+    named: Vec<Node>,
+    conds: Vec<Cond>,
+    /// Literal strings every match must contain somewhere in its raw line (lower case), when
+    /// the rule says so: used to skip lines quickly.
+    pub fields: Vec<String>,
+}
+
+/// Sigma field names that leaktrail's events spell differently (proxy logs, older names).
+pub fn map_field(name: &str) -> &str {
+    match name {
+        "c-uri" | "cs-uri" | "c-uri-query" => "cs-uri-query",
+        "c-uri-stem" => "cs-uri-stem",
+        "c-useragent" | "cs(User-Agent)" => "cs-user-agent",
+        "cs(Referer)" | "cs-referrer" => "cs-referer",
+        "r-dns" | "cs(Host)" => "cs-host",
+        "cs-cookie" | "cs(Cookie)" => "cs-cookie",
+        "clientip" | "ClientIP" | "src_ip_addr" => "c-ip",
+        other => other,
+    }
+}
+
+impl Matcher {
+    /// Compiles a rule's detection section.
+    pub fn compile(rule: &SigmaRule) -> Result<Matcher, CompileError> {
+        let det = &rule.detection;
+        let mut names: Vec<&String> = det.named.keys().collect();
+        names.sort();
+        let mut named = Vec::with_capacity(names.len());
+        let mut fields = Vec::new();
+        for n in &names {
+            named.push(node(&det.named[*n], &mut fields).map_err(|e| format!("{n}: {e}"))?);
+        }
+        let conds = det
+            .conditions
+            .iter()
+            .map(|c| cond(c, &names))
+            .collect::<Result<Vec<_>, _>>()?;
+        if conds.is_empty() {
+            return Err("no condition".into());
+        }
+        fields.sort();
+        fields.dedup();
+        Ok(Matcher {
+            named,
+            conds,
+            fields,
+        })
+    }
+
+    /// True when the event matches (any of the rule's conditions).
+    pub fn matches(&self, v: &mut View<'_, '_>) -> bool {
+        let mut cache: Vec<Option<bool>> = vec![None; self.named.len()];
+        self.conds.iter().any(|c| self.eval_cond(c, v, &mut cache))
+    }
+
+    fn named(&self, i: usize, v: &mut View<'_, '_>, cache: &mut [Option<bool>]) -> bool {
+        if let Some(r) = cache[i] {
+            return r;
+        }
+        let r = eval_node(&self.named[i], v);
+        cache[i] = Some(r);
+        r
+    }
+
+    fn eval_cond(&self, c: &Cond, v: &mut View<'_, '_>, cache: &mut [Option<bool>]) -> bool {
+        match c {
+            Cond::Id(i) => self.named(*i, v, cache),
+            Cond::And(cs) => cs.iter().all(|c| self.eval_cond(c, v, cache)),
+            Cond::Or(cs) => cs.iter().any(|c| self.eval_cond(c, v, cache)),
+            Cond::Not(c) => !self.eval_cond(c, v, cache),
+            Cond::Of(q, ids) => {
+                let n = ids.iter().filter(|&&i| self.named(i, v, cache)).count();
+                match q {
+                    Quantifier::Any => n >= 1,
+                    Quantifier::All => n == ids.len(),
+                    Quantifier::Count(k) => n as u64 >= *k,
+                }
+            }
+        }
+    }
+}
+
+fn cond(c: &ConditionExpr, names: &[&String]) -> Result<Cond, CompileError> {
+    Ok(match c {
+        ConditionExpr::Identifier(id) => Cond::Id(
+            names
+                .iter()
+                .position(|n| *n == id)
+                .ok_or_else(|| format!("condition names `{id}`, which is not defined"))?,
+        ),
+        ConditionExpr::And(cs) => Cond::And(
+            cs.iter()
+                .map(|c| cond(c, names))
+                .collect::<Result<_, _>>()?,
+        ),
+        ConditionExpr::Or(cs) => Cond::Or(
+            cs.iter()
+                .map(|c| cond(c, names))
+                .collect::<Result<_, _>>()?,
+        ),
+        ConditionExpr::Not(c) => Cond::Not(Box::new(cond(c, names)?)),
+        ConditionExpr::Selector {
+            quantifier,
+            pattern,
+        } => {
+            let ids: Vec<usize> = names
+                .iter()
+                .enumerate()
+                .filter(|(_, n)| match pattern {
+                    SelectorPattern::Them => !n.starts_with('_'),
+                    SelectorPattern::Pattern(p) => glob_name(p, n),
+                })
+                .map(|(i, _)| i)
+                .collect();
+            if ids.is_empty() {
+                return Err(format!("`{quantifier} of {pattern}` matches no selection"));
+            }
+            Cond::Of(quantifier.clone(), ids)
+        }
+    })
+}
+
+/// `selection*` style name patterns.
+fn glob_name(p: &str, n: &str) -> bool {
+    match p.strip_suffix('*') {
+        Some(prefix) => n.starts_with(prefix),
+        None => p == n,
+    }
+}
+
+fn node(d: &Detection, fields: &mut Vec<String>) -> Result<Node, CompileError> {
+    Ok(match d {
+        Detection::AllOf(items) => Node::And(
+            items
+                .iter()
+                .map(|i| item(i, fields))
+                .collect::<Result<_, _>>()?,
+        ),
+        Detection::AnyOf(ds) => Node::Or(
+            ds.iter()
+                .map(|d| node(d, fields))
+                .collect::<Result<_, _>>()?,
+        ),
+        Detection::And(ds) => Node::And(
+            ds.iter()
+                .map(|d| node(d, fields))
+                .collect::<Result<_, _>>()?,
+        ),
+        Detection::Keywords(vals) => {
+            let pats = vals
+                .iter()
+                .map(|v| value_pat(v, Mode::Contains, &Flags::default()))
+                .collect::<Result<Vec<_>, _>>()?;
+            Node::Keywords(pats.into_iter().flatten().collect(), false)
+        }
+        Detection::ArrayMatch { .. } => {
+            return Err("array matching (`|any`/`|all` over arrays) is not supported yet".into());
+        }
+        Detection::Conditional { .. } => {
+            return Err("nested conditional detections are not supported yet".into());
+        }
+    })
+}
+
+#[derive(Default, Clone)]
+struct Flags {
+    cased: bool,
+    re: bool,
+    re_i: bool,
+    re_m: bool,
+    re_s: bool,
+    base64: bool,
+    base64offset: bool,
+    wide: bool,
+    windash: bool,
+}
+
+fn item(i: &DetectionItem, fields: &mut Vec<String>) -> Result<Node, CompileError> {
+    let mut mode = Mode::Exact;
+    let mut flags = Flags::default();
+    let (mut all, mut negate) = (false, false);
+    let mut special: Option<Pat> = None;
+    let mut cmp: Option<Cmp> = None;
+    let mut cidr = false;
+    let mut fieldref = false;
+    for m in &i.field.modifiers {
+        match m {
+            Modifier::Contains => mode = Mode::Contains,
+            Modifier::StartsWith => mode = Mode::Starts,
+            Modifier::EndsWith => mode = Mode::Ends,
+            Modifier::All => all = true,
+            Modifier::Cased => flags.cased = true,
+            Modifier::Re => flags.re = true,
+            Modifier::IgnoreCase => flags.re_i = true,
+            Modifier::Multiline => flags.re_m = true,
+            Modifier::DotAll => flags.re_s = true,
+            Modifier::Cidr => cidr = true,
+            Modifier::Neq => negate = true,
+            Modifier::Gt => cmp = Some(Cmp::Gt),
+            Modifier::Gte => cmp = Some(Cmp::Gte),
+            Modifier::Lt => cmp = Some(Cmp::Lt),
+            Modifier::Lte => cmp = Some(Cmp::Lte),
+            Modifier::FieldRef => fieldref = true,
+            Modifier::Base64 => flags.base64 = true,
+            Modifier::Base64Offset => flags.base64offset = true,
+            Modifier::Wide => flags.wide = true,
+            Modifier::WindAsh => flags.windash = true,
+            Modifier::Exists => {
+                let b = matches!(i.values.first(), Some(SigmaValue::Bool(true)));
+                special = Some(Pat::Exists(b));
+            }
+            other => {
+                return Err(format!(
+                    "modifier `{}` is not supported yet",
+                    modifier_name(*other)
+                ));
+            }
+        }
+    }
+    let field = match &i.field.name {
+        Some(n) => map_field(n).to_string(),
+        None => {
+            let pats = i
+                .values
+                .iter()
+                .map(|v| value_pat(v, Mode::Contains, &flags))
+                .collect::<Result<Vec<_>, _>>()?;
+            return Ok(Node::Keywords(pats.into_iter().flatten().collect(), all));
+        }
+    };
+    if !fields.contains(&field) {
+        fields.push(field.clone());
+    }
+    let pats = if let Some(p) = special {
+        vec![p]
+    } else {
+        let mut pats = Vec::new();
+        for v in &i.values {
+            if let Some(c) = cmp {
+                pats.push(Pat::Num(
+                    c,
+                    number(v).ok_or("comparison with a non-number")?,
+                ));
+            } else if cidr {
+                pats.push(cidr_pat(v)?);
+            } else if fieldref {
+                pats.push(Pat::FieldRef(map_field(&text(v)).to_string()));
+            } else {
+                pats.extend(value_pat(v, mode, &flags)?);
+            }
+        }
+        pats
+    };
+    Ok(Node::Item(Item {
+        field,
+        pats,
+        all,
+        negate,
+    }))
+}
+
+fn modifier_name(m: Modifier) -> String {
+    serde_json::to_value(m)
+        .ok()
+        .and_then(|v| v.as_str().map(str::to_string))
+        .unwrap_or_else(|| format!("{m:?}"))
+}
+
+fn text(v: &SigmaValue) -> String {
+    match v {
+        SigmaValue::String(s) => s.original.clone(),
+        other => other.to_string(),
+    }
+}
+
+fn number(v: &SigmaValue) -> Option<f64> {
+    match v {
+        SigmaValue::Integer(i) => Some(*i as f64),
+        SigmaValue::Float(f) => Some(*f),
+        SigmaValue::String(s) => s.original.parse().ok(),
+        _ => None,
+    }
+}
+
+fn cidr_pat(v: &SigmaValue) -> Result<Pat, CompileError> {
+    let t = text(v);
+    let (a, p) = t
+        .split_once('/')
+        .unwrap_or((&t, if t.contains(':') { "128" } else { "32" }));
+    let ip: IpAddr = a.parse().map_err(|_| format!("bad CIDR `{t}`"))?;
+    let p: u8 = p.parse().map_err(|_| format!("bad CIDR `{t}`"))?;
+    Ok(Pat::Cidr(ip, p))
+}
+
+/// Patterns for one value (several when an encoding modifier yields variants).
+fn value_pat(v: &SigmaValue, mode: Mode, f: &Flags) -> Result<Vec<Pat>, CompileError> {
+    let s = match v {
+        SigmaValue::Null => return Ok(vec![Pat::Null]),
+        SigmaValue::String(s) => s,
+        SigmaValue::Integer(_) | SigmaValue::Float(_) | SigmaValue::Bool(_) => {
+            return Ok(vec![Pat::Text {
+                needle: v.to_string().into_bytes(),
+                mode,
+                cased: true,
+            }]);
+        }
+    };
+    if f.re {
+        let mut flags = String::new();
+        for (on, c) in [(f.re_i, 'i'), (f.re_m, 'm'), (f.re_s, 's')] {
+            if on {
+                flags.push(c);
+            }
+        }
+        let src = if flags.is_empty() {
+            s.original.clone()
+        } else {
+            format!("(?{flags}){}", s.original)
+        };
+        return Ok(vec![Pat::Regex(
+            Regex::new(&src).map_err(|e| format!("bad regex `{}`: {e}", s.original))?,
+        )]);
+    }
+    let variants = encodings(s, f);
+    let mut out = Vec::new();
+    for (parts, mode2) in variants {
+        let mode = mode2.unwrap_or(mode);
+        if parts.iter().any(|p| matches!(p, StringPart::Special(_))) {
+            out.push(Pat::Regex(wildcard_regex(&parts, mode, f.cased)?));
+        } else {
+            let plain: String = parts
+                .iter()
+                .filter_map(|p| {
+                    if let StringPart::Plain(t) = p {
+                        Some(t.as_str())
+                    } else {
+                        None
+                    }
+                })
+                .collect();
+            let needle = if f.cased {
+                plain.into_bytes()
+            } else {
+                plain.to_lowercase().into_bytes()
+            };
+            out.push(Pat::Text {
+                needle,
+                mode,
+                cased: f.cased,
+            });
+        }
+    }
+    Ok(out)
+}
+
+/// The value as written, or its encoded forms (base64, base64 at three offsets, UTF-16LE, and
+/// Windows dash variants).
+fn encodings(s: &SigmaString, f: &Flags) -> Vec<(Vec<StringPart>, Option<Mode>)> {
+    let plain = || s.as_plain().unwrap_or_else(|| s.original.clone());
+    if f.base64 {
+        return vec![(vec![StringPart::Plain(b64(plain().as_bytes()))], None)];
+    }
+    if f.base64offset {
+        return base64_offsets(plain().as_bytes())
+            .into_iter()
+            .map(|v| (vec![StringPart::Plain(v)], Some(Mode::Contains)))
+            .collect();
+    }
+    if f.wide {
+        let w: String = plain().chars().flat_map(|c| [c, '\0']).collect();
+        return vec![(vec![StringPart::Plain(w)], None)];
+    }
+    let mut out = vec![(s.parts.clone(), None)];
+    if f.windash {
+        for dash in ['/', '–', '—', '―'] {
+            let parts = s
+                .parts
+                .iter()
+                .map(|p| match p {
+                    StringPart::Plain(t) => StringPart::Plain(t.replace('-', &dash.to_string())),
+                    other => other.clone(),
+                })
+                .collect();
+            out.push((parts, None));
+        }
+    }
+    out
+}
+
+fn wildcard_regex(parts: &[StringPart], mode: Mode, cased: bool) -> Result<Regex, CompileError> {
+    let mut re = String::from(if cased { "(?s-u)" } else { "(?is-u)" });
+    if matches!(mode, Mode::Exact | Mode::Starts) {
+        re.push('^');
+    }
+    for p in parts {
+        match p {
+            StringPart::Plain(t) => {
+                for b in t.bytes() {
+                    if b.is_ascii_alphanumeric() {
+                        re.push(b as char);
+                    } else {
+                        re.push_str(&format!("\\x{b:02x}"));
+                    }
+                }
+            }
+            StringPart::Special(SpecialChar::WildcardMulti) => re.push_str(".*"),
+            StringPart::Special(SpecialChar::WildcardSingle) => re.push('.'),
+        }
+    }
+    if matches!(mode, Mode::Exact | Mode::Ends) {
+        re.push('$');
+    }
+    Regex::new(&re).map_err(|e| format!("bad wildcard pattern: {e}"))
+}
+
+const B64: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+
+/// Standard base64 with padding.
+pub fn b64(data: &[u8]) -> String {
+    let mut out = String::with_capacity(data.len().div_ceil(3) * 4);
+    for c in data.chunks(3) {
+        let n = (c[0] as u32) << 16
+            | (*c.get(1).unwrap_or(&0) as u32) << 8
+            | *c.get(2).unwrap_or(&0) as u32;
+        for k in 0..4 {
+            if k <= c.len() {
+                out.push(B64[(n >> (18 - 6 * k) & 63) as usize] as char);
+            } else {
+                out.push('=');
+            }
+        }
+    }
+    out
+}
+
+/// The three substrings that appear in base64 text containing `data` at any byte offset
+/// (Sigma's `base64offset`).
+fn base64_offsets(data: &[u8]) -> Vec<String> {
+    const START: [usize; 3] = [0, 2, 3];
+    const END_TRIM: [usize; 3] = [0, 3, 2];
+    (0..3)
+        .filter_map(|i| {
+            let mut padded = vec![b' '; i];
+            padded.extend_from_slice(data);
+            let enc = b64(&padded);
+            let end = enc.len() - END_TRIM[(data.len() + i) % 3];
+            (START[i] < end).then(|| enc[START[i]..end].to_string())
+        })
+        .collect()
+}
+
+fn eval_node(n: &Node, v: &mut View<'_, '_>) -> bool {
+    match n {
+        Node::And(ns) => ns.iter().all(|n| eval_node(n, v)),
+        Node::Or(ns) => ns.iter().any(|n| eval_node(n, v)),
+        Node::Keywords(pats, all) => {
+            let raw = v.raw_lower();
+            let hit = |p: &Pat| match_bytes(p, raw, raw);
+            if *all {
+                pats.iter().all(hit)
+            } else {
+                pats.iter().any(hit)
+            }
+        }
+        Node::Item(it) => eval_item(it, v),
+    }
+}
+
+fn eval_item(it: &Item, v: &mut View<'_, '_>) -> bool {
+    let r = if it.all {
+        it.pats.iter().all(|p| eval_pat(p, &it.field, v))
+    } else {
+        it.pats.iter().any(|p| eval_pat(p, &it.field, v))
+    };
+    r != it.negate
+}
+
+fn eval_pat(p: &Pat, field: &str, v: &mut View<'_, '_>) -> bool {
+    match p {
+        Pat::Exists(want) => v.has(field) == *want,
+        Pat::Null => v.value(field).is_none_or(|s| s.is_empty()),
+        Pat::FieldRef(other) => {
+            let Some(b) = v.value(other).map(|s| s.to_vec()) else {
+                return false;
+            };
+            v.value(field).is_some_and(|a| a == b.as_slice())
+        }
+        Pat::Num(c, n) => v.number(field).is_some_and(|x| match c {
+            Cmp::Gt => x > *n,
+            Cmp::Gte => x >= *n,
+            Cmp::Lt => x < *n,
+            Cmp::Lte => x <= *n,
+        }),
+        Pat::Cidr(net, bits) => v
+            .value(field)
+            .and_then(|s| std::str::from_utf8(s).ok()?.parse::<IpAddr>().ok())
+            .is_some_and(|ip| in_cidr(ip, *net, *bits)),
+        Pat::Text { cased: false, .. } => match v.value_lower(field) {
+            Some(s) => match_bytes(p, s, s),
+            None => false,
+        },
+        _ => match v.value(field) {
+            Some(s) => match_bytes(p, s, s),
+            None => false,
+        },
+    }
+}
+
+fn match_bytes(p: &Pat, s: &[u8], _lower: &[u8]) -> bool {
+    match p {
+        Pat::Text { needle, mode, .. } => match mode {
+            Mode::Exact => s == needle.as_slice(),
+            Mode::Contains => memchr::memmem::find(s, needle).is_some(),
+            Mode::Starts => s.starts_with(needle),
+            Mode::Ends => s.ends_with(needle),
+        },
+        Pat::Regex(re) => re.is_match(s),
+        _ => false,
+    }
+}
+
+fn in_cidr(ip: IpAddr, net: IpAddr, bits: u8) -> bool {
+    match (ip, net) {
+        (IpAddr::V4(a), IpAddr::V4(b)) => {
+            let m = if bits == 0 {
+                0
+            } else {
+                u32::MAX << (32 - bits.min(32) as u32)
+            };
+            u32::from(a) & m == u32::from(b) & m
+        }
+        (IpAddr::V6(a), IpAddr::V6(b)) => {
+            let m = if bits == 0 {
+                0
+            } else {
+                u128::MAX << (128 - bits.min(128) as u32)
+            };
+            u128::from(a) & m == u128::from(b) & m
+        }
+        _ => false,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn base64_helpers() {
+        assert_eq!(b64(b"abc"), "YWJj");
+        assert_eq!(b64(b"ab"), "YWI=");
+        // "http" at offsets 0, 1, 2 inside base64 text.
+        assert_eq!(base64_offsets(b"http"), ["aHR0c", "h0dH", "odHRw"]);
+    }
+
+    #[test]
+    fn cidr() {
+        assert!(in_cidr(
+            "10.1.2.3".parse().unwrap(),
+            "10.0.0.0".parse().unwrap(),
+            8
+        ));
+        assert!(!in_cidr(
+            "11.1.2.3".parse().unwrap(),
+            "10.0.0.0".parse().unwrap(),
+            8
+        ));
+        assert!(in_cidr(
+            "2001:db8::1".parse().unwrap(),
+            "2001:db8::".parse().unwrap(),
+            32
+        ));
+    }
+}

@@ -1,0 +1,368 @@
+//! Detection: compiled rules routed by logsource, evaluated on every event of a work item
+//! into a partial state (matches per rule and actor, correlation buckets per group and
+//! minute) that merges associatively; findings are made from the merged state at the end.
+
+pub mod correlate;
+pub mod finding;
+pub mod matcher;
+pub mod route;
+pub mod view;
+
+use crate::parse::{Event, Format};
+use crate::rules::{RuleSet, tags};
+use crate::scan::records::{FileCtx, Sink, SinkFactory};
+use correlate::{Bucket, CorrSpec};
+pub use finding::Finding;
+use matcher::Matcher;
+use route::Logsource;
+use std::collections::{BTreeMap, BTreeSet};
+use view::{Scratch, View};
+
+/// How many evidence references a finding keeps (the total is counted too).
+pub const MAX_EVIDENCE: usize = 5;
+/// How many distinct values of an entity kind a finding lists.
+pub const MAX_ENTITIES: usize = 16;
+
+/// A rule ready to run.
+pub struct Compiled {
+    pub id: String,
+    pub title: String,
+    pub level: &'static str,
+    pub tactics: Vec<&'static str>,
+    pub technique: Option<String>,
+    pub matcher: Matcher,
+    pub logsource: Logsource,
+    /// False when the rule only feeds correlations.
+    pub generate: bool,
+    /// Correlations fed by this rule, with the field to group by for each.
+    pub feeds: Vec<usize>,
+}
+
+/// A rule that could not be compiled.
+#[derive(Clone, Debug)]
+pub struct Skipped {
+    pub origin: String,
+    pub id: String,
+    pub reason: String,
+}
+
+/// The compiled rule set.
+pub struct Engine {
+    pub rules: Vec<Compiled>,
+    pub corrs: Vec<CorrSpec>,
+    pub skipped: Vec<Skipped>,
+}
+
+fn level_of(l: Option<rsigma_parser::Level>) -> &'static str {
+    l.map_or("medium", |l| l.as_str())
+}
+
+impl Engine {
+    /// Compiles a rule set; rules that cannot be compiled are listed, not fatal.
+    pub fn new(set: &RuleSet) -> Engine {
+        let mut rules = Vec::new();
+        let mut skipped = Vec::new();
+        for r in &set.rules {
+            let (tactics, technique) = tags::classify(&r.sigma.tags);
+            match Matcher::compile(&r.sigma) {
+                Ok(matcher) => rules.push(Compiled {
+                    id: r.id(),
+                    title: r.sigma.title.clone(),
+                    level: level_of(r.sigma.level),
+                    tactics,
+                    technique,
+                    matcher,
+                    logsource: Logsource::from_sigma(&r.sigma.logsource),
+                    generate: true,
+                    feeds: Vec::new(),
+                }),
+                Err(reason) => skipped.push(Skipped {
+                    origin: r.origin.display(),
+                    id: r.id(),
+                    reason,
+                }),
+            }
+        }
+        let mut corrs = Vec::new();
+        for c in &set.correlations {
+            match CorrSpec::new(c, &set.rules, &rules) {
+                Ok(spec) => {
+                    for &b in &spec.bases {
+                        rules[b].feeds.push(corrs.len());
+                        if !c.sigma.generate {
+                            rules[b].generate = false;
+                        }
+                    }
+                    corrs.push(spec);
+                }
+                Err(reason) => skipped.push(Skipped {
+                    origin: c.origin.display(),
+                    id: c.id(),
+                    reason,
+                }),
+            }
+        }
+        Engine {
+            rules,
+            corrs,
+            skipped,
+        }
+    }
+}
+
+/// A reference to an event: file index, line and byte offset.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Ref {
+    pub file: usize,
+    pub line: u64,
+    pub offset: u64,
+}
+
+/// What one actor did under one rule, so far.
+#[derive(Clone, Debug, Default)]
+pub struct Agg {
+    pub count: u64,
+    pub first: i64,
+    pub last: i64,
+    pub bytes: f64,
+    pub evidence: Vec<Ref>,
+    pub ips: BTreeSet<String>,
+    pub users: BTreeSet<String>,
+    pub keys: BTreeSet<String>,
+}
+
+impl Agg {
+    fn add(&mut self, ts: i64, bytes: f64, r: Ref, ent: &Entities) {
+        if self.count == 0 || ts < self.first {
+            self.first = ts;
+        }
+        if self.count == 0 || ts > self.last {
+            self.last = ts;
+        }
+        self.count += 1;
+        self.bytes += bytes;
+        if self.evidence.len() < MAX_EVIDENCE {
+            self.evidence.push(r);
+        }
+        ent.add_to(&mut self.ips, &mut self.users, &mut self.keys);
+    }
+
+    /// Adds another part (the later part in file order).
+    pub fn merge(&mut self, o: Agg) {
+        if o.count == 0 {
+            return;
+        }
+        if self.count == 0 {
+            *self = o;
+            return;
+        }
+        self.first = self.first.min(o.first);
+        self.last = self.last.max(o.last);
+        self.count += o.count;
+        self.bytes += o.bytes;
+        let room = MAX_EVIDENCE.saturating_sub(self.evidence.len());
+        self.evidence.extend(o.evidence.into_iter().take(room));
+        for (a, b) in [
+            (&mut self.ips, o.ips),
+            (&mut self.users, o.users),
+            (&mut self.keys, o.keys),
+        ] {
+            for v in b {
+                if a.len() < MAX_ENTITIES {
+                    a.insert(v);
+                }
+            }
+        }
+    }
+}
+
+/// The entities an event names.
+#[derive(Clone, Debug, Default)]
+pub struct Entities {
+    pub ip: Option<String>,
+    pub user: Option<String>,
+    pub key: Option<String>,
+}
+
+impl Entities {
+    fn add_to(
+        &self,
+        ips: &mut BTreeSet<String>,
+        users: &mut BTreeSet<String>,
+        keys: &mut BTreeSet<String>,
+    ) {
+        for (v, set) in [(&self.ip, ips), (&self.user, users), (&self.key, keys)] {
+            if let Some(v) = v
+                && set.len() < MAX_ENTITIES
+            {
+                set.insert(v.clone());
+            }
+        }
+    }
+
+    /// The actor a finding is grouped by: address, else user, else key.
+    fn primary(&self) -> String {
+        self.ip
+            .clone()
+            .or_else(|| self.user.clone())
+            .or_else(|| self.key.clone())
+            .unwrap_or_default()
+    }
+}
+
+const IP_FIELDS: &[&str] = &["c-ip", "src_ip", "sourceIPAddress", "ip"];
+const USER_FIELDS: &[&str] = &[
+    "cs-username",
+    "user",
+    "userIdentity.userName",
+    "userIdentity.arn",
+];
+const KEY_FIELDS: &[&str] = &["userIdentity.accessKeyId", "api_key", "key_id"];
+const BYTE_FIELDS: &[&str] = &[
+    "sc-bytes",
+    "additionalEventData.bytesTransferredOut",
+    "bytes",
+];
+
+fn first_text(v: &mut View<'_, '_>, names: &[&str], ip_only: bool) -> Option<String> {
+    for n in names {
+        if let Some(s) = v.value(n) {
+            if s.is_empty() || s == b"-" || (ip_only && !crate::parse::util::is_ip(s)) {
+                continue;
+            }
+            return Some(String::from_utf8_lossy(s).into_owned());
+        }
+    }
+    None
+}
+
+fn entities(v: &mut View<'_, '_>) -> Entities {
+    Entities {
+        ip: first_text(v, IP_FIELDS, true),
+        user: first_text(v, USER_FIELDS, false),
+        key: first_text(v, KEY_FIELDS, false),
+    }
+}
+
+fn bytes(v: &mut View<'_, '_>) -> f64 {
+    BYTE_FIELDS.iter().find_map(|n| v.number(n)).unwrap_or(0.0)
+}
+
+/// The partial detection state of one work item; merges in file order.
+#[derive(Default)]
+pub struct Partial {
+    pub singles: BTreeMap<(usize, String), Agg>,
+    pub corr: BTreeMap<(usize, Vec<String>), BTreeMap<i64, Bucket>>,
+}
+
+impl Partial {
+    /// Adds the next part.
+    pub fn merge(&mut self, o: Partial) {
+        for (k, a) in o.singles {
+            self.singles.entry(k).or_default().merge(a);
+        }
+        for (k, buckets) in o.corr {
+            let mine = self.corr.entry(k).or_default();
+            for (m, b) in buckets {
+                mine.entry(m).or_default().merge(b);
+            }
+        }
+    }
+}
+
+/// Runs the engine over events.
+pub struct DetectSink<'e> {
+    engine: &'e Engine,
+    scratch: Scratch,
+    state: Partial,
+}
+
+/// Makes a [`DetectSink`] per work item.
+pub struct DetectFactory<'e>(pub &'e Engine);
+
+impl<'e> SinkFactory for DetectFactory<'e> {
+    type Sink = DetectSink<'e>;
+    fn make(&self) -> DetectSink<'e> {
+        DetectSink {
+            engine: self.0,
+            scratch: Scratch::default(),
+            state: Partial::default(),
+        }
+    }
+}
+
+impl Sink for DetectSink<'_> {
+    type Out = Partial;
+
+    fn event(&mut self, file: &FileCtx, format: Format, ev: &Event<'_, '_>) {
+        let Some(ts) = ev.ts.map(|t| t.nanos) else {
+            return;
+        };
+        let engine = self.engine;
+        let mut v = View::new(ev, &mut self.scratch);
+        let mut ent: Option<Entities> = None;
+        for (ri, rule) in engine.rules.iter().enumerate() {
+            if !route::applies(&rule.logsource, format, &mut v) || !rule.matcher.matches(&mut v) {
+                continue;
+            }
+            let e = ent.get_or_insert_with(|| entities(&mut v)).clone();
+            let r = Ref {
+                file: file.index,
+                line: ev.line,
+                offset: ev.offset,
+            };
+            let b = bytes(&mut v);
+            if rule.generate {
+                self.state
+                    .singles
+                    .entry((ri, e.primary()))
+                    .or_default()
+                    .add(ts, b, r, &e);
+            }
+            for &ci in &rule.feeds {
+                let spec = &engine.corrs[ci];
+                let Some(key) = spec.group_key(ri, &mut v) else {
+                    continue;
+                };
+                let value = spec.value_of(ri, &mut v);
+                let minute = ts.div_euclid(60_000_000_000);
+                let bucket = self
+                    .state
+                    .corr
+                    .entry((ci, key))
+                    .or_default()
+                    .entry(minute)
+                    .or_default();
+                bucket.add(ts, value, b, r, &e);
+            }
+        }
+    }
+
+    fn finish(self) -> Partial {
+        self.state
+    }
+}
+
+/// Turns the merged state into findings, sorted by time then rule.
+pub fn findings(engine: &Engine, state: &Partial, paths: &[String]) -> Vec<Finding> {
+    let mut out = Vec::new();
+    for ((ri, _), agg) in &state.singles {
+        let r = &engine.rules[*ri];
+        out.push(Finding::from_agg(
+            &r.id,
+            &r.title,
+            r.level,
+            &r.tactics,
+            r.technique.clone(),
+            agg,
+            paths,
+        ));
+    }
+    for ((ci, key), buckets) in &state.corr {
+        if let Some(f) = engine.corrs[*ci].evaluate(key, buckets, paths) {
+            out.push(f);
+        }
+    }
+    out.sort_by(|a, b| (a.first_seen, &a.rule_id, &a.id).cmp(&(b.first_seen, &b.rule_id, &b.id)));
+    out
+}

@@ -1,0 +1,91 @@
+//! A rule's view of one event: field values decoded (escapes resolved) and lower-cased on
+//! demand into reusable buffers, the raw line lower-cased once for keyword searches.
+
+use crate::parse::{Event, Val};
+
+/// Buffers reused from event to event.
+#[derive(Default)]
+pub struct Scratch {
+    value: Vec<u8>,
+    lower: Vec<u8>,
+    raw_lower: Vec<u8>,
+}
+
+/// One event as rules see it.
+pub struct View<'v, 'a> {
+    ev: &'v Event<'a, 'v>,
+    s: &'v mut Scratch,
+    raw_ready: bool,
+}
+
+impl<'v, 'a> View<'v, 'a> {
+    pub fn new(ev: &'v Event<'a, 'v>, s: &'v mut Scratch) -> Self {
+        View {
+            ev,
+            s,
+            raw_ready: false,
+        }
+    }
+
+    fn index(&self, name: &str) -> Option<usize> {
+        let f = self.ev.fields;
+        (0..f.len()).find(|&i| f.name(i) == name.as_bytes())
+    }
+
+    /// True when the event has the field.
+    pub fn has(&self, name: &str) -> bool {
+        self.index(name).is_some()
+    }
+
+    /// The field's decoded value.
+    pub fn value(&mut self, name: &str) -> Option<&[u8]> {
+        let i = self.index(name)?;
+        let f = self.ev.fields;
+        self.s.value.clear();
+        f.decode(f.value(i), &mut self.s.value);
+        Some(&self.s.value)
+    }
+
+    /// The field's decoded value in lower case.
+    pub fn value_lower(&mut self, name: &str) -> Option<&[u8]> {
+        let i = self.index(name)?;
+        let f = self.ev.fields;
+        self.s.value.clear();
+        f.decode(f.value(i), &mut self.s.value);
+        self.s.lower.clear();
+        self.s
+            .lower
+            .extend(self.s.value.iter().map(u8::to_ascii_lowercase));
+        Some(&self.s.lower)
+    }
+
+    /// The field as a number.
+    pub fn number(&mut self, name: &str) -> Option<f64> {
+        let i = self.index(name)?;
+        if let Val::Num(n) = self.ev.fields.value(i) {
+            return Some(n as f64);
+        }
+        std::str::from_utf8(self.value(name)?)
+            .ok()?
+            .trim()
+            .parse()
+            .ok()
+    }
+
+    /// The raw record in lower case (computed once per event).
+    pub fn raw_lower(&mut self) -> &[u8] {
+        if !self.raw_ready {
+            self.s.raw_lower.clear();
+            self.s
+                .raw_lower
+                .extend(self.ev.raw.iter().map(u8::to_ascii_lowercase));
+            self.raw_ready = true;
+        }
+        &self.s.raw_lower
+    }
+
+    /// The event itself.
+    pub fn event(&self) -> &Event<'a, 'v> {
+        self.ev
+    }
+}

@@ -1,0 +1,191 @@
+//! Rules: loading Sigma YAML (with rsigma-parser) from the built-in pack and from user files,
+//! the extensions leaktrail reads under its own `leaktrail:` key, ATT&CK tags, and the problems
+//! of rules that cannot be loaded (reported with their file, never fatal to a scan).
+
+pub mod builtin;
+pub mod tags;
+
+use rsigma_parser::{CorrelationRule, SigmaRule};
+use serde_json::Value as Json;
+use std::path::{Path, PathBuf};
+
+/// Where a rule came from.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Origin {
+    /// Embedded in the binary (`rules/` in the repository).
+    Builtin(&'static str),
+    /// A user file.
+    File(PathBuf),
+}
+
+impl Origin {
+    /// The file name or path for messages.
+    pub fn display(&self) -> String {
+        match self {
+            Origin::Builtin(name) => format!("builtin:{name}"),
+            Origin::File(p) => p.display().to_string(),
+        }
+    }
+}
+
+/// leaktrail's additions to a Sigma rule, read from its `leaktrail:` key.
+#[derive(Clone, Debug, Default)]
+pub struct Extension {
+    /// Events the rule must match (`rules test`): objects of field → value, or raw lines.
+    pub positive: Vec<Json>,
+    /// Events the rule must not match.
+    pub negative: Vec<Json>,
+    /// The numeric field summed by a `value_sum` correlation (default `sc-bytes`).
+    pub sum_field: Option<String>,
+}
+
+impl Extension {
+    fn from_custom(custom: &std::collections::HashMap<String, impl serde::Serialize>) -> Self {
+        let Some(v) = custom
+            .get("leaktrail")
+            .and_then(|v| serde_json::to_value(v).ok())
+        else {
+            return Extension::default();
+        };
+        let list = |k: &str| {
+            v.get(k)
+                .and_then(Json::as_array)
+                .cloned()
+                .unwrap_or_default()
+        };
+        Extension {
+            positive: list("positive"),
+            negative: list("negative"),
+            sum_field: v
+                .get("sum_field")
+                .and_then(Json::as_str)
+                .map(str::to_string),
+        }
+    }
+}
+
+/// A detection rule with what leaktrail needs beside Sigma's AST.
+#[derive(Clone, Debug)]
+pub struct Rule {
+    pub sigma: SigmaRule,
+    pub origin: Origin,
+    pub ext: Extension,
+}
+
+impl Rule {
+    /// The rule's id (Sigma's `id`, else its title).
+    pub fn id(&self) -> String {
+        self.sigma
+            .id
+            .clone()
+            .unwrap_or_else(|| self.sigma.title.clone())
+    }
+}
+
+/// A correlation rule.
+#[derive(Clone, Debug)]
+pub struct Correlation {
+    pub sigma: CorrelationRule,
+    pub origin: Origin,
+    pub ext: Extension,
+}
+
+impl Correlation {
+    pub fn id(&self) -> String {
+        self.sigma
+            .id
+            .clone()
+            .unwrap_or_else(|| self.sigma.title.clone())
+    }
+}
+
+/// A rule file that could not be (fully) loaded.
+#[derive(Clone, Debug)]
+pub struct Problem {
+    pub origin: String,
+    pub message: String,
+}
+
+/// Every rule loaded, and what could not be.
+#[derive(Clone, Debug, Default)]
+pub struct RuleSet {
+    pub rules: Vec<Rule>,
+    pub correlations: Vec<Correlation>,
+    pub problems: Vec<Problem>,
+    /// Number of files read.
+    pub files: usize,
+    /// SHA-256 over the rule texts, in load order (recorded in the case file).
+    texts: Vec<u8>,
+}
+
+impl RuleSet {
+    /// Adds the rules of one YAML text.
+    pub fn add_text(&mut self, text: &str, origin: Origin) {
+        self.files += 1;
+        self.texts.extend_from_slice(text.as_bytes());
+        match rsigma_parser::parse_sigma_yaml(text) {
+            Ok(c) => {
+                for e in c.errors {
+                    self.problems.push(Problem {
+                        origin: origin.display(),
+                        message: e,
+                    });
+                }
+                for r in c.rules {
+                    let ext = Extension::from_custom(&r.custom_attributes);
+                    self.rules.push(Rule {
+                        sigma: r,
+                        origin: origin.clone(),
+                        ext,
+                    });
+                }
+                for r in c.correlations {
+                    let ext = Extension::from_custom(&r.custom_attributes);
+                    self.correlations.push(Correlation {
+                        sigma: r,
+                        origin: origin.clone(),
+                        ext,
+                    });
+                }
+            }
+            Err(e) => self.problems.push(Problem {
+                origin: origin.display(),
+                message: e.to_string(),
+            }),
+        }
+    }
+
+    /// Adds a file or every `.yml`/`.yaml` file under a folder (sorted).
+    pub fn add_path(&mut self, path: &Path) {
+        let mut files: Vec<PathBuf> = walkdir::WalkDir::new(path)
+            .follow_links(true)
+            .sort_by_file_name()
+            .into_iter()
+            .flatten()
+            .filter(|e| e.file_type().is_file())
+            .map(|e| e.into_path())
+            .filter(|p| path.is_file() || p.extension().is_some_and(|x| x == "yml" || x == "yaml"))
+            .collect();
+        if files.is_empty() && !path.exists() {
+            self.problems.push(Problem {
+                origin: path.display().to_string(),
+                message: "no such file or folder".into(),
+            });
+        }
+        files.sort();
+        for f in files {
+            match std::fs::read_to_string(&f) {
+                Ok(text) => self.add_text(&text, Origin::File(f)),
+                Err(e) => self.problems.push(Problem {
+                    origin: f.display().to_string(),
+                    message: format!("cannot read: {e}"),
+                }),
+            }
+        }
+    }
+
+    /// Lowercase hex SHA-256 of every rule text loaded, in order.
+    pub fn sha256(&self) -> String {
+        crate::input::sha256_hex(&self.texts)
+    }
+}
