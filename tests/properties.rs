@@ -132,3 +132,36 @@ fn compressed_and_plain_copies_give_the_same_events() {
     );
     assert_eq!(r1.files[0].stats, r2.files[0].stats);
 }
+
+#[test]
+fn an_over_long_line_counts_the_same_plain_and_compressed() {
+    use std::io::Write;
+    let dir = tempfile::tempdir().unwrap();
+    let mut text = String::from("2026-10-13 10:00:00 first\n2026-10-13 10:00:01 ");
+    text.push_str(&"x".repeat(10 << 20));
+    text.push_str("\n2026-10-13 10:00:02 after\n2026-10-13 10:00:03 last");
+    let (plain, gz) = (dir.path().join("p"), dir.path().join("g"));
+    std::fs::create_dir_all(&plain).unwrap();
+    std::fs::create_dir_all(&gz).unwrap();
+    std::fs::write(plain.join("app.log"), &text).unwrap();
+    let mut e = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+    e.write_all(text.as_bytes()).unwrap();
+    std::fs::write(gz.join("app.log"), e.finish().unwrap()).unwrap();
+    let (r1, e1) = scan_collect(&Options::new(vec![plain]));
+    let (r2, e2) = scan_collect(&Options::new(vec![gz]));
+    let s1 = &r1.files[0].stats;
+    let s2 = &r2.files[0].stats;
+    assert_eq!(
+        (s1.lines, s1.records, s1.parsed, s1.long_lines),
+        (4, 4, 4, 1)
+    );
+    assert_eq!(
+        (s2.lines, s2.records, s2.parsed, s2.long_lines),
+        (4, 4, 4, 1)
+    );
+    let key = |e: &common::Ev| (e.line, e.offset, e.ts);
+    assert_eq!(
+        e1.iter().map(key).collect::<Vec<_>>(),
+        e2.iter().map(key).collect::<Vec<_>>()
+    );
+}

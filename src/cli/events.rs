@@ -71,10 +71,17 @@ pub fn write_event(
     jsonw::string(out, format.name().as_bytes());
     out.extend_from_slice(b",\"fields\":{");
     let f = ev.fields;
+    let mut first = true;
     for i in 0..f.len() {
-        if i > 0 {
+        // A JSON log may hold both `{"a":{"b":1}}` and `"a.b"`: the first one is kept, so the
+        // object never has a key twice.
+        if (0..i).any(|j| f.name(j) == f.name(i)) {
+            continue;
+        }
+        if !first {
             out.push(b',');
         }
+        first = false;
         jsonw::string(out, f.name(i));
         out.push(b':');
         match f.value(i) {
@@ -117,7 +124,7 @@ pub fn run(args: InputArgs, quiet: bool) -> anyhow::Result<u8> {
     }
     w.flush()?;
     super::sources::warn_summary(&result, quiet);
-    Ok(if result.read_count() == 0 {
+    Ok(if super::nothing_read(&result, &opts.roots) {
         super::EXIT_USAGE
     } else {
         super::EXIT_OK

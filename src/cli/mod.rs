@@ -49,6 +49,30 @@ fn is_broken_pipe(e: &anyhow::Error) -> bool {
     })
 }
 
+/// When nothing could be read: says why on stderr (each root and each file with its reason)
+/// and returns true.
+pub(crate) fn nothing_read(r: &crate::scan::ScanResult, roots: &[std::path::PathBuf]) -> bool {
+    if r.read_count() > 0 {
+        return false;
+    }
+    let t = crate::report::sanitize::terminal;
+    eprintln!("leaktrail: nothing could be read");
+    if r.files.is_empty() {
+        for root in roots {
+            eprintln!("  {}: no files found", t(&root.display().to_string()));
+        }
+    }
+    for f in &r.files {
+        eprintln!(
+            "  {}: {} ({})",
+            t(&f.path),
+            f.status.name(),
+            t(&f.problems.join("; "))
+        );
+    }
+    true
+}
+
 /// Runs a parsed command line.
 pub fn run(cli: Cli) -> anyhow::Result<u8> {
     if let Some(n) = cli.threads {

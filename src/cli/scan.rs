@@ -33,6 +33,9 @@ pub fn run(args: ScanArgs, quiet: bool) -> anyhow::Result<u8> {
         .filter(|f| level_rank(f.level) >= min)
         .collect();
     let finished = now();
+    if super::nothing_read(&result, &opts.roots) {
+        return Ok(super::EXIT_USAGE);
+    }
     std::fs::create_dir_all(&args.output)
         .with_context(|| format!("cannot create {}", args.output.display()))?;
     let case = json!({

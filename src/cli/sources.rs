@@ -22,7 +22,7 @@ pub fn run(args: SourcesArgs, quiet: bool) -> anyhow::Result<u8> {
         table(&mut w, &result)?;
     }
     w.flush()?;
-    Ok(if result.read_count() == 0 {
+    Ok(if super::nothing_read(&result, &opts.roots) {
         super::EXIT_USAGE
     } else {
         super::EXIT_OK

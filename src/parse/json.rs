@@ -132,7 +132,12 @@ fn member<'a>(
     depth: usize,
 ) -> Result<usize, Reject> {
     let put = |f: &mut Fields<'a>, prefix: &[u8], v: Val<'a>| {
-        if prefix.is_empty() {
+        if key.contains(&b'\\') {
+            // An escaped key is stored decoded (rare, so the copy does not matter).
+            let mut k = Vec::new();
+            super::event::unescape_json(key, &mut k);
+            f.put_path(prefix, &k, v);
+        } else if prefix.is_empty() {
             f.put_src(key, v);
         } else {
             f.put_path(prefix, key, v);
@@ -281,7 +286,11 @@ impl RecordParser for AppJson {
             return Err("trailing bytes after JSON object");
         }
         normalize(f);
-        let ts = first_of(f, TIME_KEYS).and_then(|v| timestamp_of(f, v, &mut self.zone));
+        // The first time key whose value reads as a time (a `ts` object or junk is passed over).
+        let ts = TIME_KEYS
+            .iter()
+            .filter_map(|k| f.get(k))
+            .find_map(|v| timestamp_of(f, v, &mut self.zone));
         Ok(Outcome::Event(ts))
     }
 }
@@ -368,5 +377,12 @@ mod tests {
         }
         let (ts, _) = parse_fmt(Format::Json, r#"{"a":1}"#).unwrap();
         assert_eq!(ts, None);
+        let (ts, f) = parse_fmt(
+            Format::Json,
+            r#"{"ts":{"sec":5},"time":"2026-10-13T09:00:00Z","k\"ey":1}"#,
+        )
+        .unwrap();
+        assert_eq!(ts.as_deref(), Some("2026-10-13T09:00:00Z"));
+        assert_eq!(f["k\"ey"], "1");
     }
 }

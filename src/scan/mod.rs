@@ -136,9 +136,21 @@ enum Plan {
 
 struct Prepared {
     report: FileReport,
+    path: PathBuf,
+    /// The mapping, kept only for files cut into several chunks; other files are mapped again
+    /// by their one work item and unmapped when it ends, so a scan of a hundred thousand small
+    /// files never holds more maps than it has threads (the kernel limits maps per process).
     opened: Option<input::Opened>,
     ctx: ParseCtx,
     plan: Plan,
+}
+
+/// What the work items of one file add up to.
+#[derive(Clone, Default)]
+struct FilePart {
+    stats: Stats,
+    problems: Vec<String>,
+    sha256: Option<String>,
 }
 
 /// One unit of parallel work.
@@ -185,11 +197,12 @@ pub fn run<F: SinkFactory>(
         run_items(&items, &prepared, &ctxs, opts, factory, emit, progress)
     });
     let hashes = hashes.into_inner().unwrap_or_else(|e| e.into_inner());
-    for (i, (stats, problems)) in parts.into_iter().enumerate() {
+    for (i, part) in parts.into_iter().enumerate() {
         let r = &mut prepared[i].report;
-        r.stats = stats;
-        r.problems.extend(problems);
-        r.sha256 = hashes.get(i).cloned().flatten();
+        r.stats = part.stats;
+        r.problems.extend(part.problems);
+        let early = r.sha256.take();
+        r.sha256 = hashes.get(i).cloned().flatten().or(part.sha256).or(early);
         describe_problems(r);
     }
     let mut files: Vec<FileReport> = prepared.into_iter().map(|p| p.report).collect();
@@ -231,8 +244,8 @@ fn run_items<F: SinkFactory>(
     factory: &F,
     emit: &mut dyn FnMut(&FileCtx, <F::Sink as Sink>::Out),
     progress: &(dyn Fn(u64) + Sync),
-) -> Vec<(Stats, Vec<String>)> {
-    let mut per_file: Vec<(Stats, Vec<String>)> = vec![Default::default(); prepared.len()];
+) -> Vec<FilePart> {
+    let mut per_file: Vec<FilePart> = vec![FilePart::default(); prepared.len()];
     let mut i = 0;
     while i < items.len() {
         let mut j = i;
@@ -249,10 +262,11 @@ fn run_items<F: SinkFactory>(
                 r
             })
             .collect();
-        for (it, (stats, problem, out)) in items[i..j].iter().zip(outs) {
+        for (it, (part, out)) in items[i..j].iter().zip(outs) {
             let slot = &mut per_file[it.file];
-            slot.0.merge(&stats);
-            slot.1.extend(problem);
+            slot.stats.merge(&part.stats);
+            slot.problems.extend(part.problems);
+            slot.sha256 = slot.sha256.take().or(part.sha256);
             emit(&ctxs[it.file], out);
         }
         i = j;
@@ -260,11 +274,7 @@ fn run_items<F: SinkFactory>(
     per_file
 }
 
-type ItemOut<F> = (
-    Stats,
-    Option<String>,
-    <<F as SinkFactory>::Sink as Sink>::Out,
-);
+type ItemOut<F> = (FilePart, <<F as SinkFactory>::Sink as Sink>::Out);
 
 fn run_item<F: SinkFactory>(
     it: &Item,
@@ -279,7 +289,32 @@ fn run_item<F: SinkFactory>(
     let limits = Limits {
         max_record: opts.max_record,
     };
-    let data = p.opened.as_ref().map_or(&[][..], |o| o.bytes());
+    let mut part = FilePart::default();
+    let reopened = match &p.opened {
+        Some(_) => None,
+        None => match input::open::open(&p.path) {
+            Ok(o) => Some(o),
+            Err(e) => {
+                part.problems.push(format!("cannot read any more: {e}"));
+                return (part, sink.finish());
+            }
+        },
+    };
+    let data = p
+        .opened
+        .as_ref()
+        .or(reopened.as_ref())
+        .map_or(&[][..], |o| o.bytes());
+    if reopened.is_some() {
+        if data.len() as u64 != p.report.size {
+            part.problems.push(format!(
+                "the file changed while it was read (size {} then {})",
+                p.report.size,
+                data.len()
+            ));
+        }
+        part.sha256 = Some(input::sha256_hex(data));
+    }
     // Plain bytes are parsed in place: a chunk, or a whole file of a stateful format.
     let in_place = match (&p.plan, it.chunk) {
         (Plan::Chunks(_), Some(c)) => Some((&data[c.start..c.end], c.start, c.first_line)),
@@ -300,7 +335,8 @@ fn run_item<F: SinkFactory>(
             &mut stats,
             limits,
         );
-        return (stats, None, sink.finish());
+        part.stats = stats;
+        return (part, sink.finish());
     }
     let problem = match &p.plan {
         Plan::Stream(comp) => stream::stream(
@@ -319,7 +355,9 @@ fn run_item<F: SinkFactory>(
         }
         _ => None,
     };
-    (stats, problem, sink.finish())
+    part.stats = stats;
+    part.problems.extend(problem);
+    (part, sink.finish())
 }
 
 /// Opens, classifies and plans one file.
@@ -337,6 +375,7 @@ fn prepare(f: &Found, opts: &Options) -> Prepared {
             report.problems.push(format!("cannot read: {e}"));
             return Prepared {
                 report,
+                path: f.path.clone(),
                 opened: None,
                 ctx,
                 plan: Plan::Nothing,
@@ -366,9 +405,16 @@ fn prepare(f: &Found, opts: &Options) -> Prepared {
         (Status::Read, Some(c), Some(_)) => Plan::Stream(c),
         _ => Plan::Nothing,
     };
+    // Keep the mapping only when several work items share it; read-nothing files are hashed
+    // here, others by their work item.
+    let keep = matches!(&plan, Plan::Chunks(c) if c.len() > 1);
+    if matches!(plan, Plan::Nothing) {
+        report.sha256 = Some(input::sha256_hex(opened.bytes()));
+    }
     Prepared {
         report,
-        opened: Some(opened),
+        path: f.path.clone(),
+        opened: keep.then_some(opened),
         ctx,
         plan,
     }

@@ -51,7 +51,8 @@ pub fn stream<S: Sink>(
     let (back_tx, back_rx) = mpsc::channel::<Vec<u8>>();
     let format = file.format;
     std::thread::scope(|s| {
-        let decoder = s.spawn(move || decode(comp, data, format, &tx, &back_rx));
+        let max = limits.max_record;
+        let decoder = s.spawn(move || decode(comp, data, format, max, &tx, &back_rx));
         for (buf, place) in rx {
             records::run_buffer(&buf, place, file, parsers, sink, stats, limits);
             let _ = back_tx.send(buf);
@@ -67,6 +68,7 @@ fn decode(
     comp: Compression,
     data: &[u8],
     format: Format,
+    max_record: usize,
     tx: &mpsc::SyncSender<(Vec<u8>, Place)>,
     back: &mpsc::Receiver<Vec<u8>>,
 ) -> Option<String> {
@@ -106,6 +108,30 @@ fn decode(
                 }
             }
         }
+        if !eof && memchr::memchr(b'\n', &buf).is_none() {
+            // One line fills the whole buffer: keep its start (one byte over the bound, so the
+            // parser counts and cuts it), skip the rest of it, and go on after its newline.
+            let filled = buf.len();
+            buf.truncate((max_record + 1).min(filled));
+            let (skipped, rest, err) = skip_line(&mut *dec);
+            if let Some(e) = err {
+                problem = Some(damage(comp, place.offset + (filled + skipped) as u64, &e));
+                eof = true;
+            }
+            eof |= rest.is_none();
+            let consumed = filled + skipped + usize::from(rest.is_some());
+            carry = rest.unwrap_or_default();
+            buf.push(b'\n');
+            let next = Place {
+                offset: place.offset + consumed as u64,
+                first_line: place.first_line + 1,
+            };
+            if tx.send((buf, place)).is_err() {
+                break;
+            }
+            place = next;
+            continue;
+        }
         let cut = if eof {
             buf.len()
         } else {
@@ -124,6 +150,24 @@ fn decode(
         place = next;
     }
     problem
+}
+
+/// Reads past the rest of an over-long line: (bytes skipped before its newline, what follows
+/// the newline or None at the end of the stream, a read error).
+fn skip_line(dec: &mut dyn Read) -> (usize, Option<Vec<u8>>, Option<std::io::Error>) {
+    let mut skipped = 0;
+    let mut tmp = vec![0u8; 256 << 10];
+    loop {
+        match dec.read(&mut tmp) {
+            Ok(0) => return (skipped, None, None),
+            Ok(n) => match memchr::memchr(b'\n', &tmp[..n]) {
+                Some(p) => return (skipped + p, Some(tmp[p + 1..n].to_vec()), None),
+                None => skipped += n,
+            },
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(e) => return (skipped, None, Some(e)),
+        }
+    }
 }
 
 /// Where to cut a buffer: after the last complete record. Records with continuation lines
