@@ -5,7 +5,7 @@
 //! skipped silently.
 
 use globset::{Glob, GlobSet, GlobSetBuilder};
-use std::collections::HashSet;
+use std::collections::HashMap;
 use std::os::unix::fs::{FileTypeExt, MetadataExt};
 use std::path::{Path, PathBuf};
 
@@ -25,6 +25,10 @@ pub struct Found {
 #[derive(Clone, Debug)]
 pub struct Skipped {
     pub path: String,
+    /// Relative to its root, like [`Found::rel`].
+    pub rel: String,
+    /// Size when it could be read from the file system.
+    pub size: u64,
     pub reason: String,
 }
 
@@ -81,7 +85,7 @@ impl Filter {
 /// Walks every root and classifies what it finds.
 pub fn discover(roots: &[PathBuf], filter: &Filter) -> Walk {
     let mut walk = Walk::default();
-    let mut seen: HashSet<(u64, u64)> = HashSet::new();
+    let mut seen: HashMap<(u64, u64), String> = HashMap::new();
     for (ri, root) in roots.iter().enumerate() {
         let it = walkdir::WalkDir::new(root)
             .follow_links(true)
@@ -90,15 +94,13 @@ pub fn discover(roots: &[PathBuf], filter: &Filter) -> Walk {
             match entry {
                 Ok(e) => visit(root, ri, e.path(), &mut walk, &mut seen, filter),
                 Err(err) => {
-                    let path = err
-                        .path()
-                        .map_or_else(|| root.display().to_string(), |p| p.display().to_string());
+                    let p = err.path().unwrap_or(root);
                     let reason = if err.loop_ancestor().is_some() {
                         "symbolic link loop: not followed again".to_string()
                     } else {
                         format!("cannot read: {}", io_reason(&err))
                     };
-                    walk.skipped.push(Skipped { path, reason });
+                    walk.skipped.push(skipped(root, p, reason));
                 }
             }
         }
@@ -113,21 +115,29 @@ fn io_reason(err: &walkdir::Error) -> String {
         .map_or_else(|| err.to_string(), |e| e.to_string())
 }
 
+fn skipped(root: &Path, path: &Path, reason: String) -> Skipped {
+    let size = std::fs::symlink_metadata(path).map_or(0, |m| if m.is_file() { m.len() } else { 0 });
+    Skipped {
+        path: path.display().to_string(),
+        rel: relative(root, path),
+        size,
+        reason,
+    }
+}
+
 fn visit(
     root: &Path,
     ri: usize,
     path: &Path,
     walk: &mut Walk,
-    seen: &mut HashSet<(u64, u64)>,
+    seen: &mut HashMap<(u64, u64), String>,
     filter: &Filter,
 ) {
     let meta = match std::fs::metadata(path) {
         Ok(m) => m,
         Err(e) => {
-            walk.skipped.push(Skipped {
-                path: path.display().to_string(),
-                reason: format!("cannot read: {e}"),
-            });
+            walk.skipped
+                .push(skipped(root, path, format!("cannot read: {e}")));
             return;
         }
     };
@@ -147,27 +157,22 @@ fn visit(
         None
     };
     if let Some(reason) = special {
-        walk.skipped.push(Skipped {
-            path: path.display().to_string(),
-            reason: reason.to_string(),
-        });
+        walk.skipped.push(skipped(root, path, reason.to_string()));
         return;
     }
     let rel = relative(root, path);
     if let Some(reason) = filter.rejects(&rel) {
-        walk.skipped.push(Skipped {
-            path: path.display().to_string(),
-            reason: reason.to_string(),
-        });
+        walk.skipped.push(skipped(root, path, reason.to_string()));
         return;
     }
-    if !seen.insert((meta.dev(), meta.ino())) {
-        walk.skipped.push(Skipped {
-            path: path.display().to_string(),
-            reason: "same file as one already read (hard or symbolic link)".to_string(),
-        });
+    let shown = path.display().to_string();
+    if let Some(first) = seen.get(&(meta.dev(), meta.ino())) {
+        let reason =
+            format!("same file as {first}, which is read (hard or symbolic link, or given twice)");
+        walk.skipped.push(skipped(root, path, reason));
         return;
     }
+    seen.insert((meta.dev(), meta.ino()), shown);
     walk.files.push(Found {
         path: path.to_path_buf(),
         rel,

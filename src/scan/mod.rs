@@ -207,7 +207,8 @@ pub fn run<F: SinkFactory>(
     }
     let mut files: Vec<FileReport> = prepared.into_iter().map(|p| p.report).collect();
     for s in walk.skipped {
-        let mut r = FileReport::new(s.path.clone(), s.path, None, Status::Skipped);
+        let mut r = FileReport::new(s.path, s.rel, None, Status::Skipped);
+        r.size = s.size;
         r.problems.push(s.reason);
         files.push(r);
     }
