@@ -2,7 +2,7 @@
 
 use super::args::{RuleArgs, RulesAction, RulesArgs};
 use crate::detect::{self, DetectFactory, Engine};
-use crate::parse::{Esc, Event, Fields, Format, Outcome, ParseCtx, Timestamp, Val, YearRef, Zone};
+use crate::parse::{Event, Fields, Format, Outcome, ParseCtx, Timestamp, YearRef, Zone};
 use crate::report::sanitize::terminal;
 use crate::rules::{Origin, RuleSet};
 use crate::scan::records::{FileCtx, Sink, SinkFactory};
@@ -137,6 +137,18 @@ fn test(r: &RuleArgs) -> anyhow::Result<u8> {
     let engine = Engine::new(&set);
     let problems = report_problems(&set, &engine);
     let (mut pass, mut fail, mut untested) = (0, 0, 0);
+    // A correlation's examples are read in its first base rule's format.
+    let base_ls = |c: &crate::rules::Correlation| {
+        c.sigma
+            .rules
+            .first()
+            .and_then(|n| {
+                set.rules.iter().find(|r| {
+                    r.sigma.name.as_deref() == Some(n) || r.sigma.id.as_deref() == Some(n)
+                })
+            })
+            .map_or(&*DEFAULT_LS, |r| &r.sigma.logsource)
+    };
     let examples = set
         .rules
         .iter()
@@ -144,7 +156,7 @@ fn test(r: &RuleArgs) -> anyhow::Result<u8> {
         .chain(
             set.correlations
                 .iter()
-                .map(|c| (c.id(), &c.ext, &*DEFAULT_LS, &c.origin)),
+                .map(|c| (c.id(), &c.ext, base_ls(c), &c.origin)),
         );
     for (id, ext, ls, origin) in examples {
         if ext.positive.is_empty() && ext.negative.is_empty() {
@@ -188,13 +200,60 @@ fn test(r: &RuleArgs) -> anyhow::Result<u8> {
 static DEFAULT_LS: std::sync::LazyLock<rsigma_parser::LogSource> =
     std::sync::LazyLock::new(Default::default);
 
-/// Runs one example (an event, or a list of events for correlations) through the engine and
-/// says whether the rule produced a finding.
-pub fn fires(engine: &Engine, id: &str, example: &Json, default: Format) -> bool {
-    let events: Vec<&Json> = match example {
+/// One example event after `repeat` expansion: its format and a line or a field map.
+struct ExampleEvent {
+    format: Format,
+    line: Option<String>,
+    fields: Vec<(String, String)>,
+}
+
+/// Expands an example (one event, or a list for correlations; `{"repeat": N, ...}` stands for
+/// N copies with `{i}` replaced by 0..N) into events.
+fn expand(example: &Json, default: Format) -> Vec<ExampleEvent> {
+    let items: Vec<&Json> = match example {
         Json::Array(a) => a.iter().collect(),
         one => vec![one],
     };
+    let mut out = Vec::new();
+    for e in items {
+        let n = e.get("repeat").and_then(Json::as_u64).unwrap_or(1);
+        let format = e
+            .get("format")
+            .and_then(Json::as_str)
+            .and_then(Format::from_name)
+            .unwrap_or(default);
+        for i in 0..n {
+            let sub = |t: &str| t.replace("{i}", &i.to_string());
+            let line = e
+                .as_str()
+                .or_else(|| e.get("line").and_then(Json::as_str))
+                .map(sub);
+            let fields = match (&line, e.get("fields").or(Some(e)).and_then(Json::as_object)) {
+                (None, Some(obj)) => obj
+                    .iter()
+                    .filter(|(k, _)| !matches!(k.as_str(), "repeat" | "format"))
+                    .map(|(k, v)| {
+                        (
+                            k.clone(),
+                            sub(&v.as_str().map_or_else(|| v.to_string(), str::to_string)),
+                        )
+                    })
+                    .collect(),
+                _ => Vec::new(),
+            };
+            out.push(ExampleEvent {
+                format,
+                line,
+                fields,
+            });
+        }
+    }
+    out
+}
+
+/// Runs one example through the engine. A rule that only feeds correlations "fires" when it
+/// matches an event; any other rule when it produces a finding.
+pub fn fires(engine: &Engine, id: &str, example: &Json, default: Format) -> bool {
     let factory = DetectFactory(engine);
     let mut sink = factory.make();
     let ctx = ParseCtx {
@@ -202,43 +261,35 @@ pub fn fires(engine: &Engine, id: &str, example: &Json, default: Format) -> bool
         year: YearRef::fixed(2026),
     };
     let base = 1_791_849_600_000_000_000i64; // 2026-10-13T00:00:00Z
-    for (i, e) in events.iter().enumerate() {
-        let fmt = e
-            .get("format")
-            .and_then(Json::as_str)
-            .and_then(Format::from_name)
-            .unwrap_or(default);
+    let feeder = engine
+        .rules
+        .iter()
+        .find(|r| r.id == id)
+        .filter(|r| !r.generate);
+    let mut matched = false;
+    for (i, e) in expand(example, default).iter().enumerate() {
         let file = FileCtx {
             index: 0,
             path: "example".into(),
-            format: fmt,
+            format: e.format,
         };
-        let line_text;
         let mut fields = Fields::default();
-        let (raw, ts) =
-            if let Some(line) = e.as_str().or_else(|| e.get("line").and_then(Json::as_str)) {
-                line_text = line.to_string();
-                let mut p = fmt.parser(&ctx);
-                match p.parse(line_text.as_bytes(), &mut fields) {
-                    Ok(Outcome::Event(ts)) => (line_text.as_bytes(), ts),
+        let (raw, ts) = match &e.line {
+            Some(line) => {
+                let mut p = e.format.parser(&ctx);
+                match p.parse(line.as_bytes(), &mut fields) {
+                    Ok(Outcome::Event(ts)) => (line.as_bytes(), ts),
                     _ => return false,
                 }
-            } else {
-                let obj = e.get("fields").unwrap_or(e);
-                for (k, v) in obj.as_object().into_iter().flatten() {
-                    let text = match v {
-                        Json::String(s) => s.clone(),
-                        other => other.to_string(),
-                    };
-                    let val = fields.build(&[text.as_bytes()]);
-                    let key = fields.build(&[k.as_bytes()]);
-                    let Val::Built(a, b) = key else { continue };
-                    let name = fields.built(a, b).to_vec();
-                    fields.put_path(b"", &name, val);
+            }
+            None => {
+                for (k, v) in &e.fields {
+                    let val = fields.build(&[v.as_bytes()]);
+                    fields.put_path(b"", k.as_bytes(), val);
                 }
                 (&b""[..], None)
-            };
-        let _ = Esc::None;
+            }
+        };
         let ts = ts.or(Some(Timestamp {
             nanos: base + i as i64 * 1_000_000_000,
             offset: 0,
@@ -251,7 +302,16 @@ pub fn fires(engine: &Engine, id: &str, example: &Json, default: Format) -> bool
             raw,
             fields: &fields,
         };
-        sink.event(&file, fmt, &ev);
+        if let Some(rule) = feeder {
+            let mut scratch = crate::detect::view::Scratch::default();
+            let mut v = crate::detect::view::View::new(&ev, &mut scratch);
+            matched |= crate::detect::route::applies(&rule.logsource, e.format, &mut v)
+                && rule.matcher.matches(&mut v);
+        }
+        sink.event(&file, e.format, &ev);
+    }
+    if feeder.is_some() {
+        return matched;
     }
     let state = sink.finish();
     detect::findings(engine, &state, &["example".to_string()])

@@ -23,6 +23,8 @@ pub struct Finding {
     pub ips: Vec<String>,
     pub users: Vec<String>,
     pub keys: Vec<String>,
+    /// Accounts tried by failed logins.
+    pub targets: Vec<String>,
     pub evidence: Vec<(String, u64, u64)>,
     /// What made a correlation fire (peak value in its window), empty for single events.
     pub detail: String,
@@ -99,6 +101,7 @@ impl Finding {
             ips: agg.ips.iter().cloned().collect(),
             users: agg.users.iter().cloned().collect(),
             keys: agg.keys.iter().cloned().collect(),
+            targets: agg.targets.iter().cloned().collect(),
             evidence,
             detail: String::new(),
         }
@@ -118,7 +121,7 @@ impl Finding {
             "last_seen": ts(self.last_seen),
             "count": self.count,
             "bytes": self.bytes.round() as u64,
-            "entities": {"ips": self.ips, "users": self.users, "keys": self.keys},
+            "entities": {"ips": self.ips, "users": self.users, "keys": self.keys, "targets": self.targets},
             "evidence": self.evidence.iter().map(|(p, l, o)| json!({"path": p, "line": l, "offset": o})).collect::<Vec<_>>(),
             "evidence_total": self.count,
             "detail": self.detail,

@@ -129,6 +129,8 @@ pub struct Agg {
     pub ips: BTreeSet<String>,
     pub users: BTreeSet<String>,
     pub keys: BTreeSet<String>,
+    /// Accounts that were tried (failed logins), as opposed to accounts that acted.
+    pub targets: BTreeSet<String>,
 }
 
 impl Agg {
@@ -144,7 +146,7 @@ impl Agg {
         if self.evidence.len() < MAX_EVIDENCE {
             self.evidence.push(r);
         }
-        ent.add_to(&mut self.ips, &mut self.users, &mut self.keys);
+        ent.add_to(self);
     }
 
     /// Adds another part (the later part in file order).
@@ -182,16 +184,19 @@ pub struct Entities {
     pub ip: Option<String>,
     pub user: Option<String>,
     pub key: Option<String>,
+    /// The account a failed login tried (a target, not an actor).
+    pub target: Option<String>,
 }
 
 impl Entities {
-    fn add_to(
-        &self,
-        ips: &mut BTreeSet<String>,
-        users: &mut BTreeSet<String>,
-        keys: &mut BTreeSet<String>,
-    ) {
-        for (v, set) in [(&self.ip, ips), (&self.user, users), (&self.key, keys)] {
+    fn add_to(&self, agg: &mut Agg) {
+        let pairs = [
+            (&self.ip, &mut agg.ips),
+            (&self.user, &mut agg.users),
+            (&self.key, &mut agg.keys),
+            (&self.target, &mut agg.targets),
+        ];
+        for (v, set) in pairs {
             if let Some(v) = v
                 && set.len() < MAX_ENTITIES
             {
@@ -202,15 +207,17 @@ impl Entities {
 
     /// The actor a finding is grouped by: address, else user, else key.
     fn primary(&self) -> String {
-        self.ip
+        let actor = self
+            .ip
             .clone()
             .or_else(|| self.user.clone())
-            .or_else(|| self.key.clone())
-            .unwrap_or_default()
+            .or_else(|| self.key.clone());
+        actor.or_else(|| self.target.clone()).unwrap_or_default()
     }
 }
 
-const IP_FIELDS: &[&str] = &["c-ip", "src_ip", "sourceIPAddress", "ip"];
+/// Structured address fields only: a free-text `ip` may be any address the message mentions.
+const IP_FIELDS: &[&str] = &["c-ip", "src_ip", "sourceIPAddress"];
 const USER_FIELDS: &[&str] = &[
     "cs-username",
     "user",
@@ -237,10 +244,19 @@ fn first_text(v: &mut View<'_, '_>, names: &[&str], ip_only: bool) -> Option<Str
 }
 
 fn entities(v: &mut View<'_, '_>) -> Entities {
+    let user = first_text(v, USER_FIELDS, false).filter(|u| u != "null");
+    // The user of a failed or unknown-user login is the account tried, not the one acting.
+    let failed = v
+        .value("outcome")
+        .is_some_and(|o| o == b"failure" || o == b"invalid_user")
+        || v.value_lower("event")
+            .is_some_and(|e| memchr::memmem::find(e, b"fail").is_some());
+    let (user, target) = if failed { (None, user) } else { (user, None) };
     Entities {
         ip: first_text(v, IP_FIELDS, true),
-        user: first_text(v, USER_FIELDS, false),
+        user,
         key: first_text(v, KEY_FIELDS, false),
+        target,
     }
 }
 
