@@ -55,16 +55,18 @@ pub fn generate(w: &mut impl Write, size: u64) -> std::io::Result<u64> {
         let month = months[((secs / (86_400 * 28)) % 12) as usize];
         let (h, m, s) = ((secs / 3600) % 24, (secs / 60) % 60, secs % 60);
         let r = rng.next();
+        // Clients come back: a pool of 50,000 addresses, as on a busy shop.
+        let client = (r >> 7) % 50_000;
         let path = PATHS[(r % PATHS.len() as u64) as usize];
         line.clear();
         use std::fmt::Write as _;
         let _ = writeln!(
             line,
             "{}.{}.{}.{} - - [{day:02}/{month}/2026:{h:02}:{m:02}:{s:02} +0000] \"GET {path}{} HTTP/1.1\" {} {} \"https://shop.example/\" \"{}\"",
-            10 + r % 200,
-            (r >> 8) % 256,
-            (r >> 16) % 256,
-            1 + (r >> 24) % 254,
+            10 + client % 200,
+            (client >> 8) % 256,
+            (client * 7) % 256,
+            1 + (client * 13) % 254,
             r % 5000,
             STATUS[((r >> 5) % STATUS.len() as u64) as usize],
             200 + (r >> 12) % 90_000,

@@ -273,6 +273,14 @@ pub fn fires(engine: &Engine, id: &str, example: &Json, default: Format) -> bool
             path: "example".into(),
             format: e.format,
         };
+        // A field-map example's raw record is its values, so keyword rules and the literal
+        // prefilter see what a real line would hold.
+        let joined: String = e
+            .fields
+            .iter()
+            .map(|(_, v)| v.as_str())
+            .collect::<Vec<_>>()
+            .join(" ");
         let mut fields = Fields::default();
         let (raw, ts) = match &e.line {
             Some(line) => {
@@ -287,7 +295,7 @@ pub fn fires(engine: &Engine, id: &str, example: &Json, default: Format) -> bool
                     let val = fields.build(&[v.as_bytes()]);
                     fields.put_path(b"", k.as_bytes(), val);
                 }
-                (&b""[..], None)
+                (joined.as_bytes(), None)
             }
         };
         let ts = ts.or(Some(Timestamp {

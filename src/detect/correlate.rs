@@ -9,55 +9,144 @@ use crate::rules::{Correlation, Rule, tags};
 use rsigma_parser::{ConditionOperator, CorrelationCondition, CorrelationType};
 use std::collections::{BTreeMap, BTreeSet};
 
-/// Distinct values kept per bucket for `value_count`.
+/// Distinct values kept per minute for `value_count`.
 const MAX_DISTINCT: usize = 4096;
 const MINUTE: i64 = 60_000_000_000;
 
-/// One minute of one group.
-#[derive(Clone, Debug, Default)]
-pub struct Bucket {
+/// One minute of one group: counters only (about 60 bytes), so the state grows with groups
+/// and active minutes, not with events.
+#[derive(Clone, Debug)]
+pub struct Minute {
+    pub minute: i64,
     pub count: u64,
     pub sum: f64,
-    pub distinct: BTreeSet<String>,
-    /// First time each base rule matched in this minute (for temporal correlations).
-    pub bases: BTreeMap<usize, i64>,
-    pub agg: Agg,
+    pub bytes: f64,
+    pub first: i64,
+    pub last: i64,
+    /// The first event of the minute (evidence for a finding over it).
+    pub first_ref: Ref,
+    /// Distinct values (`value_count` only).
+    pub distinct: Option<Box<BTreeSet<String>>>,
+    /// First time each base rule matched (temporal correlations only).
+    pub bases: Option<Box<BTreeMap<usize, i64>>>,
 }
 
-impl Bucket {
-    /// Adds one matching event.
-    pub fn add(&mut self, ts: i64, value: Value, bytes: f64, r: Ref, e: &Entities) {
+impl Minute {
+    fn new(minute: i64, ts: i64, r: Ref) -> Self {
+        Minute {
+            minute,
+            count: 0,
+            sum: 0.0,
+            bytes: 0.0,
+            first: ts,
+            last: ts,
+            first_ref: r,
+            distinct: None,
+            bases: None,
+        }
+    }
+
+    fn add(&mut self, ts: i64, value: Value, bytes: f64, r: Ref) {
         self.count += 1;
+        self.bytes += bytes;
+        if ts < self.first || (ts == self.first && r < self.first_ref) {
+            self.first = ts;
+            self.first_ref = r;
+        }
+        self.last = self.last.max(ts);
         match value {
             Value::Num(n) => self.sum += n,
             Value::Text(t) => {
-                if self.distinct.len() < MAX_DISTINCT {
-                    self.distinct.insert(t);
+                let d = self.distinct.get_or_insert_with(Default::default);
+                if d.len() < MAX_DISTINCT && !d.contains(&t) {
+                    d.insert(t);
                 }
             }
             Value::Base(b) => {
-                let first = self.bases.entry(b).or_insert(ts);
+                let m = self.bases.get_or_insert_with(Default::default);
+                let first = m.entry(b).or_insert(ts);
                 *first = (*first).min(ts);
             }
             Value::None => {}
         }
-        self.agg.add(ts, bytes, r, e);
     }
 
-    /// Adds another part of the same minute.
-    pub fn merge(&mut self, o: Bucket) {
+    fn merge(&mut self, o: Minute) {
         self.count += o.count;
         self.sum += o.sum;
-        for v in o.distinct {
-            if self.distinct.len() < MAX_DISTINCT {
-                self.distinct.insert(v);
+        self.bytes += o.bytes;
+        if (o.first, o.first_ref) < (self.first, self.first_ref) {
+            self.first = o.first;
+            self.first_ref = o.first_ref;
+        }
+        self.last = self.last.max(o.last);
+        if let Some(od) = o.distinct {
+            let d = self.distinct.get_or_insert_with(Default::default);
+            for v in *od {
+                if d.len() < MAX_DISTINCT {
+                    d.insert(v);
+                }
             }
         }
-        for (b, t) in o.bases {
-            let first = self.bases.entry(b).or_insert(t);
-            *first = (*first).min(t);
+        if let Some(ob) = o.bases {
+            let m = self.bases.get_or_insert_with(Default::default);
+            for (b, t) in *ob {
+                let first = m.entry(b).or_insert(t);
+                *first = (*first).min(t);
+            }
         }
-        self.agg.merge(o.agg);
+    }
+}
+
+/// One group of one correlation: its key, its minutes, and the entities of its first events.
+#[derive(Clone, Debug, Default)]
+pub struct Group {
+    pub key: Vec<String>,
+    /// In arrival order; sorted and combined when evaluated.
+    pub minutes: Vec<Minute>,
+    pub entities: Agg,
+}
+
+impl Group {
+    /// Adds one matching event; `e` is given for the group's first few events only.
+    pub fn add(&mut self, ts: i64, value: Value, bytes: f64, r: Ref, e: Option<&Entities>) {
+        let minute = ts.div_euclid(MINUTE);
+        match self.minutes.last_mut() {
+            Some(m) if m.minute == minute => m.add(ts, value, bytes, r),
+            _ => {
+                let mut m = Minute::new(minute, ts, r);
+                m.add(ts, value, bytes, r);
+                self.minutes.push(m);
+            }
+        }
+        if let Some(e) = e {
+            self.entities.add(ts, 0.0, r, e);
+        }
+    }
+
+    /// Adds the same group from a later part.
+    pub fn merge(&mut self, o: Group) {
+        self.minutes.extend(o.minutes);
+        self.entities.merge(o.entities);
+    }
+
+    /// True while entities are still worth reading for this group.
+    pub fn wants_entities(&self) -> bool {
+        self.entities.count < 4
+    }
+
+    /// Minutes sorted, one entry per minute.
+    fn combined(&self) -> Vec<Minute> {
+        let mut ms = self.minutes.clone();
+        ms.sort_by_key(|m| m.minute);
+        let mut out: Vec<Minute> = Vec::with_capacity(ms.len());
+        for m in ms {
+            match out.last_mut() {
+                Some(l) if l.minute == m.minute => l.merge(m),
+                _ => out.push(m),
+            }
+        }
+        out
     }
 }
 
@@ -185,6 +274,30 @@ impl CorrSpec {
             .collect()
     }
 
+    /// A hash of the group key, computed without allocating (None when a field is missing).
+    pub fn key_hash(&self, rule: usize, v: &mut View<'_, '_>) -> Option<u64> {
+        use std::hash::Hasher;
+        let k = self.base_pos(rule)?;
+        let mut h = std::collections::hash_map::DefaultHasher::new();
+        for g in &self.group[k] {
+            h.write(v.value(g)?);
+            h.write_u8(0);
+        }
+        Some(h.finish())
+    }
+
+    /// True when the event's group key equals `key`.
+    pub fn key_matches(&self, rule: usize, v: &mut View<'_, '_>, key: &[String]) -> bool {
+        let Some(k) = self.base_pos(rule) else {
+            return false;
+        };
+        self.group[k].len() == key.len()
+            && self.group[k].iter().zip(key).all(|(g, want)| {
+                v.value(g)
+                    .is_some_and(|got| String::from_utf8_lossy(got) == want.as_str())
+            })
+    }
+
     /// What the event adds: a number (sum), a value (distinct count) or its base (temporal).
     pub fn value_of(&self, rule: usize, v: &mut View<'_, '_>) -> Value {
         let Some(k) = self.base_pos(rule) else {
@@ -222,29 +335,34 @@ impl CorrSpec {
 
     /// The window's value: events, distinct values, sum, or bases seen (in order for
     /// temporal_ordered).
-    fn window_value(&self, w: &[&Bucket]) -> f64 {
+    fn window_value(&self, w: &[Minute]) -> f64 {
         match self.kind {
-            CorrelationType::EventCount => w.iter().map(|b| b.count).sum::<u64>() as f64,
-            CorrelationType::ValueSum => w.iter().map(|b| b.sum).sum(),
+            CorrelationType::EventCount => w.iter().map(|m| m.count).sum::<u64>() as f64,
+            CorrelationType::ValueSum => w.iter().map(|m| m.sum).sum(),
             CorrelationType::ValueCount => {
                 let mut all: BTreeSet<&String> = BTreeSet::new();
-                w.iter().for_each(|b| all.extend(b.distinct.iter()));
+                w.iter()
+                    .filter_map(|m| m.distinct.as_deref())
+                    .for_each(|d| all.extend(d.iter()));
                 all.len() as f64
             }
             CorrelationType::Temporal | CorrelationType::TemporalOrdered => {
                 let mut first: BTreeMap<usize, i64> = BTreeMap::new();
-                for b in w {
-                    for (&k, &t) in &b.bases {
+                for m in w.iter().filter_map(|m| m.bases.as_deref()) {
+                    for (&k, &t) in m {
                         let e = first.entry(k).or_insert(t);
                         *e = (*e).min(t);
                     }
                 }
-                let ordered = self.kind == CorrelationType::Temporal
-                    || (0..self.bases.len())
-                        .map(|k| first.get(&k))
-                        .collect::<Option<Vec<_>>>()
-                        .is_some_and(|ts| ts.windows(2).all(|p| p[0] <= p[1]));
-                if ordered { first.len() as f64 } else { 0.0 }
+                let in_order = (0..self.bases.len())
+                    .map(|k| first.get(&k))
+                    .collect::<Option<Vec<_>>>()
+                    .is_some_and(|ts| ts.windows(2).all(|p| p[0] <= p[1]));
+                if self.kind == CorrelationType::Temporal || in_order {
+                    first.len() as f64
+                } else {
+                    0.0
+                }
             }
             _ => 0.0,
         }
@@ -252,24 +370,18 @@ impl CorrSpec {
 
     /// Slides the window over a group's minutes; a finding covers every minute that was part
     /// of a window meeting the condition.
-    pub fn evaluate(
-        &self,
-        key: &[String],
-        buckets: &BTreeMap<i64, Bucket>,
-        paths: &[String],
-    ) -> Option<Finding> {
-        let mins: Vec<(&i64, &Bucket)> = buckets.iter().collect();
+    pub fn evaluate(&self, g: &Group, paths: &[String]) -> Option<Finding> {
+        let mins = g.combined();
         let span_min = (self.span + MINUTE - 1) / MINUTE;
         let mut hit = vec![false; mins.len()];
         let mut peak = f64::MIN;
         let mut j = 0;
         for i in 0..mins.len() {
             j = j.max(i);
-            while j < mins.len() && *mins[j].0 < *mins[i].0 + span_min {
+            while j < mins.len() && mins[j].minute < mins[i].minute + span_min {
                 j += 1;
             }
-            let w: Vec<&Bucket> = mins[i..j].iter().map(|(_, b)| *b).collect();
-            let v = self.window_value(&w);
+            let v = self.window_value(&mins[i..j]);
             if self.holds(v) {
                 peak = peak.max(v);
                 hit[i..j].iter_mut().for_each(|h| *h = true);
@@ -278,10 +390,19 @@ impl CorrSpec {
         if !hit.iter().any(|h| *h) {
             return None;
         }
-        let mut agg = Agg::default();
-        for (_, b) in mins.iter().zip(&hit).filter(|(_, h)| **h).map(|(m, _)| m) {
-            agg.merge(b.agg.clone());
+        let mut agg = g.entities.clone();
+        agg.evidence.clear();
+        let (mut count, mut bytes, mut first, mut last) = (0, 0.0, i64::MAX, i64::MIN);
+        for m in mins.iter().zip(&hit).filter(|(_, h)| **h).map(|(m, _)| m) {
+            count += m.count;
+            bytes += m.bytes;
+            first = first.min(m.first);
+            last = last.max(m.last);
+            if agg.evidence.len() < super::MAX_EVIDENCE {
+                agg.evidence.push(m.first_ref);
+            }
         }
+        (agg.count, agg.bytes, agg.first, agg.last) = (count, bytes, first, last);
         let mut f = Finding::from_agg(
             &self.id,
             &self.title,
@@ -296,7 +417,7 @@ impl CorrSpec {
             self.kind.as_str(),
             peak.round(),
             self.span / 1_000_000_000,
-            key.join(", ")
+            g.key.join(", ")
         );
         Some(f)
     }

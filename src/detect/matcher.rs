@@ -32,11 +32,12 @@ enum Cmp {
 /// One value test.
 #[derive(Clone, Debug)]
 enum Pat {
-    /// Plain text; `needle` is lower-cased unless `cased`.
+    /// Plain text; `needle` is lower-cased unless `cased`. The searcher is built once.
     Text {
         needle: Vec<u8>,
         mode: Mode,
         cased: bool,
+        finder: memchr::memmem::Finder<'static>,
     },
     /// Wildcards or `re`.
     Regex(Regex),
@@ -371,17 +372,23 @@ fn cidr_pat(v: &SigmaValue) -> Result<Pat, CompileError> {
     Ok(Pat::Cidr(ip, p))
 }
 
+fn text_pat(needle: Vec<u8>, mode: Mode, cased: bool) -> Pat {
+    let finder = memchr::memmem::Finder::new(&needle).into_owned();
+    Pat::Text {
+        needle,
+        mode,
+        cased,
+        finder,
+    }
+}
+
 /// Patterns for one value (several when an encoding modifier yields variants).
 fn value_pat(v: &SigmaValue, mode: Mode, f: &Flags) -> Result<Vec<Pat>, CompileError> {
     let s = match v {
         SigmaValue::Null => return Ok(vec![Pat::Null]),
         SigmaValue::String(s) => s,
         SigmaValue::Integer(_) | SigmaValue::Float(_) | SigmaValue::Bool(_) => {
-            return Ok(vec![Pat::Text {
-                needle: v.to_string().into_bytes(),
-                mode,
-                cased: true,
-            }]);
+            return Ok(vec![text_pat(v.to_string().into_bytes(), mode, true)]);
         }
     };
     if f.re {
@@ -422,11 +429,7 @@ fn value_pat(v: &SigmaValue, mode: Mode, f: &Flags) -> Result<Vec<Pat>, CompileE
             } else {
                 plain.to_lowercase().into_bytes()
             };
-            out.push(Pat::Text {
-                needle,
-                mode,
-                cased: f.cased,
-            });
+            out.push(text_pat(needle, mode, f.cased));
         }
     }
     Ok(out)
@@ -587,9 +590,14 @@ fn eval_pat(p: &Pat, field: &str, v: &mut View<'_, '_>) -> bool {
 
 fn match_bytes(p: &Pat, s: &[u8], _lower: &[u8]) -> bool {
     match p {
-        Pat::Text { needle, mode, .. } => match mode {
+        Pat::Text {
+            needle,
+            mode,
+            finder,
+            ..
+        } => match mode {
             Mode::Exact => s == needle.as_slice(),
-            Mode::Contains => memchr::memmem::find(s, needle).is_some(),
+            Mode::Contains => finder.find(s).is_some(),
             Mode::Starts => s.starts_with(needle),
             Mode::Ends => s.ends_with(needle),
         },
@@ -618,6 +626,96 @@ fn in_cidr(ip: IpAddr, net: IpAddr, bits: u8) -> bool {
         }
         _ => false,
     }
+}
+
+/// Literal strings (lower case) one of which the raw record must contain for the rule to
+/// match, when that can be known from the detection; None when it cannot (numbers, regular
+/// expressions, negations, cased or escaped text). Used by the per-record prefilter.
+impl Matcher {
+    pub fn literals(&self) -> Option<Vec<Vec<u8>>> {
+        let mut all = Vec::new();
+        for c in &self.conds {
+            all.extend(self.cond_lits(c)?);
+        }
+        all.sort();
+        all.dedup();
+        Some(all)
+    }
+
+    fn cond_lits(&self, c: &Cond) -> Option<Vec<Vec<u8>>> {
+        match c {
+            Cond::Id(i) => node_lits(&self.named[*i]),
+            Cond::And(cs) => cs.iter().find_map(|c| self.cond_lits(c)),
+            Cond::Or(cs) => union(cs.iter().map(|c| self.cond_lits(c))),
+            Cond::Not(_) => None,
+            Cond::Of(Quantifier::All, ids) => ids.iter().find_map(|&i| node_lits(&self.named[i])),
+            Cond::Of(_, ids) => union(ids.iter().map(|&i| node_lits(&self.named[i]))),
+        }
+    }
+}
+
+/// Fields whose values the parsers compute rather than copy from the record.
+const DERIVED: &[&str] = &[
+    "outcome",
+    "sc-status",
+    "sc-bytes",
+    "s-port",
+    "src_port",
+    "pid",
+];
+
+fn union(parts: impl Iterator<Item = Option<Vec<Vec<u8>>>>) -> Option<Vec<Vec<u8>>> {
+    let mut out = Vec::new();
+    for p in parts {
+        out.extend(p?);
+    }
+    Some(out)
+}
+
+fn node_lits(n: &Node) -> Option<Vec<Vec<u8>>> {
+    match n {
+        Node::And(ns) => ns.iter().find_map(node_lits),
+        Node::Or(ns) => union(ns.iter().map(node_lits)),
+        Node::Keywords(pats, _) => pats_lits(pats),
+        // `outcome` is derived by the parser, not written in the record.
+        Node::Item(it) if !it.negate && !DERIVED.contains(&it.field.as_str()) => {
+            pats_lits(&it.pats)
+        }
+        Node::Item(_) => None,
+    }
+}
+
+/// A needle usable against the raw line: plain, lower-cased ASCII without quotes or
+/// backslashes (those may be escaped in the raw record). A space may be written `+` (W3C).
+fn pats_lits(pats: &[Pat]) -> Option<Vec<Vec<u8>>> {
+    let mut out = Vec::new();
+    for p in pats {
+        let Pat::Text {
+            needle,
+            cased: false,
+            ..
+        } = p
+        else {
+            return None;
+        };
+        if needle.len() < 3
+            || needle
+                .iter()
+                .any(|c| !c.is_ascii() || matches!(c, b'"' | b'\\'))
+        {
+            return None;
+        }
+        if needle.contains(&b' ') {
+            out.push(
+                needle
+                    .iter()
+                    .map(|&c| if c == b' ' { b'+' } else { c })
+                    .collect(),
+            );
+        }
+        out.push(needle.clone());
+    }
+    Some(out)
 }
 
 #[cfg(test)]

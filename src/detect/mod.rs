@@ -11,7 +11,7 @@ pub mod view;
 use crate::parse::{Event, Format};
 use crate::rules::{RuleSet, tags};
 use crate::scan::records::{FileCtx, Sink, SinkFactory};
-use correlate::{Bucket, CorrSpec};
+use correlate::{CorrSpec, Group};
 pub use finding::Finding;
 use matcher::Matcher;
 use route::Logsource;
@@ -51,6 +51,55 @@ pub struct Engine {
     pub rules: Vec<Compiled>,
     pub corrs: Vec<CorrSpec>,
     pub skipped: Vec<Skipped>,
+    /// For each format (by its position in `Format::ALL`), the rules its events can match.
+    by_format: Vec<Vec<usize>>,
+    prefilter: Prefilter,
+}
+
+/// One combined search over the lower-cased raw record: a rule with required literals is only
+/// evaluated when one of them occurs (ripgrep's trick, per record).
+struct Prefilter {
+    ac: Option<aho_corasick::AhoCorasick>,
+    /// Pattern id → rules that need it.
+    rules_of: Vec<Vec<usize>>,
+    /// Rules that cannot be prefiltered (always evaluated).
+    always: Vec<bool>,
+}
+
+impl Prefilter {
+    fn new(rules: &[Compiled]) -> Prefilter {
+        let mut pats: Vec<Vec<u8>> = Vec::new();
+        let mut rules_of: Vec<Vec<usize>> = Vec::new();
+        let mut always = vec![false; rules.len()];
+        for (ri, r) in rules.iter().enumerate() {
+            match r.matcher.literals() {
+                Some(lits) if !lits.is_empty() => {
+                    for l in lits {
+                        match pats.iter().position(|p| *p == l) {
+                            Some(k) => rules_of[k].push(ri),
+                            None => {
+                                pats.push(l);
+                                rules_of.push(vec![ri]);
+                            }
+                        }
+                    }
+                }
+                _ => always[ri] = true,
+            }
+        }
+        let ac = aho_corasick::AhoCorasick::builder()
+            .match_kind(aho_corasick::MatchKind::Standard)
+            .build(&pats)
+            .ok();
+        if ac.is_none() {
+            always.iter_mut().for_each(|a| *a = true);
+        }
+        Prefilter {
+            ac,
+            rules_of,
+            always,
+        }
+    }
 }
 
 fn level_of(l: Option<rsigma_parser::Level>) -> &'static str {
@@ -102,11 +151,30 @@ impl Engine {
                 }),
             }
         }
+        let by_format = Format::ALL
+            .iter()
+            .map(|&f| {
+                (0..rules.len())
+                    .filter(|&i| route::formats_for(&rules[i].logsource).contains(&f))
+                    .collect()
+            })
+            .collect();
+        let prefilter = Prefilter::new(&rules);
         Engine {
             rules,
             corrs,
             skipped,
+            by_format,
+            prefilter,
         }
+    }
+
+    /// The rules that may match events of a format.
+    fn candidates(&self, f: Format) -> &[usize] {
+        Format::ALL
+            .iter()
+            .position(|&x| x == f)
+            .map_or(&[], |i| &self.by_format[i])
     }
 }
 
@@ -268,7 +336,8 @@ fn bytes(v: &mut View<'_, '_>) -> f64 {
 #[derive(Default)]
 pub struct Partial {
     pub singles: BTreeMap<(usize, String), Agg>,
-    pub corr: BTreeMap<(usize, Vec<String>), BTreeMap<i64, Bucket>>,
+    /// (correlation, hash of the group key) → the groups with that hash (one, barring collisions).
+    pub corr: std::collections::HashMap<(usize, u64), Vec<Group>>,
 }
 
 impl Partial {
@@ -277,10 +346,13 @@ impl Partial {
         for (k, a) in o.singles {
             self.singles.entry(k).or_default().merge(a);
         }
-        for (k, buckets) in o.corr {
-            let mine = self.corr.entry(k).or_default();
-            for (m, b) in buckets {
-                mine.entry(m).or_default().merge(b);
+        for (k, groups) in o.corr {
+            let chain = self.corr.entry(k).or_default();
+            for g in groups {
+                match chain.iter_mut().find(|m| m.key == g.key) {
+                    Some(m) => m.merge(g),
+                    None => chain.push(g),
+                }
             }
         }
     }
@@ -291,6 +363,9 @@ pub struct DetectSink<'e> {
     engine: &'e Engine,
     scratch: Scratch,
     state: Partial,
+    /// `mark[rule] == generation` when the rule's literals occur in the current record.
+    mark: Vec<u32>,
+    generation: u32,
 }
 
 /// Makes a [`DetectSink`] per work item.
@@ -303,6 +378,8 @@ impl<'e> SinkFactory for DetectFactory<'e> {
             engine: self.0,
             scratch: Scratch::default(),
             state: Partial::default(),
+            mark: vec![0; self.0.rules.len()],
+            generation: 0,
         }
     }
 }
@@ -315,41 +392,57 @@ impl Sink for DetectSink<'_> {
             return;
         };
         let engine = self.engine;
+        let cands = engine.candidates(format);
+        if cands.is_empty() {
+            return;
+        }
         let mut v = View::new(ev, &mut self.scratch);
+        self.generation = self.generation.wrapping_add(1);
+        let pf = &engine.prefilter;
+        // JSON writers may escape `/` and W3C joins stem and query: there the record's text is
+        // not the fields' text, so every candidate rule runs.
+        let filtered = !matches!(format, Format::Json | Format::W3c);
+        if let Some(ac) = pf.ac.as_ref().filter(|_| filtered) {
+            for m in ac.find_overlapping_iter(v.raw_lower()) {
+                for &r in &pf.rules_of[m.pattern().as_usize()] {
+                    self.mark[r] = self.generation;
+                }
+            }
+        }
         let mut ent: Option<Entities> = None;
-        for (ri, rule) in engine.rules.iter().enumerate() {
+        let r = Ref {
+            file: file.index,
+            line: ev.line,
+            offset: ev.offset,
+        };
+        for &ri in cands {
+            let rule = &engine.rules[ri];
+            if filtered && !pf.always[ri] && self.mark[ri] != self.generation {
+                continue;
+            }
             if !route::applies(&rule.logsource, format, &mut v) || !rule.matcher.matches(&mut v) {
                 continue;
             }
-            let e = ent.get_or_insert_with(|| entities(&mut v)).clone();
-            let r = Ref {
-                file: file.index,
-                line: ev.line,
-                offset: ev.offset,
-            };
-            let b = bytes(&mut v);
             if rule.generate {
+                let e = ent.get_or_insert_with(|| entities(&mut v));
+                let b = bytes(&mut v);
                 self.state
                     .singles
                     .entry((ri, e.primary()))
                     .or_default()
-                    .add(ts, b, r, &e);
+                    .add(ts, b, r, e);
             }
             for &ci in &rule.feeds {
-                let spec = &engine.corrs[ci];
-                let Some(key) = spec.group_key(ri, &mut v) else {
-                    continue;
-                };
-                let value = spec.value_of(ri, &mut v);
-                let minute = ts.div_euclid(60_000_000_000);
-                let bucket = self
-                    .state
-                    .corr
-                    .entry((ci, key))
-                    .or_default()
-                    .entry(minute)
-                    .or_default();
-                bucket.add(ts, value, b, r, &e);
+                feed(
+                    &engine.corrs[ci],
+                    ci,
+                    ri,
+                    ts,
+                    r,
+                    &mut v,
+                    &mut ent,
+                    &mut self.state,
+                );
             }
         }
     }
@@ -357,6 +450,47 @@ impl Sink for DetectSink<'_> {
     fn finish(self) -> Partial {
         self.state
     }
+}
+
+/// Adds one matching event to a correlation's bucket. Entities are read only for the first
+/// events of a bucket (enough to name the actor; the count and sum cover every event).
+#[allow(clippy::too_many_arguments)]
+fn feed(
+    spec: &CorrSpec,
+    ci: usize,
+    ri: usize,
+    ts: i64,
+    r: Ref,
+    v: &mut View<'_, '_>,
+    ent: &mut Option<Entities>,
+    state: &mut Partial,
+) {
+    let Some(h) = spec.key_hash(ri, v) else {
+        return;
+    };
+    let value = spec.value_of(ri, v);
+    let b = bytes(v);
+    let chain = state.corr.entry((ci, h)).or_default();
+    let idx = match chain.iter().position(|g| spec.key_matches(ri, v, &g.key)) {
+        Some(i) => i,
+        None => {
+            let Some(key) = spec.group_key(ri, v) else {
+                return;
+            };
+            chain.push(Group {
+                key,
+                ..Default::default()
+            });
+            chain.len() - 1
+        }
+    };
+    let g = &mut chain[idx];
+    let e = if g.wants_entities() {
+        Some(&*ent.get_or_insert_with(|| entities(v)))
+    } else {
+        None
+    };
+    g.add(ts, value, b, r, e);
 }
 
 /// Turns the merged state into findings, sorted by time then rule.
@@ -374,9 +508,11 @@ pub fn findings(engine: &Engine, state: &Partial, paths: &[String]) -> Vec<Findi
             paths,
         ));
     }
-    for ((ci, key), buckets) in &state.corr {
-        if let Some(f) = engine.corrs[*ci].evaluate(key, buckets, paths) {
-            out.push(f);
+    for ((ci, _), groups) in &state.corr {
+        for g in groups {
+            if let Some(f) = engine.corrs[*ci].evaluate(g, paths) {
+                out.push(f);
+            }
         }
     }
     out.sort_by(|a, b| (a.first_seen, &a.rule_id, &a.id).cmp(&(b.first_seen, &b.rule_id, &b.id)));

@@ -160,8 +160,11 @@ struct Item {
     bytes: u64,
 }
 
+/// A window of work items runs in parallel, then its outputs are merged in order. Small
+/// windows keep few partial states alive at once (they can be large for detection); four
+/// items per thread keep the threads busy.
 const WINDOW_BYTES: u64 = 64 << 20;
-const WINDOW_ITEMS: usize = 256;
+const ITEMS_PER_THREAD: usize = 4;
 const SNIFF_BYTES: usize = 64 * 1024;
 
 /// Reads all evidence. `emit` receives each work item's sink output in order; `progress`
@@ -247,11 +250,12 @@ fn run_items<F: SinkFactory>(
     progress: &(dyn Fn(u64) + Sync),
 ) -> Vec<FilePart> {
     let mut per_file: Vec<FilePart> = vec![FilePart::default(); prepared.len()];
+    let window_items = rayon::current_num_threads().max(1) * ITEMS_PER_THREAD;
     let mut i = 0;
     while i < items.len() {
         let mut j = i;
         let mut bytes = 0;
-        while j < items.len() && (j == i || (bytes < WINDOW_BYTES && j - i < WINDOW_ITEMS)) {
+        while j < items.len() && (j == i || (bytes < WINDOW_BYTES && j - i < window_items)) {
             bytes += items[j].bytes;
             j += 1;
         }
