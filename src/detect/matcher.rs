@@ -37,7 +37,7 @@ enum Pat {
         needle: Vec<u8>,
         mode: Mode,
         cased: bool,
-        finder: memchr::memmem::Finder<'static>,
+        finder: Box<memchr::memmem::Finder<'static>>,
     },
     /// Wildcards or `re`.
     Regex(Regex),
@@ -373,7 +373,7 @@ fn cidr_pat(v: &SigmaValue) -> Result<Pat, CompileError> {
 }
 
 fn text_pat(needle: Vec<u8>, mode: Mode, cased: bool) -> Pat {
-    let finder = memchr::memmem::Finder::new(&needle).into_owned();
+    let finder = Box::new(memchr::memmem::Finder::new(&needle).into_owned());
     Pat::Text {
         needle,
         mode,
