@@ -99,12 +99,13 @@ impl Minute {
 }
 
 /// One group of one correlation: its key, its minutes, and the entities of its first events.
+/// Kept small: a busy web log has as many groups as it has clients.
 #[derive(Clone, Debug, Default)]
 pub struct Group {
     pub key: Vec<String>,
     /// In arrival order; sorted and combined when evaluated.
     pub minutes: Vec<Minute>,
-    pub entities: Agg,
+    pub entities: Option<Box<Agg>>,
 }
 
 impl Group {
@@ -116,23 +117,31 @@ impl Group {
             _ => {
                 let mut m = Minute::new(minute, ts, r);
                 m.add(ts, value, bytes, r);
+                // Most groups see one minute per part: no room for four.
+                self.minutes.reserve_exact(1);
                 self.minutes.push(m);
             }
         }
         if let Some(e) = e {
-            self.entities.add(ts, 0.0, r, e);
+            self.entities
+                .get_or_insert_with(Default::default)
+                .add(ts, 0.0, r, e);
         }
     }
 
     /// Adds the same group from a later part.
     pub fn merge(&mut self, o: Group) {
         self.minutes.extend(o.minutes);
-        self.entities.merge(o.entities);
+        match (&mut self.entities, o.entities) {
+            (Some(a), Some(b)) => a.merge(*b),
+            (a @ None, b) => *a = b,
+            _ => {}
+        }
     }
 
     /// True while entities are still worth reading for this group.
     pub fn wants_entities(&self) -> bool {
-        self.entities.count < 4
+        self.entities.as_ref().is_none_or(|a| a.count < 2)
     }
 
     /// Minutes sorted, one entry per minute.
@@ -390,7 +399,7 @@ impl CorrSpec {
         if !hit.iter().any(|h| *h) {
             return None;
         }
-        let mut agg = g.entities.clone();
+        let mut agg = g.entities.as_deref().cloned().unwrap_or_default();
         agg.evidence.clear();
         let (mut count, mut bytes, mut first, mut last) = (0, 0.0, i64::MAX, i64::MIN);
         for m in mins.iter().zip(&hit).filter(|(_, h)| **h).map(|(m, _)| m) {

@@ -15,7 +15,7 @@ use correlate::{CorrSpec, Group};
 pub use finding::Finding;
 use matcher::Matcher;
 use route::Logsource;
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 use view::{Scratch, View};
 
 /// How many evidence references a finding keeps (the total is counted too).
@@ -186,6 +186,45 @@ pub struct Ref {
     pub offset: u64,
 }
 
+/// A sorted set of at most [`MAX_ENTITIES`] strings in one small vector (a B-tree node per
+/// set would cost far more for the one or two values most sets hold). When full, the smallest
+/// values are kept, so the result does not depend on arrival order.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct SmallSet(Vec<String>);
+
+impl SmallSet {
+    /// Adds a value.
+    pub fn insert(&mut self, v: &str) {
+        if let Err(pos) = self.0.binary_search_by(|x| x.as_str().cmp(v)) {
+            if pos < MAX_ENTITIES {
+                self.0.insert(pos, v.to_string());
+                self.0.truncate(MAX_ENTITIES);
+            }
+        }
+    }
+
+    /// The values, sorted.
+    pub fn iter(&self) -> std::slice::Iter<'_, String> {
+        self.0.iter()
+    }
+
+    pub fn len(&self) -> usize {
+        self.0.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+}
+
+impl<'a> IntoIterator for &'a SmallSet {
+    type Item = &'a String;
+    type IntoIter = std::slice::Iter<'a, String>;
+    fn into_iter(self) -> Self::IntoIter {
+        self.0.iter()
+    }
+}
+
 /// What one actor did under one rule, so far.
 #[derive(Clone, Debug, Default)]
 pub struct Agg {
@@ -194,11 +233,11 @@ pub struct Agg {
     pub last: i64,
     pub bytes: f64,
     pub evidence: Vec<Ref>,
-    pub ips: BTreeSet<String>,
-    pub users: BTreeSet<String>,
-    pub keys: BTreeSet<String>,
+    pub ips: SmallSet,
+    pub users: SmallSet,
+    pub keys: SmallSet,
     /// Accounts that were tried (failed logins), as opposed to accounts that acted.
-    pub targets: BTreeSet<String>,
+    pub targets: SmallSet,
 }
 
 impl Agg {
@@ -236,11 +275,10 @@ impl Agg {
             (&mut self.ips, o.ips),
             (&mut self.users, o.users),
             (&mut self.keys, o.keys),
+            (&mut self.targets, o.targets),
         ] {
-            for v in b {
-                if a.len() < MAX_ENTITIES {
-                    a.insert(v);
-                }
+            for v in b.iter() {
+                a.insert(v);
             }
         }
     }
@@ -265,10 +303,8 @@ impl Entities {
             (&self.target, &mut agg.targets),
         ];
         for (v, set) in pairs {
-            if let Some(v) = v
-                && set.len() < MAX_ENTITIES
-            {
-                set.insert(v.clone());
+            if let Some(v) = v {
+                set.insert(v);
             }
         }
     }
@@ -336,8 +372,10 @@ fn bytes(v: &mut View<'_, '_>) -> f64 {
 #[derive(Default)]
 pub struct Partial {
     pub singles: BTreeMap<(usize, String), Agg>,
-    /// (correlation, hash of the group key) → the groups with that hash (one, barring collisions).
-    pub corr: std::collections::HashMap<(usize, u64), Vec<Group>>,
+    /// (correlation, hash of the group key) → its group.
+    pub corr: std::collections::HashMap<(usize, u64), Group>,
+    /// Groups whose key hash collided with another group's (rare; kept apart, never merged).
+    pub collided: Vec<(usize, Group)>,
 }
 
 impl Partial {
@@ -346,14 +384,30 @@ impl Partial {
         for (k, a) in o.singles {
             self.singles.entry(k).or_default().merge(a);
         }
-        for (k, groups) in o.corr {
-            let chain = self.corr.entry(k).or_default();
-            for g in groups {
-                match chain.iter_mut().find(|m| m.key == g.key) {
-                    Some(m) => m.merge(g),
-                    None => chain.push(g),
+        for (k, g) in o.corr {
+            match self.corr.entry(k) {
+                std::collections::hash_map::Entry::Vacant(v) => {
+                    v.insert(g);
                 }
+                std::collections::hash_map::Entry::Occupied(mut m) if m.get().key == g.key => {
+                    m.get_mut().merge(g)
+                }
+                std::collections::hash_map::Entry::Occupied(_) => self.add_collided(k.0, g),
             }
+        }
+        for (ci, g) in o.collided {
+            self.add_collided(ci, g);
+        }
+    }
+
+    fn add_collided(&mut self, ci: usize, g: Group) {
+        match self
+            .collided
+            .iter_mut()
+            .find(|(c, m)| *c == ci && m.key == g.key)
+        {
+            Some((_, m)) => m.merge(g),
+            None => self.collided.push((ci, g)),
         }
     }
 }
@@ -470,21 +524,43 @@ fn feed(
     };
     let value = spec.value_of(ri, v);
     let b = bytes(v);
-    let chain = state.corr.entry((ci, h)).or_default();
-    let idx = match chain.iter().position(|g| spec.key_matches(ri, v, &g.key)) {
-        Some(i) => i,
-        None => {
+    let g = match state.corr.entry((ci, h)) {
+        std::collections::hash_map::Entry::Occupied(o) if spec.key_matches(ri, v, &o.get().key) => {
+            o.into_mut()
+        }
+        std::collections::hash_map::Entry::Occupied(_) => {
             let Some(key) = spec.group_key(ri, v) else {
                 return;
             };
-            chain.push(Group {
+            let pos = match state
+                .collided
+                .iter()
+                .position(|(c, g)| *c == ci && g.key == key)
+            {
+                Some(p) => p,
+                None => {
+                    state.collided.push((
+                        ci,
+                        Group {
+                            key,
+                            ..Default::default()
+                        },
+                    ));
+                    state.collided.len() - 1
+                }
+            };
+            &mut state.collided[pos].1
+        }
+        std::collections::hash_map::Entry::Vacant(vac) => {
+            let Some(key) = spec.group_key(ri, v) else {
+                return;
+            };
+            vac.insert(Group {
                 key,
                 ..Default::default()
-            });
-            chain.len() - 1
+            })
         }
     };
-    let g = &mut chain[idx];
     let e = if g.wants_entities() {
         Some(&*ent.get_or_insert_with(|| entities(v)))
     } else {
@@ -508,11 +584,10 @@ pub fn findings(engine: &Engine, state: &Partial, paths: &[String]) -> Vec<Findi
             paths,
         ));
     }
-    for ((ci, _), groups) in &state.corr {
-        for g in groups {
-            if let Some(f) = engine.corrs[*ci].evaluate(g, paths) {
-                out.push(f);
-            }
+    let groups = state.corr.iter().map(|((ci, _), g)| (*ci, g));
+    for (ci, g) in groups.chain(state.collided.iter().map(|(ci, g)| (*ci, g))) {
+        if let Some(f) = engine.corrs[ci].evaluate(g, paths) {
+            out.push(f);
         }
     }
     out.sort_by(|a, b| (a.first_seen, &a.rule_id, &a.id).cmp(&(b.first_seen, &b.rule_id, &b.id)));
