@@ -195,11 +195,11 @@ pub struct SmallSet(Vec<String>);
 impl SmallSet {
     /// Adds a value.
     pub fn insert(&mut self, v: &str) {
-        if let Err(pos) = self.0.binary_search_by(|x| x.as_str().cmp(v)) {
-            if pos < MAX_ENTITIES {
-                self.0.insert(pos, v.to_string());
-                self.0.truncate(MAX_ENTITIES);
-            }
+        if let Err(pos) = self.0.binary_search_by(|x| x.as_str().cmp(v))
+            && pos < MAX_ENTITIES
+        {
+            self.0.insert(pos, v.to_string());
+            self.0.truncate(MAX_ENTITIES);
         }
     }
 
