@@ -558,8 +558,17 @@ pub fn parse_iso(b: &[u8]) -> Option<Parsed> {
     Some((c, offset, end))
 }
 
-/// Common Log Format's `dd/Mon/yyyy:HH:MM:SS +zzzz` (without the brackets).
+/// Common Log Format's `dd/Mon/yyyy:HH:MM:SS +zzzz` (without the brackets); a one-digit day
+/// (`1/Apr/2014`, written by some servers and test suites) is read too.
 pub fn parse_clf(b: &[u8]) -> Option<Parsed> {
+    if b.get(1) == Some(&b'/') && b.first().is_some_and(u8::is_ascii_digit) {
+        let mut buf = [0u8; 48];
+        let n = b.len().min(47);
+        buf[0] = b'0';
+        buf[1..=n].copy_from_slice(&b[..n]);
+        let (c, off, end) = parse_clf(&buf[..=n])?;
+        return Some((c, off, end - 1));
+    }
     let day = digits(b, 0, 2)?;
     if b.get(2) != Some(&b'/') || b.get(6) != Some(&b'/') || b.get(11) != Some(&b':') {
         return None;
@@ -820,6 +829,11 @@ mod tests {
 
     #[test]
     fn clf_and_offsets() {
+        let p = parse_clf(b"1/Apr/2014:00:00:01 -0500] x").unwrap();
+        assert_eq!(
+            (utc(resolve(p)).as_str(), p.2),
+            ("2014-04-01T05:00:01Z", 25)
+        );
         let p = parse_clf(b"10/Oct/2000:13:55:36 -0700]").unwrap();
         assert_eq!(utc(resolve(p)), "2000-10-10T20:55:36Z");
         let ts = resolve(p);
