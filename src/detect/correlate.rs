@@ -98,11 +98,15 @@ impl Minute {
     }
 }
 
+/// Separates the values of a multi-field group key.
+pub const KEY_SEP: char = '\u{1f}';
+
 /// One group of one correlation: its key, its minutes, and the entities of its first events.
 /// Kept small: a busy web log has as many groups as it has clients.
 #[derive(Clone, Debug, Default)]
 pub struct Group {
-    pub key: Vec<String>,
+    /// The group-by values joined by [`KEY_SEP`] (one allocation per group).
+    pub key: String,
     /// In arrival order; sorted and combined when evaluated.
     pub minutes: Vec<Minute>,
     pub entities: Option<Box<Agg>>,
@@ -275,12 +279,16 @@ impl CorrSpec {
     }
 
     /// The group key of an event matched by base rule `rule` (None when a field is missing).
-    pub fn group_key(&self, rule: usize, v: &mut View<'_, '_>) -> Option<Vec<String>> {
+    pub fn group_key(&self, rule: usize, v: &mut View<'_, '_>) -> Option<String> {
         let k = self.base_pos(rule)?;
-        self.group[k]
-            .iter()
-            .map(|g| v.value(g).map(|s| String::from_utf8_lossy(s).into_owned()))
-            .collect()
+        let mut key = String::new();
+        for (i, g) in self.group[k].iter().enumerate() {
+            if i > 0 {
+                key.push(KEY_SEP);
+            }
+            key.push_str(&String::from_utf8_lossy(v.value(g)?));
+        }
+        Some(key)
     }
 
     /// A hash of the group key, computed without allocating (None when a field is missing).
@@ -296,15 +304,27 @@ impl CorrSpec {
     }
 
     /// True when the event's group key equals `key`.
-    pub fn key_matches(&self, rule: usize, v: &mut View<'_, '_>, key: &[String]) -> bool {
+    pub fn key_matches(&self, rule: usize, v: &mut View<'_, '_>, key: &str) -> bool {
         let Some(k) = self.base_pos(rule) else {
             return false;
         };
-        self.group[k].len() == key.len()
-            && self.group[k].iter().zip(key).all(|(g, want)| {
-                v.value(g)
-                    .is_some_and(|got| String::from_utf8_lossy(got) == want.as_str())
-            })
+        let mut parts = key.split(KEY_SEP);
+        self.group[k].iter().all(|g| {
+            let want = parts.next().unwrap_or_default();
+            v.value(g)
+                .is_some_and(|got| String::from_utf8_lossy(got) == want)
+        }) && parts.next().is_none()
+    }
+
+    /// True when every group-by field is a client address: the key then names the actor and
+    /// the group needs no other entities read.
+    pub fn key_is_address(&self) -> bool {
+        self.group.iter().all(|fields| {
+            !fields.is_empty()
+                && fields
+                    .iter()
+                    .all(|f| matches!(f.as_str(), "c-ip" | "src_ip" | "sourceIPAddress"))
+        })
     }
 
     /// What the event adds: a number (sum), a value (distinct count) or its base (temporal).
@@ -401,6 +421,9 @@ impl CorrSpec {
         }
         let mut agg = g.entities.as_deref().cloned().unwrap_or_default();
         agg.evidence.clear();
+        if self.key_is_address() {
+            agg.ips.insert(&g.key);
+        }
         let (mut count, mut bytes, mut first, mut last) = (0, 0.0, i64::MAX, i64::MIN);
         for m in mins.iter().zip(&hit).filter(|(_, h)| **h).map(|(m, _)| m) {
             count += m.count;
@@ -426,7 +449,7 @@ impl CorrSpec {
             self.kind.as_str(),
             peak.round(),
             self.span / 1_000_000_000,
-            g.key.join(", ")
+            g.key.replace(KEY_SEP, ", ")
         );
         Some(f)
     }

@@ -561,7 +561,8 @@ fn feed(
             })
         }
     };
-    let e = if g.wants_entities() {
+    // A group keyed by the client address already names its actor.
+    let e = if g.wants_entities() && !spec.key_is_address() {
         Some(&*ent.get_or_insert_with(|| entities(v)))
     } else {
         None
