@@ -348,6 +348,29 @@ impl CorrSpec {
         }
     }
 
+    /// False when no window can meet a `gt`/`gte` condition because even the whole group's
+    /// total does not (most groups of a busy log), so the windows need not be slid.
+    fn may_fire(&self, g: &Group) -> bool {
+        let monotone = self
+            .predicates
+            .iter()
+            .all(|(op, _)| matches!(op, ConditionOperator::Gt | ConditionOperator::Gte));
+        if !monotone {
+            return true;
+        }
+        let total = match self.kind {
+            CorrelationType::EventCount => g.minutes.iter().map(|m| m.count).sum::<u64>() as f64,
+            CorrelationType::ValueSum => g.minutes.iter().map(|m| m.sum).sum(),
+            CorrelationType::ValueCount => g
+                .minutes
+                .iter()
+                .map(|m| m.distinct.as_ref().map_or(0, |d| d.len()))
+                .sum::<usize>() as f64,
+            _ => return true,
+        };
+        self.holds(total)
+    }
+
     fn holds(&self, value: f64) -> bool {
         self.predicates.iter().all(|(op, n)| {
             let n = *n as f64;
@@ -400,6 +423,9 @@ impl CorrSpec {
     /// Slides the window over a group's minutes; a finding covers every minute that was part
     /// of a window meeting the condition.
     pub fn evaluate(&self, g: &Group, paths: &[String]) -> Option<Finding> {
+        if !self.may_fire(g) {
+            return None;
+        }
         let mins = g.combined();
         let span_min = (self.span + MINUTE - 1) / MINUTE;
         let mut hit = vec![false; mins.len()];

@@ -577,6 +577,22 @@ fn eval_pat(p: &Pat, field: &str, v: &mut View<'_, '_>) -> bool {
             .value(field)
             .and_then(|s| std::str::from_utf8(s).ok()?.parse::<IpAddr>().ok())
             .is_some_and(|ip| in_cidr(ip, *net, *bits)),
+        // Whole-value and prefix/suffix tests compare without copying; only `contains` needs a
+        // lower-cased copy of the value.
+        Pat::Text {
+            cased: false,
+            needle,
+            mode,
+            ..
+        } if *mode != Mode::Contains => v.value(field).is_some_and(|s| match mode {
+            Mode::Exact => s.eq_ignore_ascii_case(needle),
+            Mode::Starts => {
+                s.len() >= needle.len() && s[..needle.len()].eq_ignore_ascii_case(needle)
+            }
+            _ => {
+                s.len() >= needle.len() && s[s.len() - needle.len()..].eq_ignore_ascii_case(needle)
+            }
+        }),
         Pat::Text { cased: false, .. } => match v.value_lower(field) {
             Some(s) => match_bytes(p, s, s),
             None => false,

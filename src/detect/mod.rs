@@ -89,6 +89,7 @@ impl Prefilter {
         }
         let ac = aho_corasick::AhoCorasick::builder()
             .match_kind(aho_corasick::MatchKind::Standard)
+            .kind(Some(aho_corasick::AhoCorasickKind::DFA))
             .build(&pats)
             .ok();
         if ac.is_none() {

@@ -1,7 +1,7 @@
 //! A rule's view of one event: field values decoded (escapes resolved) and lower-cased on
 //! demand into reusable buffers, the raw line lower-cased once for keyword searches.
 
-use crate::parse::{Event, Val};
+use crate::parse::{Esc, Event, Val};
 
 /// Buffers reused from event to event.
 #[derive(Default)]
@@ -37,13 +37,18 @@ impl<'v, 'a> View<'v, 'a> {
         self.index(name).is_some()
     }
 
-    /// The field's decoded value.
+    /// The field's decoded value (borrowed from the record when it needs no decoding).
     pub fn value(&mut self, name: &str) -> Option<&[u8]> {
         let i = self.index(name)?;
         let f = self.ev.fields;
-        self.s.value.clear();
-        f.decode(f.value(i), &mut self.s.value);
-        Some(&self.s.value)
+        match f.value(i) {
+            Val::Str(s, Esc::None) | Val::Json(s) => Some(s),
+            v => {
+                self.s.value.clear();
+                f.decode(v, &mut self.s.value);
+                Some(&self.s.value)
+            }
+        }
     }
 
     /// The field's decoded value in lower case.
