@@ -13,7 +13,7 @@ use std::collections::{BTreeMap, BTreeSet};
 const MAX_DISTINCT: usize = 4096;
 const MINUTE: i64 = 60_000_000_000;
 
-/// One minute of one group: counters only (about 60 bytes), so the state grows with groups
+/// One bucket (a minute, or longer for long windows) of one group: counters only (about 60 bytes), so the state grows with groups
 /// and active minutes, not with events.
 #[derive(Clone, Debug)]
 pub struct Minute {
@@ -114,8 +114,18 @@ pub struct Group {
 
 impl Group {
     /// Adds one matching event; `e` is given for the group's first few events only.
-    pub fn add(&mut self, ts: i64, value: Value, bytes: f64, r: Ref, e: Option<&Entities>) {
-        let minute = ts.div_euclid(MINUTE);
+    /// `bucket` is the correlation's bucket length in nanoseconds ([`CorrSpec::bucket`]).
+    #[allow(clippy::too_many_arguments)]
+    pub fn add(
+        &mut self,
+        ts: i64,
+        bucket: i64,
+        value: Value,
+        bytes: f64,
+        r: Ref,
+        e: Option<&Entities>,
+    ) {
+        let minute = ts.div_euclid(bucket);
         match self.minutes.last_mut() {
             Some(m) if m.minute == minute => m.add(ts, value, bytes, r),
             _ => {
@@ -371,6 +381,13 @@ impl CorrSpec {
         self.holds(total)
     }
 
+    /// Bucket length: a minute, or a tenth of the window for windows over ten minutes (a
+    /// one-hour window slides in six-minute steps), so long windows keep fewer buckets.
+    pub fn bucket(&self) -> i64 {
+        let tenth = self.span / 10;
+        (tenth / MINUTE).max(1) * MINUTE
+    }
+
     fn holds(&self, value: f64) -> bool {
         self.predicates.iter().all(|(op, n)| {
             let n = *n as f64;
@@ -427,7 +444,8 @@ impl CorrSpec {
             return None;
         }
         let mins = g.combined();
-        let span_min = (self.span + MINUTE - 1) / MINUTE;
+        let bucket = self.bucket();
+        let span_min = (self.span + bucket - 1) / bucket;
         let mut hit = vec![false; mins.len()];
         let mut peak = f64::MIN;
         let mut j = 0;

@@ -568,7 +568,7 @@ fn feed(
     } else {
         None
     };
-    g.add(ts, value, b, r, e);
+    g.add(ts, spec.bucket(), value, b, r, e);
 }
 
 /// Turns the merged state into findings, sorted by time then rule.
