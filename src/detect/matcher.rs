@@ -14,7 +14,7 @@ use std::net::IpAddr;
 pub type CompileError = String;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum Mode {
+pub(super) enum Mode {
     Exact,
     Contains,
     Starts,
@@ -22,7 +22,7 @@ enum Mode {
 }
 
 #[derive(Clone, Copy, Debug, PartialEq)]
-enum Cmp {
+pub(super) enum Cmp {
     Gt,
     Gte,
     Lt,
@@ -31,7 +31,7 @@ enum Cmp {
 
 /// One value test.
 #[derive(Clone, Debug)]
-enum Pat {
+pub(super) enum Pat {
     /// Plain text; `needle` is lower-cased unless `cased`. The searcher is built once.
     Text {
         needle: Vec<u8>,
@@ -51,15 +51,15 @@ enum Pat {
 
 /// A field test: all or any of its patterns, possibly negated (`neq`).
 #[derive(Clone, Debug)]
-struct Item {
-    field: String,
-    pats: Vec<Pat>,
-    all: bool,
-    negate: bool,
+pub(super) struct Item {
+    pub(super) field: String,
+    pub(super) pats: Vec<Pat>,
+    pub(super) all: bool,
+    pub(super) negate: bool,
 }
 
 #[derive(Clone, Debug)]
-enum Node {
+pub(super) enum Node {
     And(Vec<Node>),
     Or(Vec<Node>),
     Item(Item),
@@ -67,7 +67,7 @@ enum Node {
 }
 
 #[derive(Clone, Debug)]
-enum Cond {
+pub(super) enum Cond {
     Id(usize),
     And(Vec<Cond>),
     Or(Vec<Cond>),
@@ -78,8 +78,8 @@ enum Cond {
 /// A compiled detection.
 #[derive(Clone, Debug)]
 pub struct Matcher {
-    named: Vec<Node>,
-    conds: Vec<Cond>,
+    pub(super) named: Vec<Node>,
+    pub(super) conds: Vec<Cond>,
     /// Literal strings every match must contain somewhere in its raw line (lower case), when
     /// the rule says so: used to skip lines quickly.
     pub fields: Vec<String>,
@@ -642,96 +642,6 @@ fn in_cidr(ip: IpAddr, net: IpAddr, bits: u8) -> bool {
         }
         _ => false,
     }
-}
-
-/// Literal strings (lower case) one of which the raw record must contain for the rule to
-/// match, when that can be known from the detection; None when it cannot (numbers, regular
-/// expressions, negations, cased or escaped text). Used by the per-record prefilter.
-impl Matcher {
-    pub fn literals(&self) -> Option<Vec<Vec<u8>>> {
-        let mut all = Vec::new();
-        for c in &self.conds {
-            all.extend(self.cond_lits(c)?);
-        }
-        all.sort();
-        all.dedup();
-        Some(all)
-    }
-
-    fn cond_lits(&self, c: &Cond) -> Option<Vec<Vec<u8>>> {
-        match c {
-            Cond::Id(i) => node_lits(&self.named[*i]),
-            Cond::And(cs) => cs.iter().find_map(|c| self.cond_lits(c)),
-            Cond::Or(cs) => union(cs.iter().map(|c| self.cond_lits(c))),
-            Cond::Not(_) => None,
-            Cond::Of(Quantifier::All, ids) => ids.iter().find_map(|&i| node_lits(&self.named[i])),
-            Cond::Of(_, ids) => union(ids.iter().map(|&i| node_lits(&self.named[i]))),
-        }
-    }
-}
-
-/// Fields whose values the parsers compute rather than copy from the record.
-const DERIVED: &[&str] = &[
-    "outcome",
-    "sc-status",
-    "sc-bytes",
-    "s-port",
-    "src_port",
-    "pid",
-];
-
-fn union(parts: impl Iterator<Item = Option<Vec<Vec<u8>>>>) -> Option<Vec<Vec<u8>>> {
-    let mut out = Vec::new();
-    for p in parts {
-        out.extend(p?);
-    }
-    Some(out)
-}
-
-fn node_lits(n: &Node) -> Option<Vec<Vec<u8>>> {
-    match n {
-        Node::And(ns) => ns.iter().find_map(node_lits),
-        Node::Or(ns) => union(ns.iter().map(node_lits)),
-        Node::Keywords(pats, _) => pats_lits(pats),
-        // `outcome` is derived by the parser, not written in the record.
-        Node::Item(it) if !it.negate && !DERIVED.contains(&it.field.as_str()) => {
-            pats_lits(&it.pats)
-        }
-        Node::Item(_) => None,
-    }
-}
-
-/// A needle usable against the raw line: plain, lower-cased ASCII without quotes or
-/// backslashes (those may be escaped in the raw record). A space may be written `+` (W3C).
-fn pats_lits(pats: &[Pat]) -> Option<Vec<Vec<u8>>> {
-    let mut out = Vec::new();
-    for p in pats {
-        let Pat::Text {
-            needle,
-            cased: false,
-            ..
-        } = p
-        else {
-            return None;
-        };
-        if needle.len() < 3
-            || needle
-                .iter()
-                .any(|c| !c.is_ascii() || matches!(c, b'"' | b'\\'))
-        {
-            return None;
-        }
-        if needle.contains(&b' ') {
-            out.push(
-                needle
-                    .iter()
-                    .map(|&c| if c == b' ' { b'+' } else { c })
-                    .collect(),
-            );
-        }
-        out.push(needle.clone());
-    }
-    Some(out)
 }
 
 #[cfg(test)]

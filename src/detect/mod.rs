@@ -5,6 +5,7 @@
 pub mod correlate;
 pub mod finding;
 pub mod matcher;
+mod prefilter;
 pub mod route;
 pub mod view;
 
@@ -14,6 +15,7 @@ use crate::scan::records::{FileCtx, Sink, SinkFactory};
 use correlate::{CorrSpec, Group};
 pub use finding::Finding;
 use matcher::Matcher;
+use prefilter::Prefilter;
 use route::Logsource;
 use std::collections::BTreeMap;
 use view::{Scratch, View};
@@ -54,53 +56,6 @@ pub struct Engine {
     /// For each format (by its position in `Format::ALL`), the rules its events can match.
     by_format: Vec<Vec<usize>>,
     prefilter: Prefilter,
-}
-
-/// One combined search over the lower-cased raw record: a rule with required literals is only
-/// evaluated when one of them occurs (ripgrep's trick, per record).
-struct Prefilter {
-    ac: Option<aho_corasick::AhoCorasick>,
-    /// Pattern id → rules that need it.
-    rules_of: Vec<Vec<usize>>,
-    /// Rules that cannot be prefiltered (always evaluated).
-    always: Vec<bool>,
-}
-
-impl Prefilter {
-    fn new(rules: &[Compiled]) -> Prefilter {
-        let mut pats: Vec<Vec<u8>> = Vec::new();
-        let mut rules_of: Vec<Vec<usize>> = Vec::new();
-        let mut always = vec![false; rules.len()];
-        for (ri, r) in rules.iter().enumerate() {
-            match r.matcher.literals() {
-                Some(lits) if !lits.is_empty() => {
-                    for l in lits {
-                        match pats.iter().position(|p| *p == l) {
-                            Some(k) => rules_of[k].push(ri),
-                            None => {
-                                pats.push(l);
-                                rules_of.push(vec![ri]);
-                            }
-                        }
-                    }
-                }
-                _ => always[ri] = true,
-            }
-        }
-        let ac = aho_corasick::AhoCorasick::builder()
-            .match_kind(aho_corasick::MatchKind::Standard)
-            .kind(Some(aho_corasick::AhoCorasickKind::DFA))
-            .build(&pats)
-            .ok();
-        if ac.is_none() {
-            always.iter_mut().for_each(|a| *a = true);
-        }
-        Prefilter {
-            ac,
-            rules_of,
-            always,
-        }
-    }
 }
 
 fn level_of(l: Option<rsigma_parser::Level>) -> &'static str {
