@@ -2,6 +2,7 @@
 //! into a partial state (matches per rule and actor, correlation buckets per group and
 //! minute) that merges associatively; findings are made from the merged state at the end.
 
+pub mod convergence;
 pub mod correlate;
 pub mod finding;
 pub mod matcher;
@@ -547,6 +548,8 @@ pub fn findings(engine: &Engine, state: &Partial, paths: &[String]) -> Vec<Findi
             out.push(f);
         }
     }
+    let chains = convergence::converge(&out);
+    out.extend(chains);
     out.sort_by(|a, b| (a.first_seen, &a.rule_id, &a.id).cmp(&(b.first_seen, &b.rule_id, &b.id)));
     out
 }

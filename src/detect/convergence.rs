@@ -1,0 +1,129 @@
+//! Kill-chain convergence: one actor (address, user or access key) whose findings reach three
+//! or more ATT&CK tactics. Each finding alone may be noise; together they are an intrusion, so
+//! this is what lifts an attack chain above a busy but benign actor.
+
+use super::finding::{Finding, level_rank};
+use crate::rules::tags;
+use std::collections::{BTreeMap, BTreeSet};
+
+/// The rule id of convergence findings.
+pub const RULE_ID: &str = "leaktrail-killchain-convergence";
+/// How many distinct tactics make a chain.
+pub const MIN_TACTICS: usize = 3;
+
+/// Convergence findings for the actors of `findings` (informational findings do not count).
+pub fn converge(findings: &[Finding]) -> Vec<Finding> {
+    let mut by_actor: BTreeMap<(&'static str, &str), Vec<&Finding>> = BTreeMap::new();
+    for f in findings.iter().filter(|f| level_rank(f.level) >= 1) {
+        let kinds = [("ip", &f.ips), ("user", &f.users), ("key", &f.keys)];
+        for (kind, values) in kinds {
+            for v in values {
+                by_actor.entry((kind, v.as_str())).or_default().push(f);
+            }
+        }
+    }
+    let mut out = Vec::new();
+    for ((kind, actor), fs) in by_actor {
+        let mut tactics: Vec<&'static str> = fs
+            .iter()
+            .flat_map(|f| f.tactics.iter().copied())
+            .collect::<BTreeSet<_>>()
+            .into_iter()
+            .collect();
+        if tactics.len() < MIN_TACTICS {
+            continue;
+        }
+        tactics.sort_by_key(|t| tags::order(t));
+        out.push(chain(kind, actor, &tactics, &fs));
+    }
+    out
+}
+
+fn chain(kind: &str, actor: &str, tactics: &[&'static str], fs: &[&Finding]) -> Finding {
+    let mut evidence: Vec<(String, u64, u64)> = Vec::new();
+    let mut sorted: Vec<&&Finding> = fs.iter().collect();
+    sorted.sort_by_key(|f| (f.first_seen, f.rule_id.clone()));
+    for f in &sorted {
+        if let Some(e) = f.evidence.first().filter(|e| !evidence.contains(e))
+            && evidence.len() < super::MAX_EVIDENCE
+        {
+            evidence.push(e.clone());
+        }
+    }
+    let pick = |want: &str| {
+        if kind == want {
+            vec![actor.to_string()]
+        } else {
+            Vec::new()
+        }
+    };
+    let id = crate::input::sha256_hex(format!("{RULE_ID}\0{kind}\0{actor}").as_bytes())[..16]
+        .to_string();
+    Finding {
+        id,
+        rule_id: RULE_ID.to_string(),
+        title: format!("One actor across {} ATT&CK tactics", tactics.len()),
+        level: "critical",
+        tactics: tactics.to_vec(),
+        technique: None,
+        first_seen: fs.iter().map(|f| f.first_seen).min().unwrap_or_default(),
+        last_seen: fs.iter().map(|f| f.last_seen).max().unwrap_or_default(),
+        // Findings overlap (a bulk read is also part of a bytes-out sum): the events are added
+        // up, the bytes are those of the largest finding, a floor rather than a double count.
+        count: fs.iter().map(|f| f.count).sum(),
+        bytes: fs.iter().map(|f| f.bytes).fold(0.0, f64::max),
+        ips: pick("ip"),
+        users: pick("user"),
+        keys: pick("key"),
+        targets: Vec::new(),
+        evidence,
+        detail: format!("{} findings: {}", fs.len(), tactics.join(" → ")),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn f(rule: &str, tactic: &'static str, ip: &str, level: &'static str, t: i64) -> Finding {
+        Finding {
+            id: rule.into(),
+            rule_id: rule.into(),
+            title: rule.into(),
+            level,
+            tactics: vec![tactic],
+            technique: None,
+            first_seen: t,
+            last_seen: t + 10,
+            count: 2,
+            bytes: 100.0,
+            ips: vec![ip.into()],
+            users: vec![],
+            keys: vec![],
+            targets: vec![],
+            evidence: vec![("a.log".into(), t as u64, 0)],
+            detail: String::new(),
+        }
+    }
+
+    #[test]
+    fn three_tactics_make_a_chain() {
+        let fs = vec![
+            f("scan", "reconnaissance", "203.0.113.66", "medium", 1),
+            f("sqli", "initial-access", "203.0.113.66", "high", 2),
+            f("dump", "exfiltration", "203.0.113.66", "high", 3),
+            f("scan", "reconnaissance", "192.0.2.1", "medium", 1),
+            f("noise", "discovery", "192.0.2.1", "informational", 1),
+            f("more", "collection", "192.0.2.1", "informational", 1),
+        ];
+        let c = converge(&fs);
+        assert_eq!(c.len(), 1);
+        assert_eq!(c[0].ips, ["203.0.113.66"]);
+        assert_eq!(
+            c[0].tactics,
+            ["reconnaissance", "initial-access", "exfiltration"]
+        );
+        assert_eq!((c[0].first_seen, c[0].last_seen, c[0].count), (1, 13, 6));
+        assert_eq!(c[0].evidence.len(), 3);
+    }
+}
