@@ -306,6 +306,34 @@ fn tz_year_and_format_override() {
 }
 
 #[test]
+fn since_and_until_limit_the_events() {
+    let dir = tempfile::tempdir().unwrap();
+    evidence(dir.path());
+    let out = leaktrail()
+        .args([
+            "events",
+            "--since",
+            "2026-10-13",
+            "--until",
+            "2026-10-13T10:00:00Z",
+        ])
+        .arg(dir.path().join("web1/access.log"))
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone();
+    let evs = events_of(&out);
+    assert_eq!(evs.len(), 1);
+    assert_eq!(evs[0]["ts"], "2026-10-13T09:14:02Z");
+    leaktrail()
+        .args(["events", "--since", "yesterday"])
+        .arg(dir.path())
+        .assert()
+        .code(2);
+}
+
+#[test]
 fn broken_pipe_is_not_an_error() {
     let dir = tempfile::tempdir().unwrap();
     let line = A1.repeat(200_000);

@@ -88,6 +88,30 @@ pub struct InputArgs {
     /// Year for year-less syslog timestamps (default: from each file's modification time).
     #[arg(long, value_name = "YYYY")]
     pub year: Option<i32>,
+    /// Only events at or after this time (RFC 3339, or a date: 2026-10-13 is its midnight UTC).
+    #[arg(long, value_name = "TIME")]
+    pub since: Option<String>,
+    /// Only events before this time (same forms as --since).
+    #[arg(long, value_name = "TIME")]
+    pub until: Option<String>,
+}
+
+/// `--since`/`--until`: an RFC 3339 time (a zone-less one is UTC) or a date.
+fn instant(arg: &str, what: &str) -> anyhow::Result<i64> {
+    let text = if arg.len() == 10 {
+        format!("{arg}T00:00:00Z")
+    } else {
+        arg.to_string()
+    };
+    let (c, off, _) = crate::parse::time::parse_iso(text.as_bytes())
+        .filter(|(_, _, end)| *end == text.len())
+        .with_context(|| {
+            format!("{what} wants a time like 2026-10-13T09:00:00Z or a date, got {arg:?}")
+        })?;
+    let ts = crate::parse::LocalZone::new(Zone::Utc)
+        .resolve(&c, Some(off.unwrap_or(0)))
+        .with_context(|| format!("{what}: no such time {arg:?}"))?;
+    Ok(ts.nanos)
 }
 
 /// `leaktrail scan`.
@@ -145,6 +169,16 @@ impl InputArgs {
             )
         })?;
         o.year = self.year;
+        o.window = (
+            self.since
+                .as_deref()
+                .map(|s| instant(s, "--since"))
+                .transpose()?,
+            self.until
+                .as_deref()
+                .map(|s| instant(s, "--until"))
+                .transpose()?,
+        );
         for spec in &self.formats {
             let Some((glob, name)) = spec.rsplit_once('=') else {
                 bail!("--format wants GLOB=NAME, got {spec:?}");

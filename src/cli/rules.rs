@@ -272,6 +272,7 @@ pub fn fires(engine: &Engine, id: &str, example: &Json, default: Format) -> bool
             index: 0,
             path: "example".into(),
             format: e.format,
+            window: (None, None),
         };
         // A field-map example's raw record is its values, so keyword rules and the literal
         // prefilter see what a real line would hold.

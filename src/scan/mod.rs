@@ -29,6 +29,8 @@ pub struct Options {
     pub chunk_size: usize,
     /// Records longer than this are cut.
     pub max_record: usize,
+    /// Only events in [since, until) (UTC nanoseconds) reach the sinks.
+    pub window: (Option<i64>, Option<i64>),
 }
 
 impl Options {
@@ -42,6 +44,7 @@ impl Options {
             year: None,
             chunk_size: 1 << 20,
             max_record: 1 << 20,
+            window: (None, None),
         }
     }
 }
@@ -184,6 +187,7 @@ pub fn run<F: SinkFactory>(
             index: i,
             path: p.report.path.clone(),
             format: p.report.format.unwrap_or(Format::Generic),
+            window: opts.window,
         })
         .collect();
     let items = plan_items(&prepared);

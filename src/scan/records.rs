@@ -15,6 +15,21 @@ pub struct FileCtx {
     pub path: String,
     /// The file's format.
     pub format: Format,
+    /// `--since`/`--until` (UTC nanoseconds): events outside are counted but not passed on.
+    pub window: (Option<i64>, Option<i64>),
+}
+
+impl FileCtx {
+    /// True when an event at `ts` is inside the window (untimed events are outside a set one).
+    pub fn in_window(&self, ts: Option<crate::parse::Timestamp>) -> bool {
+        match (self.window, ts) {
+            ((None, None), _) => true,
+            (_, None) => false,
+            ((since, until), Some(t)) => {
+                since.is_none_or(|s| t.nanos >= s) && until.is_none_or(|u| t.nanos < u)
+            }
+        }
+    }
 }
 
 /// Receives events. One sink serves one work item; its output is collected in file order.
@@ -226,14 +241,16 @@ fn parse_one<'a, S: Sink>(
     match res {
         Ok(Outcome::Event(ts)) => {
             stats.saw(ts);
-            let ev = Event {
-                ts,
-                line,
-                offset,
-                raw: rec,
-                fields,
-            };
-            sink.event(file, fmt, &ev);
+            if file.in_window(ts) {
+                let ev = Event {
+                    ts,
+                    line,
+                    offset,
+                    raw: rec,
+                    fields,
+                };
+                sink.event(file, fmt, &ev);
+            }
         }
         Ok(Outcome::Meta) => stats.meta += 1,
         Err(reason) => stats.reject(line, reason, rec),
@@ -332,6 +349,7 @@ mod tests {
             index: 0,
             path: "t".into(),
             format: fmt,
+            window: (None, None),
         };
         let mut p = Parsers::new(fmt, &ctx);
         let mut sink = Collect(Vec::new());
