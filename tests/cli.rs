@@ -358,3 +358,95 @@ fn broken_pipe_is_not_an_error() {
     assert!(status.success(), "{status:?}");
     assert_eq!(&first, b"{\"ts\":\"202");
 }
+
+const GOOD_RULE: &str = r#"title: Env file fetched
+id: 11111111-2222-3333-4444-555555555555
+logsource:
+  category: webserver
+detection:
+  selection:
+    cs-uri-stem|endswith: '/.env'
+  condition: selection
+level: high
+"#;
+
+const BAD_RULE: &str = r#"title: Uses a placeholder
+id: 66666666-7777-8888-9999-000000000000
+logsource:
+  category: webserver
+detection:
+  selection:
+    cs-uri-query|expand: '%allowed%'
+  condition: selection
+level: low
+"#;
+
+#[test]
+fn user_rules_validate_and_a_broken_one_never_stops_a_scan() {
+    let dir = tempfile::tempdir().unwrap();
+    let rules = dir.path().join("rules");
+    fs::create_dir_all(&rules).unwrap();
+    fs::write(rules.join("good.yml"), GOOD_RULE).unwrap();
+    fs::write(rules.join("bad.yml"), BAD_RULE).unwrap();
+    let out = leaktrail()
+        .args(["rules", "validate"])
+        .arg(&rules)
+        .assert()
+        .code(1)
+        .get_output()
+        .stdout
+        .clone();
+    let text = String::from_utf8(out).unwrap();
+    assert!(
+        text.contains("bad.yml:7: rule 66666666-7777-8888-9999-000000000000: "),
+        "{text}"
+    );
+    assert!(
+        text.contains("modifier `expand` is not supported yet"),
+        "{text}"
+    );
+    assert!(
+        text.trim_end()
+            .ends_with("loaded 1 of 2 rule files (1 rules, 0 correlations)"),
+        "{text}"
+    );
+
+    let ev = dir.path().join("evidence");
+    evidence(&ev);
+    let case = dir.path().join("case");
+    let assert = leaktrail()
+        .args([
+            "scan",
+            "--no-builtin-rules",
+            "--min-level",
+            "medium",
+            "--fail-on",
+            "high",
+            "--rules",
+        ])
+        .arg(&rules)
+        .arg("-o")
+        .arg(&case)
+        .arg(&ev)
+        .assert()
+        .code(1);
+    let err = String::from_utf8(assert.get_output().stderr.clone()).unwrap();
+    assert!(
+        err.contains("skipped: selection: modifier `expand` is not supported yet"),
+        "{err}"
+    );
+    let v: serde_json::Value =
+        serde_json::from_str(&fs::read_to_string(case.join("case.json")).unwrap()).unwrap();
+    let findings = v["findings"].as_array().unwrap();
+    assert_eq!(findings.len(), 1);
+    assert_eq!(
+        findings[0]["rule_id"],
+        "11111111-2222-3333-4444-555555555555"
+    );
+    assert_eq!(findings[0]["entities"]["ips"][0], "203.0.113.66");
+    assert_eq!(
+        findings[0]["count"], 2,
+        "the plain copy and the first gzip member"
+    );
+    assert_eq!(v["run"]["rules"]["count"], 1);
+}
