@@ -104,7 +104,7 @@ fn scan_vs_sources(c: &mut Criterion) {
                 &mut |_, p| state.merge(p),
                 &|_| {},
             );
-            let paths: Vec<String> = r.files.iter().map(|f| f.path.clone()).collect();
+            let paths = r.paths_by_index();
             leaktrail::detect::findings(&engine, &state, &paths).len()
         })
     });

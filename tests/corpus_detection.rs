@@ -33,7 +33,7 @@ fn findings(engine: &Engine, path: &Path) -> Vec<(String, BTreeSet<String>, Vec<
         &mut |_, p| state.merge(p),
         &|_| {},
     );
-    let paths: Vec<String> = r.files.iter().map(|f| f.path.clone()).collect();
+    let paths = r.paths_by_index();
     detect::findings(engine, &state, &paths)
         .into_iter()
         .map(|f| {

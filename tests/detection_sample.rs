@@ -72,6 +72,33 @@ fn every_step_found_and_no_benign_actor_ranked_high() {
         }
     }
     assert!(missing.is_empty(), "steps without a finding: {missing:?}");
+    // Every evidence reference points at the start of a line holding the event: the line
+    // number matches the offset, and the record names one of the finding's actors.
+    let mut checked = 0;
+    for f in findings {
+        let names = actors_of(f);
+        for e in f["evidence"].as_array().unwrap() {
+            let path = PathBuf::from(e["path"].as_str().unwrap());
+            let raw = std::fs::read(&path).unwrap();
+            let data = if path.extension().is_some_and(|x| x == "gz") {
+                let mut out = Vec::new();
+                std::io::Read::read_to_end(&mut flate2::read::MultiGzDecoder::new(&raw[..]), &mut out).unwrap();
+                out
+            } else {
+                raw
+            };
+            let off = e["offset"].as_u64().unwrap() as usize;
+            let line = data[..off].iter().filter(|&&c| c == b'\n').count() as u64 + 1;
+            assert_eq!(line, e["line"].as_u64().unwrap(), "{} {e}", f["title"]);
+            let end = data[off..].iter().position(|&c| c == b'\n').map_or(data.len(), |p| off + p);
+            let record = String::from_utf8_lossy(&data[off..end]);
+            if !names.is_empty() {
+                assert!(names.iter().any(|n| record.contains(n.as_str())), "{} {e}: {record}", f["title"]);
+            }
+            checked += 1;
+        }
+    }
+    println!("evidence references checked: {checked}");
     let benign: BTreeSet<String> = expected["benign"]
         .as_array()
         .unwrap()

@@ -26,12 +26,12 @@ pub fn run(args: ScanArgs, quiet: bool) -> anyhow::Result<u8> {
         &|n| progress.inc(n),
     );
     progress.finish();
-    let paths: Vec<String> = result.files.iter().map(|f| f.path.clone()).collect();
+    let paths = result.paths_by_index();
     let min = level_rank(&args.min_level);
-    let findings: Vec<detect::Finding> = detect::findings(&engine, &state, &paths)
-        .into_iter()
-        .filter(|f| level_rank(f.level) >= min)
-        .collect();
+    let sources: Vec<String> = result.by_index().into_iter().map(source_of).collect();
+    let mut all = detect::findings(&engine, &state, &paths);
+    all.extend(detect::gaps::gaps(&state.activity, &sources, &paths));
+    let findings: Vec<detect::Finding> = all.into_iter().filter(|f| level_rank(f.level) >= min).collect();
     let finished = now();
     if super::nothing_read(&result, &opts.roots) {
         return Ok(super::EXIT_USAGE);
@@ -84,6 +84,14 @@ pub fn run(args: ScanArgs, quiet: bool) -> anyhow::Result<u8> {
         Some(l) if findings.iter().any(|f| level_rank(f.level) >= l) => super::EXIT_FINDINGS,
         _ => super::EXIT_OK,
     })
+}
+
+/// The log source a file belongs to, for gaps: its format and the first folder under the
+/// root it was found in (a web server's rotations, a CloudTrail bucket's dated folders).
+fn source_of(f: &scan::FileReport) -> String {
+    let fmt = f.format.map_or("-", |x| x.name());
+    let top = f.rel.split_once('/').map_or("", |(first, _)| first);
+    format!("{}:{}/{top}", fmt, f.root.unwrap_or(usize::MAX))
 }
 
 fn now() -> String {

@@ -5,6 +5,7 @@
 pub mod convergence;
 pub mod correlate;
 pub mod finding;
+pub mod gaps;
 pub mod matcher;
 mod prefilter;
 pub mod route;
@@ -333,6 +334,8 @@ pub struct Partial {
     pub corr: std::collections::HashMap<(usize, u64), Group>,
     /// Groups whose key hash collided with another group's (rare; kept apart, never merged).
     pub collided: Vec<(usize, Group)>,
+    /// When each file had events (for gaps).
+    pub activity: gaps::Activity,
 }
 
 impl Partial {
@@ -355,6 +358,7 @@ impl Partial {
         for (ci, g) in o.collided {
             self.add_collided(ci, g);
         }
+        self.activity.merge(o.activity);
     }
 
     fn add_collided(&mut self, ci: usize, g: Group) {
@@ -402,6 +406,12 @@ impl Sink for DetectSink<'_> {
         let Some(ts) = ev.ts.map(|t| t.nanos) else {
             return;
         };
+        let r = Ref {
+            file: file.index,
+            line: ev.line,
+            offset: ev.offset,
+        };
+        self.state.activity.add(file.index, ts, r);
         let engine = self.engine;
         let cands = engine.candidates(format);
         if cands.is_empty() {
@@ -421,11 +431,6 @@ impl Sink for DetectSink<'_> {
             }
         }
         let mut ent: Option<Entities> = None;
-        let r = Ref {
-            file: file.index,
-            line: ev.line,
-            offset: ev.offset,
-        };
         for &ri in cands {
             let rule = &engine.rules[ri];
             if filtered && !pf.always[ri] && self.mark[ri] != self.generation {

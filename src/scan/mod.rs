@@ -94,6 +94,9 @@ pub struct FileReport {
     pub format: Option<Format>,
     pub stats: Stats,
     pub problems: Vec<String>,
+    /// The file's index in the scan (`FileCtx::index`, the `file` of evidence references);
+    /// None for files that were not opened (skipped).
+    pub index: Option<usize>,
 }
 
 impl FileReport {
@@ -109,6 +112,7 @@ impl FileReport {
             format: None,
             stats: Stats::default(),
             problems: Vec::new(),
+            index: None,
         }
     }
 }
@@ -120,6 +124,19 @@ pub struct ScanResult {
 }
 
 impl ScanResult {
+    /// The files that have an index, in index order: `by_index()[r.file]` is the file an
+    /// evidence reference `r` points into.
+    pub fn by_index(&self) -> Vec<&FileReport> {
+        let mut v: Vec<&FileReport> = self.files.iter().filter(|f| f.index.is_some()).collect();
+        v.sort_by_key(|f| f.index);
+        v
+    }
+
+    /// Paths in index order (for evidence references).
+    pub fn paths_by_index(&self) -> Vec<String> {
+        self.by_index().into_iter().map(|f| f.path.clone()).collect()
+    }
+
     /// Number of files that were read.
     pub fn read_count(&self) -> usize {
         self.files
@@ -206,6 +223,7 @@ pub fn run<F: SinkFactory>(
     let hashes = hashes.into_inner().unwrap_or_else(|e| e.into_inner());
     for (i, part) in parts.into_iter().enumerate() {
         let r = &mut prepared[i].report;
+        r.index = Some(i);
         r.stats = part.stats;
         r.problems.extend(part.problems);
         let early = r.sha256.take();

@@ -1,0 +1,132 @@
+//! Gaps: a silence inside an otherwise busy log source — logging stopped, a rotation missing,
+//! a file deleted. Activity is kept per file in five-minute buckets (first and last event of
+//! each); at the end files are grouped into sources and the silences between busy stretches
+//! become findings.
+
+use super::finding::Finding;
+use super::{MAX_EVIDENCE, Ref};
+use std::collections::BTreeMap;
+
+/// Bucket length.
+pub const BUCKET: i64 = 5 * 60 * 1_000_000_000;
+/// A silence shorter than this is not reported.
+pub const MIN_GAP: i64 = 30 * 60 * 1_000_000_000;
+/// How many buckets on each side of a silence must be mostly active (4 of 6: 30 minutes).
+const SIDE: i64 = 6;
+const SIDE_ACTIVE: usize = 4;
+/// The rule id of gap findings.
+pub const RULE_ID: &str = "leaktrail-log-gap";
+
+/// First and last event of one bucket.
+#[derive(Clone, Copy, Debug)]
+pub struct Span {
+    pub first: (i64, Ref),
+    pub last: (i64, Ref),
+}
+
+impl Span {
+    fn merge(&mut self, o: Span) {
+        self.first = self.first.min(o.first);
+        self.last = self.last.max(o.last);
+    }
+}
+
+/// Activity per (file, bucket).
+#[derive(Clone, Debug, Default)]
+pub struct Activity(pub BTreeMap<(usize, i64), Span>);
+
+impl Activity {
+    /// Records an event.
+    pub fn add(&mut self, file: usize, ts: i64, r: Ref) {
+        let s = Span { first: (ts, r), last: (ts, r) };
+        self.0.entry((file, ts.div_euclid(BUCKET))).and_modify(|x| x.merge(s)).or_insert(s);
+    }
+
+    /// Adds another part.
+    pub fn merge(&mut self, o: Activity) {
+        for (k, s) in o.0 {
+            self.0.entry(k).and_modify(|x| x.merge(s)).or_insert(s);
+        }
+    }
+}
+
+/// Gap findings. `sources[file]` names the source a file belongs to (files of one source are
+/// one stream: a CloudTrail folder, a web server's rotated logs).
+pub fn gaps(a: &Activity, sources: &[String], paths: &[String]) -> Vec<Finding> {
+    let mut by: BTreeMap<&str, BTreeMap<i64, Span>> = BTreeMap::new();
+    for (&(file, bucket), &s) in &a.0 {
+        let Some(src) = sources.get(file) else { continue };
+        by.entry(src).or_default().entry(bucket).and_modify(|x| x.merge(s)).or_insert(s);
+    }
+    let mut out = Vec::new();
+    for (src, buckets) in by {
+        let keys: Vec<i64> = buckets.keys().copied().collect();
+        for w in keys.windows(2) {
+            let (a, b) = (w[0], w[1]);
+            let before = &buckets[&a];
+            let after = &buckets[&b];
+            let silence = after.first.0 - before.last.0;
+            if silence < MIN_GAP {
+                continue;
+            }
+            let busy = |from: i64, to: i64| keys.iter().filter(|&&k| k >= from && k < to).count();
+            if busy(a - SIDE + 1, a + 1) < SIDE_ACTIVE || busy(b, b + SIDE) < SIDE_ACTIVE {
+                continue;
+            }
+            out.push(finding(src, before.last, after.first, silence, paths));
+        }
+    }
+    out
+}
+
+fn finding(src: &str, last: (i64, Ref), next: (i64, Ref), silence: i64, paths: &[String]) -> Finding {
+    let ev = |r: Ref| (paths.get(r.file).cloned().unwrap_or_default(), r.line, r.offset);
+    let id = crate::input::sha256_hex(format!("{RULE_ID}\0{src}\0{}", last.0).as_bytes())[..16].to_string();
+    let mut evidence = vec![ev(last.1), ev(next.1)];
+    evidence.truncate(MAX_EVIDENCE);
+    Finding {
+        id,
+        rule_id: RULE_ID.to_string(),
+        title: format!("No events for {} minutes in a busy log source", silence / 60_000_000_000),
+        level: "high",
+        tactics: vec!["defense-evasion"],
+        technique: Some("T1562.002".into()),
+        first_seen: last.0,
+        last_seen: next.0,
+        count: 0,
+        bytes: 0.0,
+        ips: Vec::new(),
+        users: Vec::new(),
+        keys: Vec::new(),
+        targets: Vec::new(),
+        evidence,
+        detail: format!("{src}: silent between its last event before and its first event after"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const MIN: i64 = 60_000_000_000;
+
+    #[test]
+    fn a_silence_between_busy_stretches_is_a_gap() {
+        let mut a = Activity::default();
+        let r = |n: u64| Ref { file: 0, line: n, offset: n };
+        for m in 0..60 {
+            a.add(0, m * MIN, r(m as u64));
+        }
+        for m in 102..160 {
+            a.add(0, m * MIN, r(m as u64));
+        }
+        // A sparse source with the same silence is not reported.
+        a.add(1, 0, r(1));
+        a.add(1, 100 * MIN, r(2));
+        let g = gaps(&a, &["web1".into(), "bastion".into()], &["a.log".into(), "b.log".into()]);
+        assert_eq!(g.len(), 1);
+        assert_eq!((g[0].first_seen, g[0].last_seen), (59 * MIN, 102 * MIN));
+        assert_eq!(g[0].title, "No events for 43 minutes in a busy log source");
+        assert_eq!(g[0].evidence[0].1, 59);
+    }
+}
