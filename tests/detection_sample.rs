@@ -82,7 +82,11 @@ fn every_step_found_and_no_benign_actor_ranked_high() {
             let raw = std::fs::read(&path).unwrap();
             let data = if path.extension().is_some_and(|x| x == "gz") {
                 let mut out = Vec::new();
-                std::io::Read::read_to_end(&mut flate2::read::MultiGzDecoder::new(&raw[..]), &mut out).unwrap();
+                std::io::Read::read_to_end(
+                    &mut flate2::read::MultiGzDecoder::new(&raw[..]),
+                    &mut out,
+                )
+                .unwrap();
                 out
             } else {
                 raw
@@ -90,10 +94,17 @@ fn every_step_found_and_no_benign_actor_ranked_high() {
             let off = e["offset"].as_u64().unwrap() as usize;
             let line = data[..off].iter().filter(|&&c| c == b'\n').count() as u64 + 1;
             assert_eq!(line, e["line"].as_u64().unwrap(), "{} {e}", f["title"]);
-            let end = data[off..].iter().position(|&c| c == b'\n').map_or(data.len(), |p| off + p);
+            let end = data[off..]
+                .iter()
+                .position(|&c| c == b'\n')
+                .map_or(data.len(), |p| off + p);
             let record = String::from_utf8_lossy(&data[off..end]);
             if !names.is_empty() {
-                assert!(names.iter().any(|n| record.contains(n.as_str())), "{} {e}: {record}", f["title"]);
+                assert!(
+                    names.iter().any(|n| record.contains(n.as_str())),
+                    "{} {e}: {record}",
+                    f["title"]
+                );
             }
             checked += 1;
         }

@@ -31,7 +31,10 @@ pub fn run(args: ScanArgs, quiet: bool) -> anyhow::Result<u8> {
     let sources: Vec<String> = result.by_index().into_iter().map(source_of).collect();
     let mut all = detect::findings(&engine, &state, &paths);
     all.extend(detect::gaps::gaps(&state.activity, &sources, &paths));
-    let findings: Vec<detect::Finding> = all.into_iter().filter(|f| level_rank(f.level) >= min).collect();
+    let findings: Vec<detect::Finding> = all
+        .into_iter()
+        .filter(|f| level_rank(f.level) >= min)
+        .collect();
     let finished = now();
     if super::nothing_read(&result, &opts.roots) {
         return Ok(super::EXIT_USAGE);

@@ -1,4 +1,4 @@
-//! Gaps: a silence inside an otherwise busy log source — logging stopped, a rotation missing,
+//! Gaps (a heuristic, reported at level low): a silence inside an otherwise busy log source — logging stopped, a rotation missing,
 //! a file deleted. Activity is kept per file in five-minute buckets (first and last event of
 //! each); at the end files are grouped into sources and the silences between busy stretches
 //! become findings.
@@ -11,9 +11,11 @@ use std::collections::BTreeMap;
 pub const BUCKET: i64 = 5 * 60 * 1_000_000_000;
 /// A silence shorter than this is not reported.
 pub const MIN_GAP: i64 = 30 * 60 * 1_000_000_000;
-/// How many buckets on each side of a silence must be mostly active (4 of 6: 30 minutes).
+/// The half hour (six buckets) on each side of a silence gives the source's usual rate.
 const SIDE: i64 = 6;
-const SIDE_ACTIVE: usize = 4;
+/// A silence is reported when at the usual rate at least this many events would have been
+/// written in it (the chance of such a silence by accident is then negligible).
+const EXPECTED: f64 = 40.0;
 /// The rule id of gap findings.
 pub const RULE_ID: &str = "leaktrail-log-gap";
 
@@ -22,12 +24,14 @@ pub const RULE_ID: &str = "leaktrail-log-gap";
 pub struct Span {
     pub first: (i64, Ref),
     pub last: (i64, Ref),
+    pub count: u64,
 }
 
 impl Span {
     fn merge(&mut self, o: Span) {
         self.first = self.first.min(o.first);
         self.last = self.last.max(o.last);
+        self.count += o.count;
     }
 }
 
@@ -38,8 +42,15 @@ pub struct Activity(pub BTreeMap<(usize, i64), Span>);
 impl Activity {
     /// Records an event.
     pub fn add(&mut self, file: usize, ts: i64, r: Ref) {
-        let s = Span { first: (ts, r), last: (ts, r) };
-        self.0.entry((file, ts.div_euclid(BUCKET))).and_modify(|x| x.merge(s)).or_insert(s);
+        let s = Span {
+            first: (ts, r),
+            last: (ts, r),
+            count: 1,
+        };
+        self.0
+            .entry((file, ts.div_euclid(BUCKET)))
+            .and_modify(|x| x.merge(s))
+            .or_insert(s);
     }
 
     /// Adds another part.
@@ -55,8 +66,14 @@ impl Activity {
 pub fn gaps(a: &Activity, sources: &[String], paths: &[String]) -> Vec<Finding> {
     let mut by: BTreeMap<&str, BTreeMap<i64, Span>> = BTreeMap::new();
     for (&(file, bucket), &s) in &a.0 {
-        let Some(src) = sources.get(file) else { continue };
-        by.entry(src).or_default().entry(bucket).and_modify(|x| x.merge(s)).or_insert(s);
+        let Some(src) = sources.get(file) else {
+            continue;
+        };
+        by.entry(src)
+            .or_default()
+            .entry(bucket)
+            .and_modify(|x| x.merge(s))
+            .or_insert(s);
     }
     let mut out = Vec::new();
     for (src, buckets) in by {
@@ -69,8 +86,17 @@ pub fn gaps(a: &Activity, sources: &[String], paths: &[String]) -> Vec<Finding> 
             if silence < MIN_GAP {
                 continue;
             }
-            let busy = |from: i64, to: i64| keys.iter().filter(|&&k| k >= from && k < to).count();
-            if busy(a - SIDE + 1, a + 1) < SIDE_ACTIVE || busy(b, b + SIDE) < SIDE_ACTIVE {
+            // Both sides busy in most five-minute slots (bursts alone do not count), and busy
+            // enough that the silence would have held many events at that pace.
+            let busy = |from: i64, to: i64| buckets.range(from..to).count() as i64;
+            if busy(a - SIDE + 1, a + 1) < SIDE - 1 || busy(b, b + SIDE) < SIDE - 1 {
+                continue;
+            }
+            let events =
+                |from: i64, to: i64| -> u64 { buckets.range(from..to).map(|(_, s)| s.count).sum() };
+            let around = events(a - SIDE + 1, a + 1) + events(b, b + SIDE);
+            let rate_per_ns = around as f64 / (2 * SIDE * BUCKET) as f64;
+            if rate_per_ns * (silence as f64) < EXPECTED {
                 continue;
             }
             out.push(finding(src, before.last, after.first, silence, paths));
@@ -79,16 +105,34 @@ pub fn gaps(a: &Activity, sources: &[String], paths: &[String]) -> Vec<Finding> 
     out
 }
 
-fn finding(src: &str, last: (i64, Ref), next: (i64, Ref), silence: i64, paths: &[String]) -> Finding {
-    let ev = |r: Ref| (paths.get(r.file).cloned().unwrap_or_default(), r.line, r.offset);
-    let id = crate::input::sha256_hex(format!("{RULE_ID}\0{src}\0{}", last.0).as_bytes())[..16].to_string();
+fn finding(
+    src: &str,
+    last: (i64, Ref),
+    next: (i64, Ref),
+    silence: i64,
+    paths: &[String],
+) -> Finding {
+    let ev = |r: Ref| {
+        (
+            paths.get(r.file).cloned().unwrap_or_default(),
+            r.line,
+            r.offset,
+        )
+    };
+    let id = crate::input::sha256_hex(format!("{RULE_ID}\0{src}\0{}", last.0).as_bytes())[..16]
+        .to_string();
     let mut evidence = vec![ev(last.1), ev(next.1)];
     evidence.truncate(MAX_EVIDENCE);
     Finding {
         id,
         rule_id: RULE_ID.to_string(),
-        title: format!("No events for {} minutes in a busy log source", silence / 60_000_000_000),
-        level: "high",
+        title: format!(
+            "No events for {} minutes in a busy log source",
+            silence / 60_000_000_000
+        ),
+        // A heuristic over event times: worth a look, not an alarm, until baselines per hour
+        // of day tell a stopped log from a quiet night.
+        level: "low",
         tactics: vec!["defense-evasion"],
         technique: Some("T1562.002".into()),
         first_seen: last.0,
@@ -113,7 +157,11 @@ mod tests {
     #[test]
     fn a_silence_between_busy_stretches_is_a_gap() {
         let mut a = Activity::default();
-        let r = |n: u64| Ref { file: 0, line: n, offset: n };
+        let r = |n: u64| Ref {
+            file: 0,
+            line: n,
+            offset: n,
+        };
         for m in 0..60 {
             a.add(0, m * MIN, r(m as u64));
         }
@@ -123,7 +171,11 @@ mod tests {
         // A sparse source with the same silence is not reported.
         a.add(1, 0, r(1));
         a.add(1, 100 * MIN, r(2));
-        let g = gaps(&a, &["web1".into(), "bastion".into()], &["a.log".into(), "b.log".into()]);
+        let g = gaps(
+            &a,
+            &["web1".into(), "bastion".into()],
+            &["a.log".into(), "b.log".into()],
+        );
         assert_eq!(g.len(), 1);
         assert_eq!((g[0].first_seen, g[0].last_seen), (59 * MIN, 102 * MIN));
         assert_eq!(g[0].title, "No events for 43 minutes in a busy log source");

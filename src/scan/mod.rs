@@ -134,7 +134,10 @@ impl ScanResult {
 
     /// Paths in index order (for evidence references).
     pub fn paths_by_index(&self) -> Vec<String> {
-        self.by_index().into_iter().map(|f| f.path.clone()).collect()
+        self.by_index()
+            .into_iter()
+            .map(|f| f.path.clone())
+            .collect()
     }
 
     /// Number of files that were read.
