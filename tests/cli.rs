@@ -46,6 +46,18 @@ fn evidence(dir: &Path) {
     fs::write(dir.join("auth.log"), odd).unwrap();
 }
 
+/// Runs leaktrail with `args` then `path`, expects success, returns stdout.
+fn stdout_of(args: &[&str], path: &Path) -> Vec<u8> {
+    leaktrail()
+        .args(args)
+        .arg(path)
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone()
+}
+
 fn events_of(out: &[u8]) -> Vec<serde_json::Value> {
     out.split(|&c| c == b'\n')
         .filter(|l| !l.is_empty())
@@ -165,14 +177,7 @@ fn sources_reports_every_problem() {
     assert_eq!(plain["last_event"], "2026-10-13T09:14:02Z");
     assert_eq!(plain["format"], "access");
 
-    let table = leaktrail()
-        .arg("sources")
-        .arg(dir.path())
-        .assert()
-        .success()
-        .get_output()
-        .stdout
-        .clone();
+    let table = stdout_of(&["sources"], &dir.path());
     let table = String::from_utf8(table).unwrap();
     assert!(table.starts_with("PATH"));
     assert!(table.contains("Problems (") && table.contains("binary file"));
@@ -234,22 +239,8 @@ fn scan_writes_case_and_refuses_evidence_folder() {
 fn events_are_deterministic_and_usage_errors_exit_2() {
     let dir = tempfile::tempdir().unwrap();
     evidence(dir.path());
-    let a = leaktrail()
-        .arg("events")
-        .arg(dir.path())
-        .assert()
-        .success()
-        .get_output()
-        .stdout
-        .clone();
-    let b = leaktrail()
-        .args(["--threads", "1", "events"])
-        .arg(dir.path())
-        .assert()
-        .success()
-        .get_output()
-        .stdout
-        .clone();
+    let a = stdout_of(&["events"], &dir.path());
+    let b = stdout_of(&["--threads", "1", "events"], &dir.path());
     assert_eq!(a, b);
     leaktrail()
         .args(["events", "--tz", "Mars/Base"])
@@ -282,26 +273,18 @@ fn tz_year_and_format_override() {
         "Oct 13 10:00:00 host prog: hello\n",
     )
     .unwrap();
-    let out = leaktrail()
-        .args(["events", "--tz", "America/New_York", "--year", "2025"])
-        .arg(dir.path())
-        .assert()
-        .success()
-        .get_output()
-        .stdout
-        .clone();
+    let out = stdout_of(
+        &["events", "--tz", "America/New_York", "--year", "2025"],
+        &dir.path(),
+    );
     let e = &events_of(&out)[0];
     assert_eq!(e["ts"], "2025-10-13T14:00:00Z");
     assert_eq!(e["ts_local"], "2025-10-13T10:00:00-04:00");
     assert_eq!(e["format"], "syslog");
-    let out = leaktrail()
-        .args(["events", "--year", "2025", "--format", "*.txt=text"])
-        .arg(dir.path())
-        .assert()
-        .success()
-        .get_output()
-        .stdout
-        .clone();
+    let out = stdout_of(
+        &["events", "--year", "2025", "--format", "*.txt=text"],
+        &dir.path(),
+    );
     assert_eq!(events_of(&out)[0]["format"], "text");
 }
 
