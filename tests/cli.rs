@@ -177,7 +177,7 @@ fn sources_reports_every_problem() {
     assert_eq!(plain["last_event"], "2026-10-13T09:14:02Z");
     assert_eq!(plain["format"], "access");
 
-    let table = stdout_of(&["sources"], &dir.path());
+    let table = stdout_of(&["sources"], dir.path());
     let table = String::from_utf8(table).unwrap();
     assert!(table.starts_with("PATH"));
     assert!(table.contains("Problems (") && table.contains("binary file"));
@@ -239,8 +239,8 @@ fn scan_writes_case_and_refuses_evidence_folder() {
 fn events_are_deterministic_and_usage_errors_exit_2() {
     let dir = tempfile::tempdir().unwrap();
     evidence(dir.path());
-    let a = stdout_of(&["events"], &dir.path());
-    let b = stdout_of(&["--threads", "1", "events"], &dir.path());
+    let a = stdout_of(&["events"], dir.path());
+    let b = stdout_of(&["--threads", "1", "events"], dir.path());
     assert_eq!(a, b);
     leaktrail()
         .args(["events", "--tz", "Mars/Base"])
