@@ -275,7 +275,7 @@ fn tz_year_and_format_override() {
     .unwrap();
     let out = stdout_of(
         &["events", "--tz", "America/New_York", "--year", "2025"],
-        &dir.path(),
+        dir.path(),
     );
     let e = &events_of(&out)[0];
     assert_eq!(e["ts"], "2025-10-13T14:00:00Z");
@@ -283,7 +283,7 @@ fn tz_year_and_format_override() {
     assert_eq!(e["format"], "syslog");
     let out = stdout_of(
         &["events", "--year", "2025", "--format", "*.txt=text"],
-        &dir.path(),
+        dir.path(),
     );
     assert_eq!(events_of(&out)[0]["format"], "text");
 }
