@@ -7,7 +7,7 @@ use super::view::View;
 use super::{Agg, Compiled, Entities, Finding, Ref};
 use crate::rules::{Correlation, Rule, tags};
 use rsigma_parser::{ConditionOperator, CorrelationCondition, CorrelationType};
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 
 /// Distinct values kept per minute for `value_count`.
 const MAX_DISTINCT: usize = 4096;
@@ -26,7 +26,9 @@ pub struct Minute {
     /// The first event of the minute (evidence for a finding over it).
     pub first_ref: Ref,
     /// Distinct values (`value_count` only).
-    pub distinct: Option<Box<BTreeSet<String>>>,
+    /// Hashes of the distinct values (`value_count` only), sorted; the smallest are kept when
+    /// there are too many, so the result does not depend on arrival order.
+    pub distinct: Vec<u64>,
     /// First time each base rule matched (temporal correlations only).
     pub bases: Option<Box<BTreeMap<usize, i64>>>,
 }
@@ -41,7 +43,7 @@ impl Minute {
             first: ts,
             last: ts,
             first_ref: r,
-            distinct: None,
+            distinct: Vec::new(),
             bases: None,
         }
     }
@@ -56,12 +58,7 @@ impl Minute {
         self.last = self.last.max(ts);
         match value {
             Value::Num(n) => self.sum += n,
-            Value::Text(t) => {
-                let d = self.distinct.get_or_insert_with(Default::default);
-                if d.len() < MAX_DISTINCT && !d.contains(&t) {
-                    d.insert(t);
-                }
-            }
+            Value::Hash(h) => insert_distinct(&mut self.distinct, h),
             Value::Base(b) => {
                 let m = self.bases.get_or_insert_with(Default::default);
                 let first = m.entry(b).or_insert(ts);
@@ -80,13 +77,8 @@ impl Minute {
             self.first_ref = o.first_ref;
         }
         self.last = self.last.max(o.last);
-        if let Some(od) = o.distinct {
-            let d = self.distinct.get_or_insert_with(Default::default);
-            for v in *od {
-                if d.len() < MAX_DISTINCT {
-                    d.insert(v);
-                }
-            }
+        for h in o.distinct {
+            insert_distinct(&mut self.distinct, h);
         }
         if let Some(ob) = o.bases {
             let m = self.bases.get_or_insert_with(Default::default);
@@ -100,6 +92,15 @@ impl Minute {
 
 /// Separates the values of a multi-field group key.
 pub const KEY_SEP: char = '\u{1f}';
+
+fn insert_distinct(d: &mut Vec<u64>, h: u64) {
+    if let Err(pos) = d.binary_search(&h) {
+        if pos < MAX_DISTINCT {
+            d.insert(pos, h);
+            d.truncate(MAX_DISTINCT);
+        }
+    }
+}
 
 /// One group of one correlation: its key, its minutes, and the entities of its first events.
 /// Kept small: a busy web log has as many groups as it has clients.
@@ -176,7 +177,8 @@ impl Group {
 /// What an event contributes to a correlation.
 pub enum Value {
     Num(f64),
-    Text(String),
+    /// A value counted by `value_count`, as a hash of its bytes.
+    Hash(u64),
     Base(usize),
     None,
 }
@@ -349,7 +351,12 @@ impl CorrSpec {
             }
             CorrelationType::ValueCount => {
                 match self.field[k].as_deref().and_then(|f| v.value(f)) {
-                    Some(s) => Value::Text(String::from_utf8_lossy(s).into_owned()),
+                    Some(s) => {
+                        use std::hash::Hasher;
+                        let mut h = std::collections::hash_map::DefaultHasher::new();
+                        h.write(s);
+                        Value::Hash(h.finish())
+                    }
                     None => Value::None,
                 }
             }
@@ -371,11 +378,9 @@ impl CorrSpec {
         let total = match self.kind {
             CorrelationType::EventCount => g.minutes.iter().map(|m| m.count).sum::<u64>() as f64,
             CorrelationType::ValueSum => g.minutes.iter().map(|m| m.sum).sum(),
-            CorrelationType::ValueCount => g
-                .minutes
-                .iter()
-                .map(|m| m.distinct.as_ref().map_or(0, |d| d.len()))
-                .sum::<usize>() as f64,
+            CorrelationType::ValueCount => {
+                g.minutes.iter().map(|m| m.distinct.len()).sum::<usize>() as f64
+            }
             _ => return true,
         };
         self.holds(total)
@@ -409,10 +414,9 @@ impl CorrSpec {
             CorrelationType::EventCount => w.iter().map(|m| m.count).sum::<u64>() as f64,
             CorrelationType::ValueSum => w.iter().map(|m| m.sum).sum(),
             CorrelationType::ValueCount => {
-                let mut all: BTreeSet<&String> = BTreeSet::new();
-                w.iter()
-                    .filter_map(|m| m.distinct.as_deref())
-                    .for_each(|d| all.extend(d.iter()));
+                let mut all: Vec<u64> = w.iter().flat_map(|m| m.distinct.iter().copied()).collect();
+                all.sort_unstable();
+                all.dedup();
                 all.len() as f64
             }
             CorrelationType::Temporal | CorrelationType::TemporalOrdered => {
