@@ -94,11 +94,11 @@ impl Minute {
 pub const KEY_SEP: char = '\u{1f}';
 
 fn insert_distinct(d: &mut Vec<u64>, h: u64) {
-    if let Err(pos) = d.binary_search(&h) {
-        if pos < MAX_DISTINCT {
-            d.insert(pos, h);
-            d.truncate(MAX_DISTINCT);
-        }
+    if let Err(pos) = d.binary_search(&h)
+        && pos < MAX_DISTINCT
+    {
+        d.insert(pos, h);
+        d.truncate(MAX_DISTINCT);
     }
 }
 
