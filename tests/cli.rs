@@ -140,20 +140,10 @@ fn sources_reports_every_problem() {
     assert_eq!(get("core.bin")["status"], "binary");
     let dangling = get("dangling.log");
     assert_eq!(dangling["status"], "skipped");
-    assert!(
-        dangling["problems"][0]
-            .as_str()
-            .unwrap()
-            .starts_with("cannot read")
-    );
+    assert!(first_problem(dangling).starts_with("cannot read"));
     let trunc = get("access.log.2.gz");
     assert_eq!(trunc["compression"], "gzip");
-    assert!(
-        trunc["problems"][0]
-            .as_str()
-            .unwrap()
-            .contains("damaged or truncated")
-    );
+    assert!(first_problem(trunc).contains("damaged or truncated"));
     let auth = get("auth.log");
     assert_eq!(
         (
@@ -181,6 +171,10 @@ fn sources_reports_every_problem() {
     let table = String::from_utf8(table).unwrap();
     assert!(table.starts_with("PATH"));
     assert!(table.contains("Problems (") && table.contains("binary file"));
+}
+
+fn first_problem(entry: &serde_json::Value) -> &str {
+    entry["problems"][0].as_str().unwrap_or_default()
 }
 
 fn sha256(b: &[u8]) -> String {

@@ -274,7 +274,7 @@ impl CorrSpec {
         Ok(CorrSpec {
             id: c.id(),
             title: s.title.clone(),
-            level: s.level.map_or("medium", |l| l.as_str()),
+            level: super::level_of(s.level),
             tactics,
             technique,
             kind: s.correlation_type,

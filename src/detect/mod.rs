@@ -60,7 +60,7 @@ pub struct Engine {
     prefilter: Prefilter,
 }
 
-fn level_of(l: Option<rsigma_parser::Level>) -> &'static str {
+pub(crate) fn level_of(l: Option<rsigma_parser::Level>) -> &'static str {
     l.map_or("medium", |l| l.as_str())
 }
 

@@ -75,11 +75,13 @@ pub struct Rule {
 impl Rule {
     /// The rule's id (Sigma's `id`, else its title).
     pub fn id(&self) -> String {
-        self.sigma
-            .id
-            .clone()
-            .unwrap_or_else(|| self.sigma.title.clone())
+        id_or_title(&self.sigma.id, &self.sigma.title)
     }
+}
+
+/// Sigma's `id`, else the title (rules without an id still need a name in findings).
+fn id_or_title(id: &Option<String>, title: &str) -> String {
+    id.clone().unwrap_or_else(|| title.to_string())
 }
 
 /// A correlation rule.
@@ -91,11 +93,9 @@ pub struct Correlation {
 }
 
 impl Correlation {
+    /// The correlation's id (Sigma's `id`, else its title).
     pub fn id(&self) -> String {
-        self.sigma
-            .id
-            .clone()
-            .unwrap_or_else(|| self.sigma.title.clone())
+        id_or_title(&self.sigma.id, &self.sigma.title)
     }
 }
 

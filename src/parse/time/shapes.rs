@@ -6,6 +6,34 @@ use super::{Civil, NANOS, Timestamp};
 /// What a shape parser found.
 pub type Parsed = (Civil, Option<i32>, usize);
 
+/// The `HH:MM:SS[.frac]` at `at` of a date already read, then an optional zone (after one
+/// space when `spaced`, as CLF writes it).
+fn time_then_zone(
+    b: &[u8],
+    at: usize,
+    year: i32,
+    month: u32,
+    day: u32,
+    spaced: bool,
+) -> Option<Parsed> {
+    let (hour, min, sec, nanos, mut end) = hms(b, at)?;
+    let mut offset = None;
+    let zat = if spaced && b.get(end) == Some(&b' ') {
+        Some(end + 1)
+    } else {
+        (!spaced).then_some(end)
+    };
+    if let Some((o, e)) = zat.and_then(|z| zone(b, z)) {
+        offset = Some(o);
+        end = e;
+    }
+    Some((
+        Civil::at(year, month, day, (hour, min, sec, nanos)),
+        offset,
+        end,
+    ))
+}
+
 #[inline]
 pub(crate) fn digits(b: &[u8], at: usize, n: usize) -> Option<u32> {
     let s = b.get(at..at + n)?;
@@ -183,14 +211,7 @@ pub fn parse_iso(b: &[u8]) -> Option<Parsed> {
     if !matches!(b.get(10), Some(b'T' | b' ' | b'_' | b't')) {
         return None;
     }
-    let (hour, min, sec, nanos, mut end) = hms(b, 11)?;
-    let mut offset = None;
-    if let Some((o, e)) = zone(b, end) {
-        offset = Some(o);
-        end = e;
-    }
-    let c = Civil::at(year, month, day, (hour, min, sec, nanos));
-    Some((c, offset, end))
+    time_then_zone(b, 11, year, month, day, false)
 }
 
 /// Common Log Format's `dd/Mon/yyyy:HH:MM:SS +zzzz` (without the brackets); a one-digit day
@@ -210,19 +231,7 @@ pub fn parse_clf(b: &[u8]) -> Option<Parsed> {
     }
     let month = month3(&b[3..])?;
     let year = digits(b, 7, 4)? as i32;
-    let (hour, min, sec, nanos, mut end) = hms(b, 12)?;
-    let mut offset = None;
-    if b.get(end) == Some(&b' ')
-        && let Some((o, e)) = zone(b, end + 1)
-    {
-        offset = Some(o);
-        end = e;
-    }
-    Some((
-        Civil::at(year, month, day, (hour, min, sec, nanos)),
-        offset,
-        end,
-    ))
+    time_then_zone(b, 12, year, month, day, true)
 }
 
 /// BSD syslog's `Mmm dd HH:MM:SS` (day space- or zero-padded), optional fraction, and an
@@ -299,17 +308,7 @@ pub fn parse_dmy(b: &[u8]) -> Option<Parsed> {
     if !matches!(b.get(11), Some(b' ' | b':')) {
         return None;
     }
-    let (hour, min, sec, nanos, mut end) = hms(b, 12)?;
-    let mut offset = None;
-    if let Some((o, e)) = zone(b, end) {
-        offset = Some(o);
-        end = e;
-    }
-    Some((
-        Civil::at(year, month, day, (hour, min, sec, nanos)),
-        offset,
-        end,
-    ))
+    time_then_zone(b, 12, year, month, day, false)
 }
 
 /// MySQL's old general-log `yymmdd HH:MM:SS` (hour may be one digit after a space).
