@@ -97,13 +97,7 @@ fn scan_vs_sources(c: &mut Criterion) {
     });
     g.bench_function("scan_builtin_rules", |b| {
         b.iter(|| {
-            let mut state = leaktrail::detect::Partial::default();
-            let r = scan::run(
-                &opts,
-                &leaktrail::detect::DetectFactory(&engine),
-                &mut |_, p| state.merge(p),
-                &|_| {},
-            );
+            let (r, state) = leaktrail::detect::scan(&opts, &engine, &|_| {});
             let paths = r.paths_by_index();
             leaktrail::detect::findings(&engine, &state, &paths).len()
         })

@@ -11,9 +11,9 @@
 mod common;
 
 use common::{corpus, pct};
-use leaktrail::detect::{self, DetectFactory, Engine, Partial};
+use leaktrail::detect::{self, Engine};
 use leaktrail::rules::{RuleSet, builtin};
-use leaktrail::scan::{self, Options};
+use leaktrail::scan::Options;
 use std::collections::BTreeSet;
 use std::path::Path;
 
@@ -26,13 +26,7 @@ fn engine() -> Engine {
 /// Runs the pack over `path`; returns every finding with the entities it names.
 fn findings(engine: &Engine, path: &Path) -> Vec<(String, BTreeSet<String>, Vec<String>)> {
     let opts = Options::new(vec![path.to_path_buf()]);
-    let mut state = Partial::default();
-    let r = scan::run(
-        &opts,
-        &DetectFactory(engine),
-        &mut |_, p| state.merge(p),
-        &|_| {},
-    );
+    let (r, state) = detect::scan(&opts, engine, &|_| {});
     let paths = r.paths_by_index();
     detect::findings(engine, &state, &paths)
         .into_iter()

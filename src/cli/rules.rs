@@ -254,7 +254,7 @@ fn expand(example: &Json, default: Format) -> Vec<ExampleEvent> {
 /// Runs one example through the engine. A rule that only feeds correlations "fires" when it
 /// matches an event; any other rule when it produces a finding.
 pub fn fires(engine: &Engine, id: &str, example: &Json, default: Format) -> bool {
-    let factory = DetectFactory(engine);
+    let factory = DetectFactory::new(engine);
     let mut sink = factory.make();
     let ctx = ParseCtx {
         zone: Zone::Utc,
@@ -322,7 +322,8 @@ pub fn fires(engine: &Engine, id: &str, example: &Json, default: Format) -> bool
     if feeder.is_some() {
         return matched;
     }
-    let state = sink.finish();
+    sink.finish();
+    let state = factory.into_state();
     detect::findings(engine, &state, &["example".to_string()])
         .iter()
         .any(|f| f.rule_id == id)

@@ -3,7 +3,7 @@
 
 use super::args::ScanArgs;
 use super::progress::Progress;
-use crate::detect::{self, DetectFactory, Engine, Partial, finding::level_rank};
+use crate::detect::{self, Engine, finding::level_rank};
 use crate::report::{manifest, sanitize::terminal};
 use crate::scan;
 use anyhow::{Context, bail};
@@ -18,13 +18,7 @@ pub fn run(args: ScanArgs, quiet: bool) -> anyhow::Result<u8> {
     let set = args.rules.load();
     let engine = Engine::new(&set);
     let progress = Progress::for_roots(&opts.roots, quiet);
-    let mut state = Partial::default();
-    let result = scan::run(
-        &opts,
-        &DetectFactory(&engine),
-        &mut |_, p| state.merge(p),
-        &|n| progress.inc(n),
-    );
+    let (result, state) = detect::scan(&opts, &engine, &|n| progress.inc(n));
     progress.finish();
     let paths = result.paths_by_index();
     let min = level_rank(&args.min_level);

@@ -102,19 +102,24 @@ fn insert_distinct(d: &mut Vec<u64>, h: u64) {
     }
 }
 
-/// One group of one correlation: its key, its minutes, and the entities of its first events.
-/// Kept small: a busy web log has as many groups as it has clients.
+/// How many events of a group have their entities read (the earliest, in scan order).
+const ENTITY_EVENTS: usize = 2;
+
+/// One group of one correlation: its key, its minutes, and the entities of its earliest
+/// events. Kept small: a busy web log has as many groups as it has clients.
 #[derive(Clone, Debug, Default)]
 pub struct Group {
     /// The group-by values joined by [`KEY_SEP`] (one allocation per group).
     pub key: String,
     /// In arrival order; sorted and combined when evaluated.
     pub minutes: Vec<Minute>,
-    pub entities: Option<Box<Agg>>,
+    /// The entities of the group's earliest events, sorted by reference (so the result does
+    /// not depend on the order parts arrive in).
+    pub firsts: Vec<(Ref, Entities)>,
 }
 
 impl Group {
-    /// Adds one matching event; `e` is given for the group's first few events only.
+    /// Adds one matching event; `e` is given only when [`Group::wants_entities`] said so.
     /// `bucket` is the correlation's bucket length in nanoseconds ([`CorrSpec::bucket`]).
     #[allow(clippy::too_many_arguments)]
     pub fn add(
@@ -124,7 +129,7 @@ impl Group {
         value: Value,
         bytes: f64,
         r: Ref,
-        e: Option<&Entities>,
+        e: Option<Entities>,
     ) {
         let minute = ts.div_euclid(bucket);
         match self.minutes.last_mut() {
@@ -138,25 +143,30 @@ impl Group {
             }
         }
         if let Some(e) = e {
-            self.entities
-                .get_or_insert_with(Default::default)
-                .add(ts, 0.0, r, e);
+            self.add_first(r, e);
         }
     }
 
-    /// Adds the same group from a later part.
+    fn add_first(&mut self, r: Ref, e: Entities) {
+        if let Err(pos) = self.firsts.binary_search_by(|(x, _)| x.cmp(&r))
+            && pos < ENTITY_EVENTS
+        {
+            self.firsts.insert(pos, (r, e));
+            self.firsts.truncate(ENTITY_EVENTS);
+        }
+    }
+
+    /// Adds the same group from another part.
     pub fn merge(&mut self, o: Group) {
         self.minutes.extend(o.minutes);
-        match (&mut self.entities, o.entities) {
-            (Some(a), Some(b)) => a.merge(*b),
-            (a @ None, b) => *a = b,
-            _ => {}
+        for (r, e) in o.firsts {
+            self.add_first(r, e);
         }
     }
 
-    /// True while entities are still worth reading for this group.
-    pub fn wants_entities(&self) -> bool {
-        self.entities.as_ref().is_none_or(|a| a.count < 2)
+    /// True when the entities of an event at `r` would be kept.
+    pub fn wants_entities(&self, r: Ref) -> bool {
+        self.firsts.len() < ENTITY_EVENTS || self.firsts.last().is_some_and(|(x, _)| r < *x)
     }
 
     /// Minutes sorted, one entry per minute.
@@ -199,6 +209,8 @@ pub struct CorrSpec {
     field: Vec<Option<String>>,
     span: i64,
     predicates: Vec<(ConditionOperator, u64)>,
+    /// Every group-by field is a client address.
+    by_address: bool,
 }
 
 fn resolve(name: &str, alias: &[rsigma_parser::FieldAlias], base: &Rule) -> String {
@@ -279,10 +291,11 @@ impl CorrSpec {
             technique,
             kind: s.correlation_type,
             bases,
-            group,
             field,
             span: (s.timespan.seconds as i64).max(1) * 1_000_000_000,
             predicates,
+            by_address: Self::group_is_address(&group),
+            group,
         })
     }
 
@@ -307,7 +320,7 @@ impl CorrSpec {
     pub fn key_hash(&self, rule: usize, v: &mut View<'_, '_>) -> Option<u64> {
         use std::hash::Hasher;
         let k = self.base_pos(rule)?;
-        let mut h = std::collections::hash_map::DefaultHasher::new();
+        let mut h = super::hasher();
         for g in &self.group[k] {
             h.write(v.value(g)?);
             h.write_u8(0);
@@ -331,7 +344,11 @@ impl CorrSpec {
     /// True when every group-by field is a client address: the key then names the actor and
     /// the group needs no other entities read.
     pub fn key_is_address(&self) -> bool {
-        self.group.iter().all(|fields| {
+        self.by_address
+    }
+
+    fn group_is_address(group: &[Vec<String>]) -> bool {
+        group.iter().all(|fields| {
             !fields.is_empty()
                 && fields
                     .iter()
@@ -353,7 +370,7 @@ impl CorrSpec {
                 match self.field[k].as_deref().and_then(|f| v.value(f)) {
                     Some(s) => {
                         use std::hash::Hasher;
-                        let mut h = std::collections::hash_map::DefaultHasher::new();
+                        let mut h = super::hasher();
                         h.write(s);
                         Value::Hash(h.finish())
                     }
@@ -467,7 +484,10 @@ impl CorrSpec {
         if !hit.iter().any(|h| *h) {
             return None;
         }
-        let mut agg = g.entities.as_deref().cloned().unwrap_or_default();
+        let mut agg = Agg::default();
+        for (r, e) in &g.firsts {
+            agg.add(0, 0.0, *r, e);
+        }
         agg.evidence.clear();
         if self.key_is_address() {
             agg.ips.insert(&g.key);

@@ -56,6 +56,35 @@ pub(super) struct Item {
     pub(super) pats: Vec<Pat>,
     pub(super) all: bool,
     pub(super) negate: bool,
+    /// For an "any of" item with several case-insensitive `contains` needles: one search for
+    /// all of them over the lower-cased value (those patterns are then skipped one by one).
+    any_contains: Option<aho_corasick::AhoCorasick>,
+}
+
+/// How many `contains` needles make one combined search worth building.
+const COMBINE_AT: usize = 3;
+
+fn plain_contains(p: &Pat) -> Option<&[u8]> {
+    match p {
+        Pat::Text {
+            needle,
+            mode: Mode::Contains,
+            cased: false,
+            ..
+        } => Some(needle),
+        _ => None,
+    }
+}
+
+fn combined_contains(pats: &[Pat], all: bool) -> Option<aho_corasick::AhoCorasick> {
+    let needles: Vec<&[u8]> = pats.iter().filter_map(plain_contains).collect();
+    if all || needles.len() < COMBINE_AT {
+        return None;
+    }
+    aho_corasick::AhoCorasick::builder()
+        .kind(Some(aho_corasick::AhoCorasickKind::DFA))
+        .build(needles)
+        .ok()
 }
 
 #[derive(Clone, Debug)]
@@ -333,6 +362,7 @@ fn item(i: &DetectionItem, fields: &mut Vec<String>) -> Result<Node, CompileErro
     };
     Ok(Node::Item(Item {
         field,
+        any_contains: combined_contains(&pats, all),
         pats,
         all,
         negate,
@@ -551,6 +581,13 @@ fn eval_node(n: &Node, v: &mut View<'_, '_>) -> bool {
 fn eval_item(it: &Item, v: &mut View<'_, '_>) -> bool {
     let r = if it.all {
         it.pats.iter().all(|p| eval_pat(p, &it.field, v))
+    } else if let Some(ac) = &it.any_contains {
+        v.value_lower(&it.field).is_some_and(|s| ac.is_match(s))
+            || it
+                .pats
+                .iter()
+                .filter(|p| plain_contains(p).is_none())
+                .any(|p| eval_pat(p, &it.field, v))
     } else {
         it.pats.iter().any(|p| eval_pat(p, &it.field, v))
     };

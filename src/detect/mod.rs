@@ -57,7 +57,8 @@ pub struct Engine {
     pub skipped: Vec<Skipped>,
     /// For each format (by its position in `Format::ALL`), the rules its events can match.
     by_format: Vec<Vec<usize>>,
-    prefilter: Prefilter,
+    /// For each format (same order), the prefilter over its rules.
+    prefilters: Vec<Prefilter>,
 }
 
 pub(crate) fn level_of(l: Option<rsigma_parser::Level>) -> &'static str {
@@ -109,7 +110,7 @@ impl Engine {
                 }),
             }
         }
-        let by_format = Format::ALL
+        let by_format: Vec<Vec<usize>> = Format::ALL
             .iter()
             .map(|&f| {
                 (0..rules.len())
@@ -117,22 +118,35 @@ impl Engine {
                     .collect()
             })
             .collect();
-        let prefilter = Prefilter::new(&rules);
+        let prefilters = by_format
+            .iter()
+            .map(|subset| Prefilter::new(&rules, subset))
+            .collect();
         Engine {
             rules,
             corrs,
             skipped,
             by_format,
-            prefilter,
+            prefilters,
         }
     }
 
-    /// The rules that may match events of a format.
-    fn candidates(&self, f: Format) -> &[usize] {
-        Format::ALL
-            .iter()
-            .position(|&x| x == f)
-            .map_or(&[], |i| &self.by_format[i])
+    /// The rules that may match events of a format, and their prefilter.
+    fn candidates(&self, f: Format) -> Option<(&[usize], &Prefilter)> {
+        let i = Format::ALL.iter().position(|&x| x == f)?;
+        Some((self.by_format[i].as_slice(), &self.prefilters[i])).filter(|(c, _)| !c.is_empty())
+    }
+
+    /// The prefilter that searches whole buffers of a format, when there is one. JSON writers
+    /// may escape `/` and W3C joins stem and query: there a record's text is not its fields'
+    /// text, so every candidate rule runs on every record.
+    fn buffer_prefilter(&self, f: Format) -> Option<&Prefilter> {
+        if matches!(f, Format::Json | Format::W3c) {
+            return None;
+        }
+        self.candidates(f)
+            .map(|(_, p)| p)
+            .filter(|p| p.ac.is_some())
     }
 }
 
@@ -199,7 +213,7 @@ pub struct Agg {
 }
 
 impl Agg {
-    fn add(&mut self, ts: i64, bytes: f64, r: Ref, ent: &Entities) {
+    pub(crate) fn add(&mut self, ts: i64, bytes: f64, r: Ref, ent: &Entities) {
         if self.count == 0 || ts < self.first {
             self.first = ts;
         }
@@ -208,13 +222,11 @@ impl Agg {
         }
         self.count += 1;
         self.bytes += bytes;
-        if self.evidence.len() < MAX_EVIDENCE {
-            self.evidence.push(r);
-        }
+        keep_earliest(&mut self.evidence, r);
         ent.add_to(self);
     }
 
-    /// Adds another part (the later part in file order).
+    /// Adds another part (in any order: the result is the same).
     pub fn merge(&mut self, o: Agg) {
         if o.count == 0 {
             return;
@@ -227,8 +239,9 @@ impl Agg {
         self.last = self.last.max(o.last);
         self.count += o.count;
         self.bytes += o.bytes;
-        let room = MAX_EVIDENCE.saturating_sub(self.evidence.len());
-        self.evidence.extend(o.evidence.into_iter().take(room));
+        for r in o.evidence {
+            keep_earliest(&mut self.evidence, r);
+        }
         for (a, b) in [
             (&mut self.ips, o.ips),
             (&mut self.users, o.users),
@@ -239,6 +252,17 @@ impl Agg {
                 a.insert(v);
             }
         }
+    }
+}
+
+/// Keeps the [`MAX_EVIDENCE`] earliest references (in scan order), sorted, whatever order
+/// they arrive in.
+fn keep_earliest(ev: &mut Vec<Ref>, r: Ref) {
+    if let Err(pos) = ev.binary_search(&r)
+        && pos < MAX_EVIDENCE
+    {
+        ev.insert(pos, r);
+        ev.truncate(MAX_EVIDENCE);
     }
 }
 
@@ -326,12 +350,25 @@ fn bytes(v: &mut View<'_, '_>) -> f64 {
     BYTE_FIELDS.iter().find_map(|n| v.number(n)).unwrap_or(0.0)
 }
 
-/// The partial detection state of one work item; merges in file order.
+/// The hasher of detection's tables and group keys: fast, and seeded with a constant so a run
+/// is reproducible (group keys are compared in full, so a collision costs time, not a result).
+pub(crate) type HashState = foldhash::fast::FixedState;
+
+const HASH_SEED: u64 = 0x6c65_616b_7472_6169;
+
+pub(crate) fn hasher() -> foldhash::fast::FoldHasher<'static> {
+    use std::hash::BuildHasher;
+    static STATE: HashState = HashState::with_seed(HASH_SEED);
+    STATE.build_hasher()
+}
+
+/// The partial detection state of a share of the work; parts merge in any order to the same
+/// result (sums, minima, sorted sets that keep their smallest members).
 #[derive(Default)]
 pub struct Partial {
     pub singles: BTreeMap<(usize, String), Agg>,
     /// (correlation, hash of the group key) → its group.
-    pub corr: std::collections::HashMap<(usize, u64), Group>,
+    pub corr: std::collections::HashMap<(usize, u64), Group, HashState>,
     /// Groups whose key hash collided with another group's (rare; kept apart, never merged).
     pub collided: Vec<(usize, Group)>,
     /// When each file had events (for gaps).
@@ -376,31 +413,94 @@ impl Partial {
 /// Runs the engine over events.
 pub struct DetectSink<'e> {
     engine: &'e Engine,
+    pool: Pool,
     scratch: Scratch,
     state: Partial,
     /// `mark[rule] == generation` when the rule's literals occur in the current record.
     mark: Vec<u32>,
     generation: u32,
+    chunk: ChunkScan,
 }
 
-/// Makes a [`DetectSink`] per work item.
-pub struct DetectFactory<'e>(pub &'e Engine);
+/// The buffer being parsed, lower-cased, with the positions of literal matches in it.
+#[derive(Default)]
+struct ChunkScan {
+    format: Option<Format>,
+    /// Address and length of the buffer (records are slices of it).
+    base: usize,
+    len: usize,
+    lower: Vec<u8>,
+    hits: Vec<u32>,
+}
+
+impl ChunkScan {
+    /// The record's position in the buffer, when it is a slice of it (and of its format).
+    fn locate(&self, format: Format, raw: &[u8]) -> Option<usize> {
+        let at = (raw.as_ptr() as usize).checked_sub(self.base)?;
+        (self.format == Some(format) && at + raw.len() <= self.len).then_some(at)
+    }
+
+    /// True when a literal match starts inside `at..at + len`.
+    fn hit_in(&self, at: usize, len: usize) -> bool {
+        let i = self.hits.partition_point(|&h| (h as usize) < at);
+        self.hits.get(i).is_some_and(|&h| (h as usize) < at + len)
+    }
+}
+
+/// Makes a [`DetectSink`] per work item. A sink starts from a state left by an earlier
+/// item and gives it back when done, so a thread keeps adding to one state (a busy web log's
+/// clients are created once per thread, not once per chunk) and the states are merged once,
+/// at the end, by [`DetectFactory::into_state`]. Parts merge in any order to the same result.
+pub struct DetectFactory<'e> {
+    engine: &'e Engine,
+    pool: Pool,
+}
+
+type Pool = std::sync::Arc<std::sync::Mutex<Vec<Partial>>>;
+
+impl<'e> DetectFactory<'e> {
+    pub fn new(engine: &'e Engine) -> Self {
+        DetectFactory {
+            engine,
+            pool: Default::default(),
+        }
+    }
+
+    /// The merged state of every sink made.
+    pub fn into_state(self) -> Partial {
+        let parts = std::mem::take(&mut *self.pool.lock().unwrap_or_else(|e| e.into_inner()));
+        let mut parts = parts.into_iter();
+        let mut state = parts.next().unwrap_or_default();
+        for p in parts {
+            state.merge(p);
+        }
+        state
+    }
+}
 
 impl<'e> SinkFactory for DetectFactory<'e> {
     type Sink = DetectSink<'e>;
     fn make(&self) -> DetectSink<'e> {
+        let state = self
+            .pool
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .pop()
+            .unwrap_or_default();
         DetectSink {
-            engine: self.0,
+            engine: self.engine,
+            pool: self.pool.clone(),
             scratch: Scratch::default(),
-            state: Partial::default(),
-            mark: vec![0; self.0.rules.len()],
+            state,
+            mark: vec![0; self.engine.rules.len()],
             generation: 0,
+            chunk: ChunkScan::default(),
         }
     }
 }
 
 impl Sink for DetectSink<'_> {
-    type Out = Partial;
+    type Out = ();
 
     fn event(&mut self, file: &FileCtx, format: Format, ev: &Event<'_, '_>) {
         let Some(ts) = ev.ts.map(|t| t.nanos) else {
@@ -413,23 +513,29 @@ impl Sink for DetectSink<'_> {
         };
         self.state.activity.add(file.index, ts, r);
         let engine = self.engine;
-        let cands = engine.candidates(format);
-        if cands.is_empty() {
+        let Some((cands, pf)) = engine.candidates(format) else {
             return;
-        }
-        let mut v = View::new(ev, &mut self.scratch);
+        };
         self.generation = self.generation.wrapping_add(1);
-        let pf = &engine.prefilter;
-        // JSON writers may escape `/` and W3C joins stem and query: there the record's text is
-        // not the fields' text, so every candidate rule runs.
-        let filtered = !matches!(format, Format::Json | Format::W3c);
-        if let Some(ac) = pf.ac.as_ref().filter(|_| filtered) {
-            for m in ac.find_overlapping_iter(v.raw_lower()) {
-                for &r in &pf.rules_of[m.pattern().as_usize()] {
-                    self.mark[r] = self.generation;
+        let filtered = !matches!(format, Format::Json | Format::W3c) && pf.ac.is_some();
+        let chunk = &self.chunk;
+        let mut v = match chunk.locate(format, ev.raw).filter(|_| filtered) {
+            // The buffer was searched as a whole: most records hold no literal at all.
+            Some(at) => {
+                let lower = &chunk.lower[at..at + ev.raw.len()];
+                if chunk.hit_in(at, ev.raw.len()) {
+                    mark(pf, lower, &mut self.mark, self.generation);
                 }
+                View::with_raw_lower(ev, &mut self.scratch, lower)
             }
-        }
+            None => {
+                let mut v = View::new(ev, &mut self.scratch);
+                if filtered {
+                    mark(pf, v.raw_lower(), &mut self.mark, self.generation);
+                }
+                v
+            }
+        };
         let mut ent: Option<Entities> = None;
         for &ri in cands {
             let rule = &engine.rules[ri];
@@ -463,8 +569,34 @@ impl Sink for DetectSink<'_> {
         }
     }
 
-    fn finish(self) -> Partial {
-        self.state
+    fn buffer(&mut self, data: &[u8], format: Format) {
+        let c = &mut self.chunk;
+        c.format = None;
+        let Some(pf) = self.engine.buffer_prefilter(format) else {
+            return;
+        };
+        c.lower.clear();
+        c.lower.extend(data.iter().map(u8::to_ascii_lowercase));
+        pf.chunk_hits(&c.lower, &mut c.hits);
+        (c.format, c.base, c.len) = (Some(format), data.as_ptr() as usize, data.len());
+    }
+
+    fn finish(self) {
+        self.pool
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .push(self.state);
+    }
+}
+
+/// Marks the rules whose literals occur in a lower-cased record.
+fn mark(pf: &Prefilter, lower: &[u8], marks: &mut [u32], generation: u32) {
+    if let Some(ac) = &pf.ac {
+        for m in ac.find_overlapping_iter(lower) {
+            for &r in &pf.rules_of[m.pattern().as_usize()] {
+                marks[r] = generation;
+            }
+        }
     }
 }
 
@@ -524,12 +656,23 @@ fn feed(
         }
     };
     // A group keyed by the client address already names its actor.
-    let e = if g.wants_entities() && !spec.key_is_address() {
-        Some(&*ent.get_or_insert_with(|| entities(v)))
+    let e = if !spec.key_is_address() && g.wants_entities(r) {
+        Some(ent.get_or_insert_with(|| entities(v)).clone())
     } else {
         None
     };
     g.add(ts, spec.bucket(), value, b, r, e);
+}
+
+/// Scans with the engine: the scan's result and the merged detection state.
+pub fn scan(
+    opts: &crate::scan::Options,
+    engine: &Engine,
+    progress: &(dyn Fn(u64) + Sync),
+) -> (crate::scan::ScanResult, Partial) {
+    let factory = DetectFactory::new(engine);
+    let result = crate::scan::run(opts, &factory, &mut |_, ()| {}, progress);
+    (result, factory.into_state())
 }
 
 /// Turns the merged state into findings, sorted by time then rule.

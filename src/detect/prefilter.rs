@@ -1,56 +1,132 @@
-//! The per-record prefilter: one Aho-Corasick search over the lower-cased raw record finds
-//! which rules' required literals occur; a rule with literals is only evaluated when one of
-//! them does (ripgrep's trick, applied per record).
+//! The prefilter (ripgrep's method): one Aho-Corasick search over the lower-cased bytes of a
+//! whole chunk finds the records that hold any rule's required literal; only those records
+//! are searched again, one by one, for which rules' literals they hold, and a rule with
+//! literals is only evaluated on a record that holds one of them. Rules without usable
+//! literals (numbers, regular expressions, negations) are evaluated on every record.
 
 use super::Compiled;
 use super::matcher::{Cond, Matcher, Node, Pat};
 use rsigma_parser::Quantifier;
 
-/// One combined search over the lower-cased raw record: a rule with required literals is only
-/// evaluated when one of them occurs (ripgrep's trick, per record).
+/// The prefilter of one log format: the literals of the rules its events can match.
 pub(super) struct Prefilter {
     pub(super) ac: Option<aho_corasick::AhoCorasick>,
     /// Pattern id → rules that need it.
     pub(super) rules_of: Vec<Vec<usize>>,
-    /// Rules that cannot be prefiltered (always evaluated).
+    /// By rule index: rules that cannot be prefiltered (always evaluated).
     pub(super) always: Vec<bool>,
+    /// The literals in groups small enough for the SIMD (Teddy) search, for whole buffers;
+    /// empty when a group could not be built (the automaton searches then).
+    packed: Vec<aho_corasick::packed::Searcher>,
 }
 
+/// Literals per SIMD searcher: Teddy slows down as its buckets fill.
+const PACKED_GROUP: usize = 32;
+
 impl Prefilter {
-    pub(super) fn new(rules: &[Compiled]) -> Prefilter {
+    /// The prefilter over `subset` (indices into `rules`).
+    pub(super) fn new(rules: &[Compiled], subset: &[usize]) -> Prefilter {
         let mut pats: Vec<Vec<u8>> = Vec::new();
         let mut rules_of: Vec<Vec<usize>> = Vec::new();
-        let mut always = vec![false; rules.len()];
-        for (ri, r) in rules.iter().enumerate() {
-            match r.matcher.literals() {
-                Some(lits) if !lits.is_empty() => {
-                    for l in lits {
-                        match pats.iter().position(|p| *p == l) {
-                            Some(k) => rules_of[k].push(ri),
-                            None => {
-                                pats.push(l);
-                                rules_of.push(vec![ri]);
-                            }
-                        }
+        let mut always = vec![true; rules.len()];
+        for &ri in subset {
+            let Some(lits) = rules[ri].matcher.literals() else {
+                continue;
+            };
+            always[ri] = false;
+            for l in lits {
+                match pats.iter().position(|p| *p == l) {
+                    Some(k) => rules_of[k].push(ri),
+                    None => {
+                        pats.push(l);
+                        rules_of.push(vec![ri]);
                     }
                 }
-                _ => always[ri] = true,
             }
         }
-        let ac = aho_corasick::AhoCorasick::builder()
-            .match_kind(aho_corasick::MatchKind::Standard)
-            .kind(Some(aho_corasick::AhoCorasickKind::DFA))
-            .build(&pats)
-            .ok();
+        let ac = if pats.is_empty() {
+            None
+        } else {
+            aho_corasick::AhoCorasick::builder()
+                .match_kind(aho_corasick::MatchKind::Standard)
+                .kind(Some(aho_corasick::AhoCorasickKind::DFA))
+                .build(&pats)
+                .ok()
+        };
         if ac.is_none() {
             always.iter_mut().for_each(|a| *a = true);
         }
+        let packed: Option<Vec<_>> = pats
+            .chunks(PACKED_GROUP)
+            .map(|g| {
+                aho_corasick::packed::Config::new()
+                    .builder()
+                    .extend(g)
+                    .build()
+            })
+            .collect();
         Prefilter {
             ac,
             rules_of,
             always,
+            packed: packed.unwrap_or_default(),
         }
     }
+
+    /// Sorted start positions of literal matches in a lower-cased chunk: a record holds a
+    /// literal only if a position falls inside it (a match never spans a newline, as no
+    /// literal holds one).
+    pub(super) fn chunk_hits(&self, lower: &[u8], out: &mut Vec<u32>) {
+        out.clear();
+        if !self.packed.is_empty() {
+            for p in &self.packed {
+                out.extend(p.find_iter(lower).map(|m| m.start() as u32));
+            }
+            if self.packed.len() > 1 {
+                out.sort_unstable();
+            }
+        } else if let Some(ac) = &self.ac {
+            out.extend(ac.find_iter(lower).map(|m| m.start() as u32));
+        }
+    }
+}
+
+/// Literals that occur in most records of some log (methods, protocol names): a rule whose
+/// only literals are these is cheaper to evaluate on every record than to let it make every
+/// record a candidate.
+const COMMON: &[&[u8]] = &[
+    b"get",
+    b"post",
+    b"put",
+    b"head",
+    b"delete",
+    b"patch",
+    b"options",
+    b"http",
+    b"https",
+    b"http/1.1",
+    b"http/1.0",
+    b"http/2",
+    b"mozilla",
+    b"mozilla/5.0",
+    b"true",
+    b"false",
+    b"null",
+];
+
+/// How selective a literal set is: the length of its shortest literal, 0 when any is common.
+fn quality(lits: &[Vec<u8>]) -> usize {
+    if lits.iter().any(|l| COMMON.contains(&l.as_slice())) {
+        return 0;
+    }
+    lits.iter().map(Vec::len).min().unwrap_or(0)
+}
+
+/// The most selective of the conjuncts' literal sets.
+fn best(sets: impl Iterator<Item = Option<Vec<Vec<u8>>>>) -> Option<Vec<Vec<u8>>> {
+    sets.flatten()
+        .filter(|s| quality(s) >= 3)
+        .max_by_key(|s| quality(s))
 }
 
 /// Literal strings (lower case) one of which the raw record must contain for the rule to
@@ -64,16 +140,16 @@ impl Matcher {
         }
         all.sort();
         all.dedup();
-        Some(all)
+        (quality(&all) >= 3).then_some(all)
     }
 
     fn cond_lits(&self, c: &Cond) -> Option<Vec<Vec<u8>>> {
         match c {
             Cond::Id(i) => node_lits(&self.named[*i]),
-            Cond::And(cs) => cs.iter().find_map(|c| self.cond_lits(c)),
+            Cond::And(cs) => best(cs.iter().map(|c| self.cond_lits(c))),
             Cond::Or(cs) => union(cs.iter().map(|c| self.cond_lits(c))),
             Cond::Not(_) => None,
-            Cond::Of(Quantifier::All, ids) => ids.iter().find_map(|&i| node_lits(&self.named[i])),
+            Cond::Of(Quantifier::All, ids) => best(ids.iter().map(|&i| node_lits(&self.named[i]))),
             Cond::Of(_, ids) => union(ids.iter().map(|&i| node_lits(&self.named[i]))),
         }
     }
@@ -99,7 +175,7 @@ fn union(parts: impl Iterator<Item = Option<Vec<Vec<u8>>>>) -> Option<Vec<Vec<u8
 
 fn node_lits(n: &Node) -> Option<Vec<Vec<u8>>> {
     match n {
-        Node::And(ns) => ns.iter().find_map(node_lits),
+        Node::And(ns) => best(ns.iter().map(node_lits)),
         Node::Or(ns) => union(ns.iter().map(node_lits)),
         Node::Keywords(pats, _) => pats_lits(pats),
         // `outcome` is derived by the parser, not written in the record.
@@ -110,8 +186,10 @@ fn node_lits(n: &Node) -> Option<Vec<Vec<u8>>> {
     }
 }
 
-/// A needle usable against the raw line: plain, lower-cased ASCII without quotes or
-/// backslashes (those may be escaped in the raw record). A space may be written `+` (W3C).
+/// A needle usable against the raw line: plain, lower-cased ASCII. A quote or backslash may
+/// be escaped in the raw record (`\"`, `\x22`, `\\`, `\x5c`), so the needle is cut before a
+/// quote and just after a backslash (every escape of it starts with one). A space may be
+/// written `+` (W3C).
 fn pats_lits(pats: &[Pat]) -> Option<Vec<Vec<u8>>> {
     let mut out = Vec::new();
     for p in pats {
@@ -123,11 +201,12 @@ fn pats_lits(pats: &[Pat]) -> Option<Vec<Vec<u8>>> {
         else {
             return None;
         };
-        if needle.len() < 3
-            || needle
-                .iter()
-                .any(|c| !c.is_ascii() || matches!(c, b'"' | b'\\'))
-        {
+        let cut = needle
+            .iter()
+            .position(|&c| c == b'"' || c == b'\\')
+            .map_or(needle.len(), |i| i + usize::from(needle[i] == b'\\'));
+        let needle = &needle[..cut];
+        if needle.len() < 3 || !needle.is_ascii() {
             return None;
         }
         if needle.contains(&b' ') {
@@ -138,7 +217,7 @@ fn pats_lits(pats: &[Pat]) -> Option<Vec<Vec<u8>>> {
                     .collect(),
             );
         }
-        out.push(needle.clone());
+        out.push(needle.to_vec());
     }
     Some(out)
 }

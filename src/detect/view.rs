@@ -7,7 +7,11 @@ use crate::parse::{Esc, Event, Val};
 #[derive(Default)]
 pub struct Scratch {
     value: Vec<u8>,
+    /// Lower-cased values of the current event, one after the other.
     lower: Vec<u8>,
+    /// (field index, start, end) in `lower`: each field is decoded and lower-cased once per
+    /// event, however many rules and needles test it.
+    lower_at: Vec<(usize, usize, usize)>,
     raw_lower: Vec<u8>,
 }
 
@@ -16,15 +20,27 @@ pub struct View<'v, 'a> {
     ev: &'v Event<'a, 'v>,
     s: &'v mut Scratch,
     raw_ready: bool,
+    /// The raw record lower-cased by the caller (from a lower-cased buffer).
+    raw_given: Option<&'v [u8]>,
 }
 
 impl<'v, 'a> View<'v, 'a> {
     pub fn new(ev: &'v Event<'a, 'v>, s: &'v mut Scratch) -> Self {
+        s.lower.clear();
+        s.lower_at.clear();
         View {
             ev,
             s,
             raw_ready: false,
+            raw_given: None,
         }
+    }
+
+    /// A view whose lower-cased raw record is already known.
+    pub fn with_raw_lower(ev: &'v Event<'a, 'v>, s: &'v mut Scratch, lower: &'v [u8]) -> Self {
+        let mut v = View::new(ev, s);
+        v.raw_given = Some(lower);
+        v
     }
 
     fn index(&self, name: &str) -> Option<usize> {
@@ -54,14 +70,26 @@ impl<'v, 'a> View<'v, 'a> {
     /// The field's decoded value in lower case.
     pub fn value_lower(&mut self, name: &str) -> Option<&[u8]> {
         let i = self.index(name)?;
+        if let Some(&(_, a, b)) = self.s.lower_at.iter().find(|e| e.0 == i) {
+            return Some(&self.s.lower[a..b]);
+        }
         let f = self.ev.fields;
-        self.s.value.clear();
-        f.decode(f.value(i), &mut self.s.value);
-        self.s.lower.clear();
-        self.s
-            .lower
-            .extend(self.s.value.iter().map(u8::to_ascii_lowercase));
-        Some(&self.s.lower)
+        let start = self.s.lower.len();
+        match f.value(i) {
+            Val::Str(s, Esc::None) | Val::Json(s) => {
+                self.s.lower.extend(s.iter().map(u8::to_ascii_lowercase))
+            }
+            v => {
+                self.s.value.clear();
+                f.decode(v, &mut self.s.value);
+                self.s
+                    .lower
+                    .extend(self.s.value.iter().map(u8::to_ascii_lowercase));
+            }
+        }
+        let end = self.s.lower.len();
+        self.s.lower_at.push((i, start, end));
+        Some(&self.s.lower[start..end])
     }
 
     /// The field as a number.
@@ -79,6 +107,9 @@ impl<'v, 'a> View<'v, 'a> {
 
     /// The raw record in lower case (computed once per event).
     pub fn raw_lower(&mut self) -> &[u8] {
+        if let Some(given) = self.raw_given {
+            return given;
+        }
         if !self.raw_ready {
             self.s.raw_lower.clear();
             self.s

@@ -37,6 +37,9 @@ pub trait Sink: Send {
     type Out: Send;
     /// One event; `format` is the parser that produced it (the file's, or the generic fallback).
     fn event(&mut self, file: &FileCtx, format: Format, ev: &Event<'_, '_>);
+    /// A buffer of records of the file's format is about to be parsed (its events follow;
+    /// their raw records are slices of it). Lets a sink search the whole buffer at once.
+    fn buffer(&mut self, _data: &[u8], _format: Format) {}
     /// The sink's result for its work item.
     fn finish(self) -> Self::Out;
 }
@@ -176,6 +179,7 @@ pub fn run_buffer<S: Sink>(
     limits: Limits,
 ) {
     utf8_scan(data, place.first_line, stats);
+    sink.buffer(data, parsers.format);
     let framing = parsers.format.framing();
     let mut fields = Fields::default();
     // A UTF-8 byte-order mark at the start of a file is not part of the first record.
