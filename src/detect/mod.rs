@@ -9,6 +9,7 @@ pub mod gaps;
 pub mod matcher;
 mod prefilter;
 pub mod route;
+pub mod seen;
 pub mod view;
 
 use crate::parse::{Event, Format};
@@ -373,6 +374,8 @@ pub struct Partial {
     pub collided: Vec<(usize, Group)>,
     /// When each file had events (for gaps).
     pub activity: gaps::Activity,
+    /// What each entity did, across all events.
+    pub seen: seen::Seen,
 }
 
 impl Partial {
@@ -396,6 +399,7 @@ impl Partial {
             self.add_collided(ci, g);
         }
         self.activity.merge(o.activity);
+        self.seen.merge(o.seen);
     }
 
     fn add_collided(&mut self, ci: usize, g: Group) {
@@ -512,6 +516,7 @@ impl Sink for DetectSink<'_> {
             offset: ev.offset,
         };
         self.state.activity.add(file.index, ts, r);
+        self.state.seen.add(file.index, ts, ev);
         let engine = self.engine;
         let Some((cands, pf)) = engine.candidates(format) else {
             return;

@@ -1,0 +1,227 @@
+//! What every entity did across all events, matched by a rule or not: first and last seen,
+//! events, bytes sent to it, records it was given, the files it appears in; and which
+//! entities acted together in one event (an address logged in as a user, a user with an access
+//! key or session). Actors and incidents are built from this after the scan.
+//!
+//! Kept per thread and merged like the rest of the detection state (sums, minima, maxima,
+//! sorted capped sets), so the result does not depend on scheduling.
+
+use super::HashState;
+use crate::parse::{Esc, Event, Fields, Val};
+use std::collections::HashMap;
+use std::hash::Hasher;
+
+/// The kinds of entity, as named in the case file.
+pub const KINDS: [&str; 4] = ["ip", "user", "key", "session"];
+pub const IP: u8 = 0;
+pub const USER: u8 = 1;
+pub const KEY: u8 = 2;
+pub const SESSION: u8 = 3;
+
+/// How many files an entity's activity lists.
+pub const MAX_FILES: usize = 64;
+
+/// An entity: its kind and a hash of its value.
+pub type EntityId = (u8, u64);
+
+/// One entity's activity.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Activity {
+    pub value: String,
+    pub first: i64,
+    pub last: i64,
+    pub events: u64,
+    /// Bytes sent to it: web response bytes, CloudTrail `bytesTransferredOut`.
+    pub bytes_out: u64,
+    /// Rows the logs say it was given (`row_count`, `rows`).
+    pub records: u64,
+    /// Scan indices of the files it appears in, sorted (the smallest [`MAX_FILES`]).
+    pub files: Vec<u32>,
+}
+
+impl Activity {
+    fn merge(&mut self, o: Activity) {
+        if self.events == 0 {
+            *self = o;
+            return;
+        }
+        self.first = self.first.min(o.first);
+        self.last = self.last.max(o.last);
+        self.events += o.events;
+        self.bytes_out += o.bytes_out;
+        self.records += o.records;
+        for f in o.files {
+            add_file(&mut self.files, f);
+        }
+    }
+}
+
+fn add_file(files: &mut Vec<u32>, f: u32) {
+    if let Err(pos) = files.binary_search(&f)
+        && pos < MAX_FILES
+    {
+        files.insert(pos, f);
+        files.truncate(MAX_FILES);
+    }
+}
+
+/// Entities and links seen so far.
+#[derive(Default)]
+pub struct Seen {
+    pub entities: HashMap<EntityId, Activity, HashState>,
+    /// Two entities named by one event (the smaller id first) → the first time they were.
+    pub links: HashMap<(EntityId, EntityId), i64, HashState>,
+}
+
+/// The entity fields of one event, read in one pass over its fields.
+#[derive(Default)]
+struct Picked<'a> {
+    /// (priority, value) per kind: the lowest priority wins.
+    found: [Option<(u8, &'a [u8])>; 4],
+    bytes_out: Option<u64>,
+    records: Option<u64>,
+    failed: bool,
+}
+
+/// Kind and priority of an entity field, by name.
+fn entity_field(name: &[u8]) -> Option<(u8, u8)> {
+    Some(match name {
+        b"c-ip" => (IP, 0),
+        b"src_ip" => (IP, 1),
+        b"sourceIPAddress" => (IP, 2),
+        b"client_ip" => (IP, 3),
+        b"cs-username" => (USER, 0),
+        b"user" => (USER, 1),
+        b"userIdentity.userName" => (USER, 2),
+        b"userIdentity.arn" => (USER, 3),
+        b"userIdentity.accessKeyId" => (KEY, 0),
+        b"api_key" => (KEY, 1),
+        b"key_id" => (KEY, 2),
+        b"session" => (SESSION, 0),
+        b"session_id" => (SESSION, 1),
+        _ => return None,
+    })
+}
+
+fn number(v: Val<'_>) -> Option<u64> {
+    match v {
+        Val::Num(n) => u64::try_from(n).ok(),
+        Val::Str(s, _) | Val::Json(s) => std::str::from_utf8(s).ok()?.trim().parse().ok(),
+        Val::Built(..) => None,
+    }
+}
+
+fn pick<'a>(f: &Fields<'a>) -> Picked<'a> {
+    let mut p = Picked::default();
+    for i in 0..f.len() {
+        let name = f.name(i);
+        let v = f.value(i);
+        if let Some((kind, prio)) = entity_field(name) {
+            // Escaped values are rare in these fields; they are skipped rather than decoded.
+            let (Val::Str(s, Esc::None) | Val::Json(s)) = v else {
+                continue;
+            };
+            let s = s.strip_prefix(b"\"").unwrap_or(s);
+            let s = s.strip_suffix(b"\"").unwrap_or(s);
+            let usable = !s.is_empty()
+                && s != b"-"
+                && s != b"null"
+                && (kind != IP || crate::parse::util::is_ip(s));
+            let slot = &mut p.found[kind as usize];
+            if usable && slot.is_none_or(|(q, _)| prio < q) {
+                *slot = Some((prio, s));
+            }
+            continue;
+        }
+        match name {
+            b"sc-bytes" | b"additionalEventData.bytesTransferredOut" => {
+                p.bytes_out = number(v).or(p.bytes_out)
+            }
+            b"row_count" | b"rows" => p.records = number(v).or(p.records),
+            b"outcome" => {
+                p.failed |= matches!(v, Val::Str(s, _) if s == b"failure" || s == b"invalid_user")
+            }
+            b"event" => {
+                p.failed |= matches!(v, Val::Str(s, _) if memchr::memmem::find(s, b"fail").is_some())
+            }
+            _ => {}
+        }
+    }
+    p
+}
+
+fn id_of(kind: u8, value: &[u8]) -> EntityId {
+    let mut h = super::hasher();
+    h.write(value);
+    (kind, h.finish())
+}
+
+impl Seen {
+    /// Records one event.
+    pub fn add(&mut self, file: usize, ts: i64, ev: &Event<'_, '_>) {
+        let p = pick(ev.fields);
+        // Only the web server's and S3's counts: an application's own `bytes` field repeats
+        // the web server's count for the same response.
+        let bytes = p.bytes_out.unwrap_or(0);
+        let mut ids: [Option<EntityId>; 4] = [None; 4];
+        for (kind, slot) in p.found.iter().enumerate() {
+            let Some((_, value)) = slot else { continue };
+            // The account a failed login tried is a target, not an actor.
+            if kind as u8 == USER && p.failed {
+                continue;
+            }
+            let id = id_of(kind as u8, value);
+            let a = self.entities.entry(id).or_default();
+            if a.events == 0 {
+                a.value = String::from_utf8_lossy(value).into_owned();
+                a.first = ts;
+                a.last = ts;
+            } else if a.value.as_bytes() != *value {
+                // A 64-bit hash collision: vanishingly rare; the event is not counted twice.
+                continue;
+            }
+            a.first = a.first.min(ts);
+            a.last = a.last.max(ts);
+            a.events += 1;
+            a.bytes_out += bytes;
+            a.records += p.records.unwrap_or(0);
+            add_file(&mut a.files, file as u32);
+            ids[kind] = Some(id);
+        }
+        let mut named = [(0, 0); 4];
+        let mut n = 0;
+        for id in ids.into_iter().flatten() {
+            named[n] = id;
+            n += 1;
+        }
+        let named = &named[..n];
+        for (i, a) in named.iter().enumerate() {
+            for b in &named[i + 1..] {
+                let key = if a < b { (*a, *b) } else { (*b, *a) };
+                let t = self.links.entry(key).or_insert(ts);
+                *t = (*t).min(ts);
+            }
+        }
+    }
+
+    /// Adds another part (in any order: the result is the same).
+    pub fn merge(&mut self, o: Seen) {
+        for (k, a) in o.entities {
+            self.entities.entry(k).or_default().merge(a);
+        }
+        for (k, t) in o.links {
+            let e = self.links.entry(k).or_insert(t);
+            *e = (*e).min(t);
+        }
+    }
+
+    /// The activity of an entity, by kind and value.
+    pub fn get(&self, kind: u8, value: &str) -> Option<&Activity> {
+        self.entities.get(&id_of(kind, value.as_bytes()))
+    }
+
+    /// The id of an entity, by kind and value.
+    pub fn id(kind: u8, value: &str) -> EntityId {
+        id_of(kind, value.as_bytes())
+    }
+}
