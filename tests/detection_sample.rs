@@ -78,8 +78,15 @@ fn every_step_found_and_no_benign_actor_ranked_high() {
     for f in findings {
         let names = actors_of(f);
         for e in f["evidence"].as_array().unwrap() {
-            let path = PathBuf::from(e["path"].as_str().unwrap());
+            let path = PathBuf::from(e["location"].as_str().unwrap());
             let raw = std::fs::read(&path).unwrap();
+            // The reference names the file by its path under the root and by its content.
+            assert!(path.ends_with(e["path"].as_str().unwrap()), "{e}");
+            assert_eq!(
+                e["sha256"].as_str().unwrap(),
+                leaktrail::input::sha256_hex(&raw),
+                "{e}"
+            );
             let data = if path.extension().is_some_and(|x| x == "gz") {
                 let mut out = Vec::new();
                 std::io::Read::read_to_end(

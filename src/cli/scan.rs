@@ -1,13 +1,16 @@
-//! `leaktrail scan`: the main job. Until detection lands it reads and summarises the evidence
-//! and writes `case.json` with the run description and the evidence manifest.
+//! `leaktrail scan`: the main job. Reads the evidence, runs the rules, builds the story
+//! (actors, incidents, timeline) and writes the case directory.
 
 use super::args::ScanArgs;
 use super::progress::Progress;
 use crate::detect::{self, Engine, finding::level_rank};
-use crate::report::{manifest, sanitize::terminal};
+use crate::input::excerpt;
+use crate::report::{self, ReportInput, RunInfo, manifest, sanitize::terminal};
 use crate::scan;
+use crate::timeline::{self, SourceInfo};
 use anyhow::{Context, bail};
 use serde_json::json;
+use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
 
 /// Runs `leaktrail scan`.
@@ -22,38 +25,33 @@ pub fn run(args: ScanArgs, quiet: bool) -> anyhow::Result<u8> {
     progress.finish();
     let paths = result.paths_by_index();
     let min = level_rank(&args.min_level);
-    let sources: Vec<String> = result.by_index().into_iter().map(source_of).collect();
+    let gap_sources: Vec<String> = result.by_index().into_iter().map(source_of).collect();
     let mut all = detect::findings(&engine, &state, &paths);
-    all.extend(detect::gaps::gaps(&state.activity, &sources, &paths));
+    all.extend(detect::gaps::gaps(&state.activity, &gap_sources, &paths));
     let findings: Vec<detect::Finding> = all
         .into_iter()
         .filter(|f| level_rank(f.level) >= min)
         .collect();
-    let finished = now();
     if super::nothing_read(&result, &opts.roots) {
         return Ok(super::EXIT_USAGE);
     }
-    std::fs::create_dir_all(&args.output)
-        .with_context(|| format!("cannot create {}", args.output.display()))?;
-    let case = json!({
-        "schema_version": 1,
-        "tool": {"name": "leaktrail", "version": env!("CARGO_PKG_VERSION")},
-        "run": {
-            "started_at": started,
-            "finished_at": finished,
-            "args": std::env::args_os().skip(1).map(|a| a.to_string_lossy().into_owned()).collect::<Vec<_>>(),
-            "timezone_assumed": opts.zone.name(),
-            "rules": {"count": engine.rules.len() + engine.corrs.len(), "sha256": set.sha256()},
-        },
-        "evidence": manifest::manifest(&result),
-        "findings": findings.iter().map(detect::Finding::to_json).collect::<Vec<_>>(),
-        "incidents": [],
-        "actors": [],
-    });
-    let path = args.output.join("case.json");
-    let mut text = serde_json::to_string_pretty(&case)?;
-    text.push('\n');
-    std::fs::write(&path, text).with_context(|| format!("cannot write {}", path.display()))?;
+    let sources = source_infos(&result);
+    let story = timeline::build(findings, &state.seen, &sources, evidence_end(&result));
+    let excerpts = excerpts(&story);
+    let finished = now();
+    let run = RunInfo {
+        started,
+        finished,
+        args: std::env::args_os()
+            .skip(1)
+            .map(|a| a.to_string_lossy().into_owned())
+            .collect(),
+        zone: opts.zone.name().to_string(),
+        rules: engine.rules.len() + engine.corrs.len(),
+        rules_sha256: set.sha256(),
+        version: env!("CARGO_PKG_VERSION"),
+    };
+    let case_path = write_case(&args.output, &run, &result, &story, &sources, &excerpts)?;
     if !quiet {
         for p in &set.problems {
             eprintln!(
@@ -70,17 +68,126 @@ pub fn run(args: ScanArgs, quiet: bool) -> anyhow::Result<u8> {
                 terminal(&s.reason)
             );
         }
-        print_findings(&findings);
-        summary(&result, &path);
+        print_incidents(&story);
+        print_findings(&story.findings);
+        summary(&result, &case_path);
     }
     if result.read_count() == 0 {
         return Ok(super::EXIT_USAGE);
     }
     let fail = args.fail_on.as_deref().map(level_rank);
     Ok(match fail {
-        Some(l) if findings.iter().any(|f| level_rank(f.level) >= l) => super::EXIT_FINDINGS,
+        Some(l) if story.findings.iter().any(|f| level_rank(f.level) >= l) => super::EXIT_FINDINGS,
         _ => super::EXIT_OK,
     })
+}
+
+/// Writes the case directory: case.json, timeline.jsonl, timeline.csv, report.md,
+/// report.html. Returns the case file's path.
+fn write_case(
+    dir: &Path,
+    run: &RunInfo,
+    result: &scan::ScanResult,
+    story: &timeline::Story,
+    sources: &[SourceInfo],
+    excerpts: &HashMap<(String, u64), Vec<u8>>,
+) -> anyhow::Result<PathBuf> {
+    std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
+    let run_json = json!({
+        "started_at": run.started,
+        "finished_at": run.finished,
+        "args": run.args,
+        "timezone_assumed": run.zone,
+        "rules": {"count": run.rules, "sha256": run.rules_sha256},
+    });
+    let case = report::case::case(run_json, manifest::manifest(result), story, sources);
+    let mut text = serde_json::to_string_pretty(&case)?;
+    text.push('\n');
+    let input = ReportInput {
+        story,
+        files: &result.files,
+        run,
+        excerpts,
+    };
+    let outputs = [
+        ("case.json", text),
+        ("timeline.jsonl", report::timeline::jsonl(&story.rows)),
+        ("timeline.csv", report::timeline::csv(&story.rows)),
+        ("report.md", report::markdown::render(&input)),
+        ("report.html", report::html::render(&input)),
+    ];
+    for (name, body) in outputs {
+        let path = dir.join(name);
+        std::fs::write(&path, body).with_context(|| format!("cannot write {}", path.display()))?;
+    }
+    Ok(dir.join("case.json"))
+}
+
+/// What the story needs of each scanned file, by scan index.
+fn source_infos(result: &scan::ScanResult) -> Vec<SourceInfo> {
+    result
+        .by_index()
+        .into_iter()
+        .map(|f| SourceInfo {
+            path: f.path.clone(),
+            rel: f.rel.clone(),
+            sha256: f.sha256.clone(),
+            data_type: f.format.map_or("text", |x| x.data_type()),
+        })
+        .collect()
+}
+
+/// The latest event time in the evidence.
+fn evidence_end(result: &scan::ScanResult) -> Option<i64> {
+    result
+        .files
+        .iter()
+        .filter_map(|f| f.stats.last.map(|t| t.nanos))
+        .max()
+}
+
+/// The evidence lines the findings point to, read back from the files.
+fn excerpts(story: &timeline::Story) -> HashMap<(String, u64), Vec<u8>> {
+    let mut by_file: BTreeMap<&str, Vec<u64>> = BTreeMap::new();
+    for f in &story.findings {
+        for (p, _, o) in &f.evidence {
+            by_file.entry(p.as_str()).or_default().push(*o);
+        }
+    }
+    let mut out = HashMap::new();
+    for (path, offsets) in by_file {
+        for (o, line) in excerpt::lines_at(Path::new(path), &offsets) {
+            out.insert((path.to_string(), o), line);
+        }
+    }
+    out
+}
+
+/// Incidents, most important first.
+fn print_incidents(story: &timeline::Story) {
+    if story.incidents.is_empty() {
+        eprintln!("leaktrail: no incident");
+        return;
+    }
+    eprintln!(
+        "leaktrail: {} incidents, most important first",
+        story.incidents.len()
+    );
+    for inc in story.incidents.iter().take(10) {
+        eprintln!(
+            "  {} [{}] score {}: {}",
+            inc.id,
+            inc.level,
+            inc.score,
+            terminal(&inc.summary)
+        );
+    }
+    if story.incidents.len() > 10 {
+        eprintln!(
+            "  ... and {} more in report.html",
+            story.incidents.len() - 10
+        );
+    }
 }
 
 /// The log source a file belongs to, for gaps: its format and the first folder under the
@@ -145,7 +252,7 @@ fn absolute(p: &Path) -> PathBuf {
     }
 }
 
-/// Findings, most severe first (at most 40 lines; the case file has them all).
+/// Findings, most severe first (at most 15 lines; the reports have them all).
 fn print_findings(findings: &[detect::Finding]) {
     let mut sorted: Vec<&detect::Finding> = findings.iter().collect();
     sorted.sort_by(|a, b| {
@@ -166,11 +273,14 @@ fn print_findings(findings: &[detect::Finding]) {
         counts[1],
         counts[0]
     );
-    for f in sorted.iter().take(40) {
+    for f in sorted.iter().take(15) {
         eprintln!("  {}", terminal(&f.summary()));
     }
-    if sorted.len() > 40 {
-        eprintln!("  ... and {} more in case.json", sorted.len() - 40);
+    if sorted.len() > 15 {
+        eprintln!(
+            "  ... and {} more in report.html and case.json",
+            sorted.len() - 15
+        );
     }
 }
 

@@ -37,6 +37,22 @@ pub struct Activity {
     pub records: u64,
     /// Scan indices of the files it appears in, sorted (the smallest [`MAX_FILES`]).
     pub files: Vec<u32>,
+    /// Bytes out per hour (hours since the epoch), sorted; hours without bytes are absent.
+    pub hours: Vec<(i64, u64)>,
+}
+
+const HOUR: i64 = 3_600_000_000_000;
+
+fn add_hour(hours: &mut Vec<(i64, u64)>, h: i64, b: u64) {
+    match hours.last_mut() {
+        Some(l) if l.0 == h => l.1 += b,
+        Some(l) if l.0 < h => hours.push((h, b)),
+        None => hours.push((h, b)),
+        _ => match hours.binary_search_by_key(&h, |x| x.0) {
+            Ok(i) => hours[i].1 += b,
+            Err(i) => hours.insert(i, (h, b)),
+        },
+    }
 }
 
 impl Activity {
@@ -52,6 +68,9 @@ impl Activity {
         self.records += o.records;
         for f in o.files {
             add_file(&mut self.files, f);
+        }
+        for (h, b) in o.hours {
+            add_hour(&mut self.hours, h, b);
         }
     }
 }
@@ -138,11 +157,14 @@ fn pick<'a>(f: &Fields<'a>) -> Picked<'a> {
                 p.bytes_out = number(v).or(p.bytes_out)
             }
             b"row_count" | b"rows" => p.records = number(v).or(p.records),
+            // A disconnect names the account without showing it acted (a pre-authentication
+            // disconnect of an invalid user); the login itself says who got in.
             b"outcome" => {
-                p.failed |= matches!(v, Val::Str(s, _) if s == b"failure" || s == b"invalid_user")
+                p.failed |= matches!(v, Val::Str(s, _) if matches!(s, b"failure" | b"invalid_user" | b"disconnect"))
             }
             b"event" => {
-                p.failed |= matches!(v, Val::Str(s, _) if memchr::memmem::find(s, b"fail").is_some())
+                p.failed |=
+                    matches!(v, Val::Str(s, _) if memchr::memmem::find(s, b"fail").is_some())
             }
             _ => {}
         }
@@ -184,6 +206,9 @@ impl Seen {
             a.last = a.last.max(ts);
             a.events += 1;
             a.bytes_out += bytes;
+            if bytes > 0 {
+                add_hour(&mut a.hours, ts.div_euclid(HOUR), bytes);
+            }
             a.records += p.records.unwrap_or(0);
             add_file(&mut a.files, file as u32);
             ids[kind] = Some(id);

@@ -2,6 +2,7 @@
 //! mapping or decoding them, cutting them into chunks and hashing them.
 
 pub mod chunk;
+pub mod excerpt;
 pub mod open;
 pub mod walk;
 

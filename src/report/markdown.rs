@@ -1,0 +1,272 @@
+//! report.md: the same story as the HTML report, for tickets and wikis. Log-derived text is
+//! escaped for Markdown (and for the HTML a Markdown renderer lets through); evidence lines
+//! sit in code fences longer than any backtick run they hold.
+
+use super::ReportInput;
+use crate::detect::Finding;
+use crate::timeline::{Story, grouped, human_bytes, utc};
+use std::fmt::Write;
+
+/// Escapes text for Markdown prose and table cells: markup characters are backslash-escaped,
+/// `<`, `>` and `&` become entities, line breaks become spaces.
+pub fn esc(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        match c {
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '&' => out.push_str("&amp;"),
+            '\\' | '`' | '*' | '_' | '[' | ']' | '|' | '#' | '!' | '~' | '(' | ')' | '{' | '}' => {
+                out.push('\\');
+                out.push(c);
+            }
+            '\r' | '\n' => out.push(' '),
+            c if c.is_control() && c != '\t' => {
+                let _ = write!(out, "\\u{{{:x}}}", c as u32);
+            }
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// A fenced block that the content cannot close.
+fn fenced(lines: &[String]) -> String {
+    let longest = lines
+        .iter()
+        .flat_map(|l| l.split(|c| c != '`'))
+        .map(str::len)
+        .max()
+        .unwrap_or(0);
+    let fence = "`".repeat(longest.max(2) + 1);
+    format!("{fence}text\n{}\n{fence}\n", lines.join("\n"))
+}
+
+fn who(f: &Finding) -> String {
+    let v: Vec<&str> = crate::timeline::actors::named(f).map(|(_, v)| v).collect();
+    esc(&v.iter().take(4).copied().collect::<Vec<_>>().join(", "))
+}
+
+fn finding(out: &mut String, f: &Finding, input: &ReportInput<'_>) {
+    let bytes = if f.bytes >= 1.0 {
+        format!(", {}", human_bytes(f.bytes.round() as u64))
+    } else {
+        String::new()
+    };
+    let _ = writeln!(
+        out,
+        "#### [{}] {}\n\n{} — {} to {} — {} events{bytes}{}  \nrule `{}` · finding `{}` · tactic {}\n",
+        f.level,
+        esc(&f.title),
+        who(f),
+        utc(f.first_seen),
+        utc(f.last_seen),
+        grouped(f.count),
+        if f.detail.is_empty() {
+            String::new()
+        } else {
+            format!(" ({})", esc(&f.detail))
+        },
+        f.rule_id.replace('`', "'"),
+        f.id,
+        f.tactics.first().copied().unwrap_or("-"),
+    );
+    let lines: Vec<String> = f
+        .evidence
+        .iter()
+        .map(|(p, l, o)| {
+            let text = input.excerpts.get(&(p.clone(), *o)).map_or_else(
+                || "(line not read back)".to_string(),
+                |b| crate::report::sanitize::terminal_bytes(b),
+            );
+            format!("{p}:{l} {text}")
+        })
+        .collect();
+    if !lines.is_empty() {
+        out.push_str(&fenced(&lines));
+        out.push('\n');
+    }
+}
+
+fn incidents(out: &mut String, input: &ReportInput<'_>) {
+    let story: &Story = input.story;
+    out.push_str("## Incidents\n\n");
+    for inc in &story.incidents {
+        let _ = writeln!(
+            out,
+            "### {} — {} (score {})\n\n{}\n\n- First seen: {}\n- Last activity: {}{}\n- Data out: {} ({} bytes)\n- Records: {}\n- Tactics reached: {}\n",
+            inc.id,
+            inc.level,
+            inc.score,
+            esc(&inc.summary),
+            utc(inc.first_seen),
+            utc(inc.last_activity),
+            if inc.ongoing {
+                " — **still active at the end of the evidence**"
+            } else {
+                ""
+            },
+            human_bytes(inc.bytes_out),
+            grouped(inc.bytes_out),
+            inc.records.map_or("not in the logs".into(), grouped),
+            inc.tactics
+                .iter()
+                .map(|(t, at)| format!("{t} ({})", utc(*at)))
+                .collect::<Vec<_>>()
+                .join(" → "),
+        );
+        for &i in &inc.findings {
+            finding(out, &story.findings[i], input);
+        }
+    }
+    let loose: Vec<&Finding> = story
+        .findings
+        .iter()
+        .zip(&story.incident_of)
+        .filter(|(_, i)| i.is_none())
+        .map(|(f, _)| f)
+        .collect();
+    if !loose.is_empty() {
+        out.push_str("### Findings outside any incident\n\n");
+        for f in loose {
+            finding(out, f, input);
+        }
+    }
+}
+
+fn actors(out: &mut String, story: &Story) {
+    out.push_str("## Actors\n\n| Kind | Value | First seen | Last seen | Events | Bytes out | Records | Findings |\n|---|---|---|---|---:|---:|---:|---:|\n");
+    let mut list: Vec<_> = story.actors.iter().collect();
+    list.sort_by(|a, b| {
+        (b.bytes_out, b.finding_ids.len(), &a.value).cmp(&(
+            a.bytes_out,
+            a.finding_ids.len(),
+            &b.value,
+        ))
+    });
+    for a in list {
+        let _ = writeln!(
+            out,
+            "| {} | {} | {} | {} | {} | {} | {} | {} |",
+            a.kind,
+            esc(&a.value),
+            a.first_seen.map(utc).unwrap_or_default(),
+            a.last_seen.map(utc).unwrap_or_default(),
+            grouped(a.events),
+            human_bytes(a.bytes_out),
+            grouped(a.records),
+            if a.by_bytes_only {
+                "top by bytes".to_string()
+            } else {
+                a.finding_ids.len().to_string()
+            },
+        );
+    }
+    out.push('\n');
+}
+
+fn evidence(out: &mut String, input: &ReportInput<'_>) {
+    out.push_str("## Evidence\n\n| File | Size | SHA-256 | Format | Lines | Parsed | Unparsed | First event | Last event | Problems |\n|---|---:|---|---|---:|---:|---:|---|---|---|\n");
+    for f in input.files {
+        let s = &f.stats;
+        let _ = writeln!(
+            out,
+            "| {} | {} | {} | {} | {} | {} | {} | {} | {} | {} |",
+            esc(&f.rel),
+            grouped(f.size),
+            f.sha256.as_deref().unwrap_or("-"),
+            f.format.map_or("-", |x| x.name()),
+            grouped(s.lines),
+            grouped(s.parsed),
+            grouped(s.unparsed),
+            s.first.map(|t| t.to_utc_string()).unwrap_or_default(),
+            s.last.map(|t| t.to_utc_string()).unwrap_or_default(),
+            esc(&f.problems.join("; ")),
+        );
+    }
+    out.push('\n');
+}
+
+/// The whole report.
+pub fn render(input: &ReportInput<'_>) -> String {
+    let story = input.story;
+    let r = input.run;
+    let mut out = String::from("# leaktrail case report\n\n");
+    let _ = writeln!(
+        out,
+        "{} files · evidence up to {} · made {} · all times UTC\n",
+        input.files.len(),
+        story.evidence_end.map(utc).unwrap_or_else(|| "-".into()),
+        esc(&r.finished)
+    );
+    out.push_str("## What happened\n\n");
+    match story.incidents.first() {
+        Some(top) => {
+            let _ = writeln!(out, "**Read first: {}** — {}\n", top.id, esc(&top.summary));
+        }
+        None => out.push_str("No incident: no finding at level low or above names an actor.\n\n"),
+    }
+    if !story.incidents.is_empty() {
+        out.push_str("| Incident | Level | Score | Actors | First seen | Last activity | Data out |\n|---|---|---:|---|---|---|---:|\n");
+        for inc in &story.incidents {
+            let actors: Vec<&String> = inc.ips.iter().chain(&inc.users).chain(&inc.keys).collect();
+            let names = actors
+                .iter()
+                .take(4)
+                .map(|s| s.as_str())
+                .collect::<Vec<_>>()
+                .join(", ");
+            let _ = writeln!(
+                out,
+                "| {} | {} | {} | {}{} | {} | {} | {} |",
+                inc.id,
+                inc.level,
+                inc.score,
+                esc(&names),
+                if actors.len() > 4 {
+                    format!(" +{}", actors.len() - 4)
+                } else {
+                    String::new()
+                },
+                utc(inc.first_seen),
+                utc(inc.last_activity),
+                human_bytes(inc.bytes_out)
+            );
+        }
+        out.push('\n');
+    }
+    incidents(&mut out, input);
+    actors(&mut out, story);
+    evidence(&mut out, input);
+    let _ = writeln!(
+        out,
+        "## How this report was made\n\n- Tool: leaktrail {}\n- Command: `{}`\n- Started: {}\n- Finished: {}\n- Zone assumed for times without one: {}\n- Rules: {} (rule-set SHA-256 {})",
+        r.version,
+        format!("leaktrail {}", r.args.join(" ")).replace('`', "'"),
+        esc(&r.started),
+        esc(&r.finished),
+        esc(&r.zone),
+        r.rules,
+        r.rules_sha256
+    );
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn markdown_text_is_inert() {
+        assert_eq!(esc("<img src=x onerror=1>"), "&lt;img src=x onerror=1&gt;");
+        assert_eq!(esc("a|b [x](y)"), "a\\|b \\[x\\]\\(y\\)");
+        assert_eq!(esc("line\nbreak"), "line break");
+    }
+
+    #[test]
+    fn fences_outgrow_backticks() {
+        let f = fenced(&["a ```` b".to_string()]);
+        assert!(f.starts_with("`````text\n"));
+        assert!(f.ends_with("\n`````\n"));
+    }
+}

@@ -1,0 +1,367 @@
+//! Incidents: findings linked by the entities they share — one address, user or access key
+//! named by both; an address and a user (or key, or session) seen acting in one event; two
+//! addresses of one /24 acting within the same hours — scored by the combination of their
+//! signals (levels, distinct rules, tactics reached, data out), not by volume alone.
+
+use super::{actors::named, grouped, human_bytes, human_duration, utc};
+use crate::detect::Finding;
+use crate::detect::finding::level_rank;
+use crate::detect::seen::{self, EntityId, Seen};
+use crate::rules::tags;
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+
+const HOUR: i64 = 3_600_000_000_000;
+const MINUTE: i64 = 60_000_000_000;
+
+/// One incident.
+#[derive(Clone, Debug)]
+pub struct Incident {
+    /// `INC-1` is the most important.
+    pub id: String,
+    pub level: &'static str,
+    pub score: u32,
+    pub first_seen: i64,
+    pub last_seen: i64,
+    /// The latest event of the incident's addresses and keys, matched or not.
+    pub last_activity: i64,
+    pub ips: Vec<String>,
+    pub users: Vec<String>,
+    pub keys: Vec<String>,
+    /// Tactics with the time each was first reached, in that order.
+    pub tactics: Vec<(&'static str, i64)>,
+    /// Bytes sent to the incident's addresses (or, without addresses, its keys).
+    pub bytes_out: u64,
+    /// Rows the logs say were handed to them, when they say.
+    pub records: Option<u64>,
+    /// Bytes out per hour (hours since the epoch), sorted.
+    pub hours: Vec<(i64, u64)>,
+    /// Indices of its findings, by time.
+    pub findings: Vec<usize>,
+    /// Still active within the last hour of the evidence.
+    pub ongoing: bool,
+    pub summary: String,
+}
+
+struct Dsu(Vec<usize>);
+
+impl Dsu {
+    fn find(&mut self, x: usize) -> usize {
+        let mut r = x;
+        while self.0[r] != r {
+            r = self.0[r];
+        }
+        let mut y = x;
+        while self.0[y] != r {
+            let next = self.0[y];
+            self.0[y] = r;
+            y = next;
+        }
+        r
+    }
+    fn union(&mut self, a: usize, b: usize) {
+        let (a, b) = (self.find(a), self.find(b));
+        // The smaller index becomes the root, so components do not depend on link order.
+        if a != b {
+            let (lo, hi) = (a.min(b), a.max(b));
+            self.0[hi] = lo;
+        }
+    }
+}
+
+fn kind_code(kind: &str) -> u8 {
+    seen::KINDS.iter().position(|k| *k == kind).unwrap_or(0) as u8
+}
+
+/// Findings that can start or join an incident: low or above, naming someone.
+fn qualifies(f: &Finding) -> bool {
+    level_rank(f.level) >= 1 && named(f).next().is_some()
+}
+
+fn ipv4_prefix(ip: &str) -> Option<[u8; 3]> {
+    let a: std::net::Ipv4Addr = ip.parse().ok()?;
+    let o = a.octets();
+    Some([o[0], o[1], o[2]])
+}
+
+/// Links findings into components.
+fn link(findings: &[Finding], seen: &Seen) -> Dsu {
+    let mut dsu = Dsu((0..findings.len()).collect());
+    let mut by_entity: HashMap<EntityId, usize> = HashMap::new();
+    for (i, f) in findings.iter().enumerate().filter(|(_, f)| qualifies(f)) {
+        for (kind, value) in named(f) {
+            let id = Seen::id(kind_code(kind), value);
+            match by_entity.get(&id) {
+                Some(&j) => dsu.union(i, j),
+                None => {
+                    by_entity.insert(id, i);
+                }
+            }
+        }
+    }
+    for (a, b) in seen.links.keys() {
+        if let (Some(&i), Some(&j)) = (by_entity.get(a), by_entity.get(b)) {
+            dsu.union(i, j);
+        }
+    }
+    // One action logged once per account it touched (useradd then usermod naming the new
+    // account): the same rule, the same file, within a minute.
+    let mut by_rule: BTreeMap<(&str, &str), Vec<usize>> = BTreeMap::new();
+    for (i, f) in findings.iter().enumerate().filter(|(_, f)| qualifies(f)) {
+        if let Some((path, _, _)) = f.evidence.first() {
+            by_rule
+                .entry((f.rule_id.as_str(), path.as_str()))
+                .or_default()
+                .push(i);
+        }
+    }
+    for members in by_rule.values() {
+        for (x, &i) in members.iter().enumerate() {
+            for &j in &members[x + 1..] {
+                if (findings[i].first_seen - findings[j].first_seen).abs() <= MINUTE {
+                    dsu.union(i, j);
+                }
+            }
+        }
+    }
+    // Neighbouring addresses acting within the same hours (a rotating pool in one /24).
+    let mut by_prefix: BTreeMap<[u8; 3], Vec<usize>> = BTreeMap::new();
+    for (i, f) in findings.iter().enumerate() {
+        if qualifies(f) && level_rank(f.level) >= 2 {
+            for p in f.ips.iter().filter_map(|ip| ipv4_prefix(ip)) {
+                by_prefix.entry(p).or_default().push(i);
+            }
+        }
+    }
+    for members in by_prefix.values() {
+        for (x, &i) in members.iter().enumerate() {
+            for &j in &members[x + 1..] {
+                let (a, b) = (&findings[i], &findings[j]);
+                if a.first_seen <= b.last_seen + HOUR && b.first_seen <= a.last_seen + HOUR {
+                    dsu.union(i, j);
+                }
+            }
+        }
+    }
+    dsu
+}
+
+const WEIGHTS: [f64; 5] = [0.5, 2.0, 5.0, 15.0, 40.0];
+
+/// The combination of signals: each rule counts once in full (repeats a quarter), each
+/// tactic reached adds, and data out adds by its order of magnitude.
+fn score(fs: &[&Finding], tactics: usize, bytes: u64) -> u32 {
+    let mut seen_rules = BTreeSet::new();
+    let mut s = 0.0;
+    for f in fs {
+        let w = WEIGHTS[level_rank(f.level) as usize];
+        s += if seen_rules.insert(f.rule_id.as_str()) {
+            w
+        } else {
+            w / 4.0
+        };
+    }
+    s += 8.0 * tactics as f64;
+    s += 4.0 * (1.0 + bytes as f64 / 1e6).log10();
+    s.round() as u32
+}
+
+/// Groups findings into incidents, most important first; also returns each finding's
+/// incident.
+pub fn group(
+    findings: &[Finding],
+    seen: &Seen,
+    end: Option<i64>,
+) -> (Vec<Incident>, Vec<Option<usize>>) {
+    let mut dsu = link(findings, seen);
+    let mut comps: BTreeMap<usize, Vec<usize>> = BTreeMap::new();
+    for (i, f) in findings.iter().enumerate() {
+        if qualifies(f) {
+            comps.entry(dsu.find(i)).or_default().push(i);
+        }
+    }
+    let mut incidents: Vec<Incident> = comps
+        .into_values()
+        .map(|members| incident(findings, members, seen, end))
+        .collect();
+    incidents.sort_by(|a, b| {
+        (b.score, a.first_seen, &a.findings).cmp(&(a.score, b.first_seen, &b.findings))
+    });
+    let mut of = vec![None; findings.len()];
+    for (n, inc) in incidents.iter_mut().enumerate() {
+        inc.id = format!("INC-{}", n + 1);
+        for &i in &inc.findings {
+            of[i] = Some(n);
+        }
+    }
+    for inc in &mut incidents {
+        inc.summary = summary(inc, findings, end);
+    }
+    (incidents, of)
+}
+
+fn incident(
+    findings: &[Finding],
+    mut members: Vec<usize>,
+    seen: &Seen,
+    end: Option<i64>,
+) -> Incident {
+    members.sort_by(|&a, &b| {
+        (findings[a].first_seen, &findings[a].id).cmp(&(findings[b].first_seen, &findings[b].id))
+    });
+    let fs: Vec<&Finding> = members.iter().map(|&i| &findings[i]).collect();
+    let mut ents: BTreeMap<&str, BTreeSet<&str>> = BTreeMap::new();
+    let mut tactics: BTreeMap<&'static str, i64> = BTreeMap::new();
+    for f in &fs {
+        for (k, v) in named(f) {
+            ents.entry(k).or_default().insert(v);
+        }
+        // A convergence finding restates its actor's tactics at the actor's first time.
+        if f.rule_id == crate::detect::convergence::RULE_ID {
+            continue;
+        }
+        for t in &f.tactics {
+            let e = tactics.entry(t).or_insert(f.first_seen);
+            *e = (*e).min(f.first_seen);
+        }
+    }
+    let list = |k: &str| -> Vec<String> {
+        ents.get(k)
+            .map(|s| s.iter().map(|v| v.to_string()).collect())
+            .unwrap_or_default()
+    };
+    let (ips, users, keys) = (list("ip"), list("user"), list("key"));
+    let mut tactics: Vec<(&'static str, i64)> = tactics.into_iter().collect();
+    tactics.sort_by_key(|(t, at)| (*at, tags::order(t)));
+    // Data out by address; an incident without addresses counts its keys.
+    let (measure, kind) = if ips.is_empty() {
+        (&keys, seen::KEY)
+    } else {
+        (&ips, seen::IP)
+    };
+    let acts: Vec<&seen::Activity> = measure.iter().filter_map(|v| seen.get(kind, v)).collect();
+    let bytes_out = acts.iter().map(|a| a.bytes_out).sum();
+    let records: u64 = acts.iter().map(|a| a.records).sum();
+    let mut by_hour: BTreeMap<i64, u64> = BTreeMap::new();
+    for (h, b) in acts.iter().flat_map(|a| a.hours.iter()) {
+        *by_hour.entry(*h).or_default() += b;
+    }
+    let first_seen = fs.iter().map(|f| f.first_seen).min().unwrap_or(0);
+    let last_seen = fs.iter().map(|f| f.last_seen).max().unwrap_or(0);
+    let last_activity = ips
+        .iter()
+        .filter_map(|v| seen.get(seen::IP, v))
+        .chain(keys.iter().filter_map(|v| seen.get(seen::KEY, v)))
+        .map(|a| a.last)
+        .fold(last_seen, i64::max);
+    let level = fs
+        .iter()
+        .map(|f| f.level)
+        .max_by_key(|l| level_rank(l))
+        .unwrap_or("low");
+    Incident {
+        id: String::new(),
+        level,
+        score: score(&fs, tactics.len(), bytes_out),
+        first_seen,
+        last_seen,
+        last_activity,
+        ips,
+        users,
+        keys,
+        tactics,
+        bytes_out,
+        records: (records > 0).then_some(records),
+        hours: by_hour.into_iter().collect(),
+        findings: members,
+        ongoing: end.is_some_and(|e| last_activity >= e - HOUR),
+        summary: String::new(),
+    }
+}
+
+fn some(v: &[String], n: usize) -> String {
+    let mut s = v.iter().take(n).cloned().collect::<Vec<_>>().join(", ");
+    if v.len() > n {
+        s.push_str(&format!(" and {} more", v.len() - n));
+    }
+    s
+}
+
+/// Who, from where, how they got in, what they took, how much, when it started and whether
+/// it stopped — in plain words.
+fn summary(inc: &Incident, findings: &[Finding], end: Option<i64>) -> String {
+    let mut who = Vec::new();
+    if !inc.ips.is_empty() {
+        who.push(format!("address {}", some(&inc.ips, 3)));
+    }
+    if !inc.users.is_empty() {
+        who.push(format!("account {}", some(&inc.users, 3)));
+    }
+    if !inc.keys.is_empty() {
+        who.push(format!("key {}", some(&inc.keys, 2)));
+    }
+    let fs: Vec<&Finding> = inc.findings.iter().map(|&i| &findings[i]).collect();
+    let mut s = format!(
+        "{}: {} finding{} from {}, {} to {}.",
+        inc.level.to_uppercase(),
+        fs.len(),
+        if fs.len() == 1 { "" } else { "s" },
+        who.join("; "),
+        utc(inc.first_seen),
+        utc(inc.last_seen)
+    );
+    if let Some(f) = fs.first() {
+        s.push_str(&format!(" It began with \"{}\".", f.title));
+    }
+    let mut ways: Vec<&&Finding> = fs
+        .iter()
+        .filter(|f| {
+            f.tactics
+                .iter()
+                .any(|t| matches!(*t, "initial-access" | "credential-access"))
+                && f.rule_id != crate::detect::convergence::RULE_ID
+        })
+        .collect();
+    // The strongest signals first, then the earliest.
+    ways.sort_by_key(|f| (std::cmp::Reverse(level_rank(f.level)), f.first_seen));
+    let mut entry: Vec<&str> = Vec::new();
+    for f in ways {
+        if entry.len() < 3 && !entry.contains(&f.title.as_str()) {
+            entry.push(&f.title);
+        }
+    }
+    if !entry.is_empty() {
+        s.push_str(&format!(" Access: {}.", entry.join("; ")));
+    }
+    if !inc.tactics.is_empty() {
+        let chain: Vec<&str> = inc.tactics.iter().map(|(t, _)| *t).collect();
+        s.push_str(&format!(" Tactics reached: {}.", chain.join(" → ")));
+    }
+    if inc.bytes_out > 0 {
+        s.push_str(&format!(
+            " Data sent to them: {} ({} bytes)",
+            human_bytes(inc.bytes_out),
+            grouped(inc.bytes_out)
+        ));
+        if let Some(r) = inc.records {
+            s.push_str(&format!(
+                "; {} records where the logs count rows",
+                grouped(r)
+            ));
+        }
+        s.push('.');
+    }
+    match end {
+        Some(e) if inc.ongoing => s.push_str(&format!(
+            " Still active at the end of the evidence: last activity {}, the evidence ends {}.",
+            utc(inc.last_activity),
+            utc(e)
+        )),
+        Some(e) => s.push_str(&format!(
+            " Last activity {}, {} before the evidence ends.",
+            utc(inc.last_activity),
+            human_duration(e - inc.last_activity)
+        )),
+        None => {}
+    }
+    s
+}
