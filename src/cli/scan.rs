@@ -132,7 +132,7 @@ fn source_infos(result: &scan::ScanResult) -> Vec<SourceInfo> {
             path: f.path.clone(),
             rel: f.rel.clone(),
             sha256: f.sha256.clone(),
-            data_type: f.format.map_or("text", |x| x.data_type()),
+            data_type: f.format.map_or("text:line", |x| x.data_type()),
         })
         .collect()
 }

@@ -123,10 +123,10 @@ formats! {
     PostgresCsv => "postgres-csv", "database:postgresql", "PostgreSQL csvlog";
     Postgres => "postgres", "database:postgresql", "PostgreSQL stderr log (log_line_prefix forms)";
     MysqlGeneral => "mysql-general", "database:mysql", "MySQL general query log";
-    Syslog => "syslog", "syslog", "syslog: RFC 3164, RFC 5424, ISO-timestamped rsyslog";
+    Syslog => "syslog", "syslog:line", "syslog: RFC 3164, RFC 5424, ISO-timestamped rsyslog";
     ApacheError => "apache-error", "webserver:error", "Apache error log";
     NginxError => "nginx-error", "webserver:error", "nginx error log";
-    Generic => "text", "text", "any text log with a leading timestamp";
+    Generic => "text", "text:line", "any text log with a leading timestamp";
 }
 
 impl Format {
