@@ -137,8 +137,6 @@ impl Group {
             _ => {
                 let mut m = Minute::new(minute, ts, r);
                 m.add(ts, value, bytes, r);
-                // Most groups see one minute per part: no room for four.
-                self.minutes.reserve_exact(1);
                 self.minutes.push(m);
             }
         }
@@ -328,17 +326,40 @@ impl CorrSpec {
         Some(h.finish())
     }
 
-    /// True when the event's group key equals `key`.
+    /// True when the event's group key equals `key` (compared as bytes, without splitting).
     pub fn key_matches(&self, rule: usize, v: &mut View<'_, '_>, key: &str) -> bool {
         let Some(k) = self.base_pos(rule) else {
             return false;
         };
-        let mut parts = key.split(KEY_SEP);
-        self.group[k].iter().all(|g| {
-            let want = parts.next().unwrap_or_default();
-            v.value(g)
-                .is_some_and(|got| String::from_utf8_lossy(got) == want)
-        }) && parts.next().is_none()
+        let mut rest = key.as_bytes();
+        for (i, g) in self.group[k].iter().enumerate() {
+            if i > 0 {
+                let mut sep = [0u8; 4];
+                let sep = KEY_SEP.encode_utf8(&mut sep).as_bytes();
+                let Some(r) = rest.strip_prefix(sep) else {
+                    return false;
+                };
+                rest = r;
+            }
+            let Some(got) = v.value(g) else {
+                return false;
+            };
+            // Keys are built with from_utf8_lossy: valid UTF-8 compares as is.
+            match std::str::from_utf8(got) {
+                Ok(_) => match rest.strip_prefix(got) {
+                    Some(r) => rest = r,
+                    None => return false,
+                },
+                Err(_) => {
+                    let lossy = String::from_utf8_lossy(got);
+                    match rest.strip_prefix(lossy.as_bytes()) {
+                        Some(r) => rest = r,
+                        None => return false,
+                    }
+                }
+            }
+        }
+        rest.is_empty()
     }
 
     /// True when every group-by field is a client address: the key then names the actor and

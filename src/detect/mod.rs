@@ -460,19 +460,32 @@ pub struct DetectFactory<'e> {
     pool: Pool,
 }
 
-type Pool = std::sync::Arc<std::sync::Mutex<Vec<Partial>>>;
+/// States by worker thread (rayon's thread index; the last slot for other threads): a state
+/// stays with the thread that allocated it, so its growth and frees stay in that thread's
+/// allocator arena.
+type Pool = std::sync::Arc<Vec<std::sync::Mutex<Vec<Partial>>>>;
+
+fn slot(pool: &Pool) -> &std::sync::Mutex<Vec<Partial>> {
+    let last = pool.len() - 1;
+    &pool[rayon::current_thread_index().map_or(last, |i| i.min(last))]
+}
 
 impl<'e> DetectFactory<'e> {
     pub fn new(engine: &'e Engine) -> Self {
+        let slots = rayon::current_num_threads() + 1;
         DetectFactory {
             engine,
-            pool: Default::default(),
+            pool: std::sync::Arc::new((0..slots).map(|_| Default::default()).collect()),
         }
     }
 
     /// The merged state of every sink made.
     pub fn into_state(self) -> Partial {
-        let parts = std::mem::take(&mut *self.pool.lock().unwrap_or_else(|e| e.into_inner()));
+        let parts: Vec<Partial> = self
+            .pool
+            .iter()
+            .flat_map(|s| std::mem::take(&mut *s.lock().unwrap_or_else(|e| e.into_inner())))
+            .collect();
         let mut parts = parts.into_iter();
         let mut state = parts.next().unwrap_or_default();
         for p in parts {
@@ -485,8 +498,7 @@ impl<'e> DetectFactory<'e> {
 impl<'e> SinkFactory for DetectFactory<'e> {
     type Sink = DetectSink<'e>;
     fn make(&self) -> DetectSink<'e> {
-        let state = self
-            .pool
+        let state = slot(&self.pool)
             .lock()
             .unwrap_or_else(|e| e.into_inner())
             .pop()
@@ -587,7 +599,7 @@ impl Sink for DetectSink<'_> {
     }
 
     fn finish(self) {
-        self.pool
+        slot(&self.pool)
             .lock()
             .unwrap_or_else(|e| e.into_inner())
             .push(self.state);

@@ -130,10 +130,54 @@ fn number(v: Val<'_>) -> Option<u64> {
     }
 }
 
+/// Every field name [`pick`] reads.
+const NAMES: &[&[u8]] = &[
+    b"c-ip",
+    b"src_ip",
+    b"sourceIPAddress",
+    b"client_ip",
+    b"cs-username",
+    b"user",
+    b"userIdentity.userName",
+    b"userIdentity.arn",
+    b"userIdentity.accessKeyId",
+    b"api_key",
+    b"key_id",
+    b"session",
+    b"session_id",
+    b"sc-bytes",
+    b"additionalEventData.bytesTransferredOut",
+    b"row_count",
+    b"rows",
+    b"outcome",
+    b"event",
+];
+
+/// (length, first byte) pairs of [`NAMES`]: most other field names are rejected with one
+/// lookup instead of a string comparison per name.
+static MAYBE: [[bool; 128]; 64] = {
+    let mut t = [[false; 128]; 64];
+    let mut i = 0;
+    while i < NAMES.len() {
+        let n = NAMES[i];
+        t[n.len() % 64][(n[0] & 0x7f) as usize] = true;
+        i += 1;
+    }
+    t
+};
+
+fn maybe(name: &[u8]) -> bool {
+    name.first()
+        .is_some_and(|&c| name.len() < 64 && MAYBE[name.len()][(c & 0x7f) as usize])
+}
+
 fn pick<'a>(f: &Fields<'a>) -> Picked<'a> {
     let mut p = Picked::default();
     for i in 0..f.len() {
         let name = f.name(i);
+        if !maybe(name) {
+            continue;
+        }
         let v = f.value(i);
         if let Some((kind, prio)) = entity_field(name) {
             // Escaped values are rare in these fields; they are skipped rather than decoded.

@@ -13,7 +13,15 @@ pub struct Scratch {
     /// event, however many rules and needles test it.
     lower_at: Vec<(usize, usize, usize)>,
     raw_lower: Vec<u8>,
+    /// Field lookups of the current event, by the address of the name asked for (rules keep
+    /// their field names, so the same name comes back at the same address): slot →
+    /// (name address, name length, event generation, index or `NONE`).
+    names: [(usize, usize, u32, u16); NAME_SLOTS],
+    generation: u32,
 }
+
+const NAME_SLOTS: usize = 32;
+const NONE: u16 = u16::MAX;
 
 /// One event as rules see it.
 pub struct View<'v, 'a> {
@@ -28,6 +36,12 @@ impl<'v, 'a> View<'v, 'a> {
     pub fn new(ev: &'v Event<'a, 'v>, s: &'v mut Scratch) -> Self {
         s.lower.clear();
         s.lower_at.clear();
+        s.generation = s.generation.wrapping_add(1);
+        if s.generation == 0 {
+            // After a wrap, old entries could look current.
+            s.names = [(0, 0, 0, NONE); NAME_SLOTS];
+            s.generation = 1;
+        }
         View {
             ev,
             s,
@@ -43,13 +57,22 @@ impl<'v, 'a> View<'v, 'a> {
         v
     }
 
-    fn index(&self, name: &str) -> Option<usize> {
+    fn index(&mut self, name: &str) -> Option<usize> {
+        let (ptr, len) = (name.as_ptr() as usize, name.len());
+        let slot = ((ptr >> 3) ^ len) % NAME_SLOTS;
+        let (p, l, g, i) = self.s.names[slot];
+        if p == ptr && l == len && g == self.s.generation {
+            return (i != NONE).then_some(i as usize);
+        }
         let f = self.ev.fields;
-        (0..f.len()).find(|&i| f.name(i) == name.as_bytes())
+        let found = (0..f.len()).find(|&i| f.name(i) == name.as_bytes());
+        let stored = found.and_then(|i| u16::try_from(i).ok()).unwrap_or(NONE);
+        self.s.names[slot] = (ptr, len, self.s.generation, stored);
+        found
     }
 
     /// True when the event has the field.
-    pub fn has(&self, name: &str) -> bool {
+    pub fn has(&mut self, name: &str) -> bool {
         self.index(name).is_some()
     }
 
