@@ -374,3 +374,61 @@ fn hostile_log_text_stays_inert() {
         }
     }
 }
+
+#[test]
+fn notable_events_are_rows_of_their_own() {
+    let rows: Vec<Value> = read("timeline.jsonl")
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let login = rows
+        .iter()
+        .find(|r| {
+            r["timestamp_desc"] == "Event time"
+                && r["message"]
+                    .as_str()
+                    .unwrap()
+                    .starts_with("Successful SSH login — 203.0.113.66, deploy")
+        })
+        .expect("the attacker's SSH login is on the timeline");
+    assert_eq!(login["incident_id"], "INC-1");
+    assert_eq!(login["source_path"], "bastion/auth.log");
+    assert!(
+        login["datetime"]
+            .as_str()
+            .unwrap()
+            .starts_with("2026-10-13T10:06:12")
+    );
+    let path = format!("sample-logs/{}", login["source_path"].as_str().unwrap());
+    let text = std::fs::read(path).unwrap();
+    let at = login["source_offset"].as_u64().unwrap() as usize;
+    assert!(
+        text[at..].starts_with(b"2026-10-13T10:06:12"),
+        "the offset is the line's start"
+    );
+    assert!(
+        std::str::from_utf8(&text[at..at + 120])
+            .unwrap()
+            .contains("Accepted password for deploy")
+    );
+    for title in [
+        "Account granted an administrative role",
+        "Large data export",
+        "CloudTrail logging stopped",
+    ] {
+        assert!(
+            rows.iter().any(|r| r["timestamp_desc"] == "Event time"
+                && r["message"].as_str().unwrap().starts_with(title)),
+            "{title} has an event row"
+        );
+    }
+    // Context-only rules make rows, not findings.
+    let case = case();
+    assert!(
+        !case["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|f| f["title"] == "Successful SSH login")
+    );
+}

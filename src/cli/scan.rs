@@ -36,7 +36,14 @@ pub fn run(args: ScanArgs, quiet: bool) -> anyhow::Result<u8> {
         return Ok(super::EXIT_USAGE);
     }
     let sources = source_infos(&result);
-    let story = timeline::build(findings, &state.seen, &sources, evidence_end(&result));
+    let notable = notable_events(&engine, &state.notable);
+    let story = timeline::build(
+        findings,
+        &notable,
+        &state.seen,
+        &sources,
+        evidence_end(&result),
+    );
     let excerpts = excerpts(&story);
     let finished = now();
     let run = RunInfo {
@@ -69,6 +76,13 @@ pub fn run(args: ScanArgs, quiet: bool) -> anyhow::Result<u8> {
             );
         }
         print_incidents(&story);
+        if state.notable.total > state.notable.kept.len() as u64 {
+            eprintln!(
+                "leaktrail: {} notable events; the timeline holds the first {}",
+                state.notable.total,
+                state.notable.kept.len()
+            );
+        }
         print_findings(&story.findings);
         summary(&result, &case_path);
     }
@@ -133,6 +147,29 @@ fn source_infos(result: &scan::ScanResult) -> Vec<SourceInfo> {
             rel: f.rel.clone(),
             sha256: f.sha256.clone(),
             data_type: f.format.map_or("text:line", |x| x.data_type()),
+        })
+        .collect()
+}
+
+/// The notable events, with their rules' names.
+fn notable_events(engine: &Engine, n: &detect::Notables) -> Vec<timeline::NotableEvent> {
+    n.kept
+        .iter()
+        .map(|e| {
+            let r = &engine.rules[e.rule];
+            timeline::NotableEvent {
+                time: e.ts,
+                file: e.at.file,
+                line: e.at.line,
+                offset: e.at.offset,
+                rule_id: r.id.clone(),
+                title: r.title.clone(),
+                level: r.level,
+                tactic: r.tactics.first().copied(),
+                ip: e.ip.clone(),
+                user: e.user.clone(),
+                key: e.key.clone(),
+            }
         })
         .collect()
 }

@@ -41,6 +41,8 @@ pub struct Compiled {
     pub generate: bool,
     /// Correlations fed by this rule, with the field to group by for each.
     pub feeds: Vec<usize>,
+    /// Every matching event is a timeline row.
+    pub timeline: bool,
 }
 
 /// A rule that could not be compiled.
@@ -82,8 +84,9 @@ impl Engine {
                     technique,
                     matcher,
                     logsource: Logsource::from_sigma(&r.sigma.logsource),
-                    generate: true,
+                    generate: r.ext.timeline != crate::rules::Timeline::Only,
                     feeds: Vec::new(),
+                    timeline: r.ext.timeline != crate::rules::Timeline::No,
                 }),
                 Err(reason) => skipped.push(Skipped {
                     origin: r.origin.display(),
@@ -376,6 +379,53 @@ pub struct Partial {
     pub activity: gaps::Activity,
     /// What each entity did, across all events.
     pub seen: seen::Seen,
+    /// Events of rules marked for the timeline.
+    pub notable: Notables,
+}
+
+/// How many notable events the timeline keeps (the earliest; the rest are counted).
+pub const MAX_NOTABLE: usize = 20_000;
+
+/// One event of a rule marked for the timeline.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Notable {
+    pub ts: i64,
+    pub at: Ref,
+    /// Index of the rule in the engine.
+    pub rule: usize,
+    /// The entities it names (address, user, key).
+    pub ip: Option<String>,
+    pub user: Option<String>,
+    pub key: Option<String>,
+}
+
+/// Notable events: the earliest [`MAX_NOTABLE`] by (time, reference), and how many there were.
+#[derive(Clone, Debug, Default)]
+pub struct Notables {
+    pub kept: Vec<Notable>,
+    pub total: u64,
+}
+
+impl Notables {
+    fn add(&mut self, n: Notable) {
+        self.total += 1;
+        self.kept.push(n);
+        if self.kept.len() >= 2 * MAX_NOTABLE {
+            self.trim();
+        }
+    }
+
+    /// Sorts and keeps the earliest [`MAX_NOTABLE`].
+    pub fn trim(&mut self) {
+        self.kept.sort();
+        self.kept.truncate(MAX_NOTABLE);
+    }
+
+    fn merge(&mut self, o: Notables) {
+        self.total += o.total;
+        self.kept.extend(o.kept);
+        self.trim();
+    }
 }
 
 impl Partial {
@@ -400,6 +450,7 @@ impl Partial {
         }
         self.activity.merge(o.activity);
         self.seen.merge(o.seen);
+        self.notable.merge(o.notable);
     }
 
     fn add_collided(&mut self, ci: usize, g: Group) {
@@ -491,6 +542,7 @@ impl<'e> DetectFactory<'e> {
         for p in parts {
             state.merge(p);
         }
+        state.notable.trim();
         state
     }
 }
@@ -561,6 +613,17 @@ impl Sink for DetectSink<'_> {
             }
             if !route::applies(&rule.logsource, format, &mut v) || !rule.matcher.matches(&mut v) {
                 continue;
+            }
+            if rule.timeline {
+                let e = ent.get_or_insert_with(|| entities(&mut v));
+                self.state.notable.add(Notable {
+                    ts,
+                    at: r,
+                    rule: ri,
+                    ip: e.ip.clone(),
+                    user: e.user.clone().or_else(|| e.target.clone()),
+                    key: e.key.clone(),
+                });
             }
             if rule.generate {
                 let e = ent.get_or_insert_with(|| entities(&mut v));

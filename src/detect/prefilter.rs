@@ -21,7 +21,7 @@ pub(super) struct Prefilter {
 }
 
 /// Literals per SIMD searcher: Teddy slows down as its buckets fill.
-const PACKED_GROUP: usize = 32;
+const PACKED_GROUP: usize = 16;
 
 impl Prefilter {
     /// The prefilter over `subset` (indices into `rules`).

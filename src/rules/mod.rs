@@ -37,6 +37,18 @@ pub struct Extension {
     pub negative: Vec<Json>,
     /// The numeric field summed by a `value_sum` correlation (default `sc-bytes`).
     pub sum_field: Option<String>,
+    /// `timeline: events` — every matching event is also a row of the timeline;
+    /// `timeline: only` — rows only, no finding (context such as successful logins).
+    pub timeline: Timeline,
+}
+
+/// Whether a rule's events become timeline rows.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Timeline {
+    #[default]
+    No,
+    Events,
+    Only,
 }
 
 impl Extension {
@@ -60,6 +72,11 @@ impl Extension {
                 .get("sum_field")
                 .and_then(Json::as_str)
                 .map(str::to_string),
+            timeline: match v.get("timeline").and_then(Json::as_str) {
+                Some("events") => Timeline::Events,
+                Some("only") => Timeline::Only,
+                _ => Timeline::No,
+            },
         }
     }
 }

@@ -37,16 +37,36 @@ pub struct SourceInfo {
     pub data_type: &'static str,
 }
 
+/// One event of a rule marked for the timeline (a login, a role change, a policy change).
+#[derive(Clone, Debug)]
+pub struct NotableEvent {
+    pub time: i64,
+    /// Scan index of its file.
+    pub file: usize,
+    pub line: u64,
+    pub offset: u64,
+    pub rule_id: String,
+    pub title: String,
+    pub level: &'static str,
+    pub tactic: Option<&'static str>,
+    pub ip: Option<String>,
+    pub user: Option<String>,
+    pub key: Option<String>,
+}
+
 /// Builds the story.
 pub fn build(
     findings: Vec<Finding>,
+    notable: &[NotableEvent],
     seen: &Seen,
     sources: &[SourceInfo],
     evidence_end: Option<i64>,
 ) -> Story {
     let (incidents, incident_of) = incidents::group(&findings, seen, evidence_end);
     let actors = actors::actors(&findings, seen, sources);
-    let rows = rows::rows(&findings, &incident_of, &incidents, sources);
+    let mut rows = rows::rows(&findings, &incident_of, &incidents, sources);
+    rows.extend(rows::event_rows(notable, &incidents, sources));
+    rows::sort(&mut rows);
     Story {
         findings,
         incident_of,

@@ -1,7 +1,9 @@
 //! Timeline rows: each finding's episode as a row where it starts and, when it lasts, a row
-//! where it ends; sorted by time, then source, then offset, so two runs give the same rows.
+//! where it ends; each notable event (logins, role changes, exports, policy changes: events of
+//! rules marked `timeline`) as a row of its own. Sorted by time, then source, then offset, so
+//! two runs give the same rows.
 
-use super::{Incident, SourceInfo, actors::named, grouped};
+use super::{Incident, NotableEvent, SourceInfo, actors::named, grouped};
 use crate::detect::Finding;
 use std::collections::HashMap;
 
@@ -82,14 +84,66 @@ pub fn rows(
             out.push(row(f.last_seen, "Last seen", true));
         }
     }
-    out.sort_by(|a, b| {
-        (a.time, &a.path, a.offset, &a.finding_id, a.desc).cmp(&(
+    out
+}
+
+/// Rows of notable events; each belongs to the incident that names one of its entities.
+pub fn event_rows(
+    events: &[NotableEvent],
+    incidents: &[Incident],
+    sources: &[SourceInfo],
+) -> Vec<Row> {
+    let mut owner: HashMap<&str, &str> = HashMap::new();
+    for inc in incidents.iter().rev() {
+        for v in inc.ips.iter().chain(&inc.users).chain(&inc.keys) {
+            owner.insert(v.as_str(), inc.id.as_str());
+        }
+    }
+    events
+        .iter()
+        .map(|e| {
+            let src = sources.get(e.file);
+            let who: Vec<&str> = [&e.ip, &e.user, &e.key]
+                .into_iter()
+                .flatten()
+                .map(String::as_str)
+                .collect();
+            let mut message = e.title.clone();
+            if !who.is_empty() {
+                message.push_str(" — ");
+                message.push_str(&who.join(", "));
+            }
+            Row {
+                time: e.time,
+                desc: "Event time",
+                message,
+                data_type: src.map_or("text:line", |s| s.data_type),
+                level: e.level,
+                tactic: e.tactic,
+                rule_id: e.rule_id.clone(),
+                finding_id: String::new(),
+                incident_id: who.iter().find_map(|w| owner.get(w)).map(|s| s.to_string()),
+                path: src.map_or_else(String::new, |s| s.rel.clone()),
+                sha256: src.and_then(|s| s.sha256.clone()),
+                line: Some(e.line),
+                offset: Some(e.offset),
+                count: 1,
+                bytes: 0,
+            }
+        })
+        .collect()
+}
+
+/// Sorts rows by time, then source path, then offset (then finding and kind, for ties).
+pub fn sort(rows: &mut [Row]) {
+    rows.sort_by(|a, b| {
+        (a.time, &a.path, a.offset, &a.finding_id, a.desc, &a.rule_id).cmp(&(
             b.time,
             &b.path,
             b.offset,
             &b.finding_id,
             b.desc,
+            &b.rule_id,
         ))
     });
-    out
 }
