@@ -102,6 +102,20 @@ fn scan_vs_sources(c: &mut Criterion) {
             leaktrail::detect::findings(&engine, &state, &paths).len()
         })
     });
+    // The whole case: story (actors, incidents, timeline) and the five outputs rendered
+    // (issue 4 asks that the reports add no more than 10% to the scan).
+    g.bench_function("scan_and_case", |b| {
+        b.iter(|| {
+            let (r, state) = leaktrail::detect::scan(&opts, &engine, &|_| {});
+            let story = leaktrail::cli::scan::story(&engine, &state, &r, 0);
+            let run = leaktrail::report::RunInfo::default();
+            leaktrail::cli::scan::outputs(&run, &r, &story)
+                .unwrap()
+                .iter()
+                .map(|(_, t)| t.len())
+                .sum::<usize>()
+        })
+    });
     g.finish();
 }
 

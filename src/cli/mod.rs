@@ -5,7 +5,7 @@ mod args;
 mod events;
 mod progress;
 mod rules;
-mod scan;
+pub mod scan;
 mod sources;
 
 pub use args::{Cli, Command, InputArgs};

@@ -23,28 +23,10 @@ pub fn run(args: ScanArgs, quiet: bool) -> anyhow::Result<u8> {
     let progress = Progress::for_roots(&opts.roots, quiet);
     let (result, state) = detect::scan(&opts, &engine, &|n| progress.inc(n));
     progress.finish();
-    let paths = result.paths_by_index();
-    let min = level_rank(&args.min_level);
-    let gap_sources: Vec<String> = result.by_index().into_iter().map(source_of).collect();
-    let mut all = detect::findings(&engine, &state, &paths);
-    all.extend(detect::gaps::gaps(&state.activity, &gap_sources, &paths));
-    let findings: Vec<detect::Finding> = all
-        .into_iter()
-        .filter(|f| level_rank(f.level) >= min)
-        .collect();
     if super::nothing_read(&result, &opts.roots) {
         return Ok(super::EXIT_USAGE);
     }
-    let sources = source_infos(&result);
-    let notable = notable_events(&engine, &state.notable);
-    let story = timeline::build(
-        findings,
-        &notable,
-        &state.seen,
-        &sources,
-        evidence_end(&result),
-    );
-    let excerpts = excerpts(&story);
+    let story = story(&engine, &state, &result, level_rank(&args.min_level));
     let finished = now();
     let run = RunInfo {
         started,
@@ -58,7 +40,7 @@ pub fn run(args: ScanArgs, quiet: bool) -> anyhow::Result<u8> {
         rules_sha256: set.sha256(),
         version: env!("CARGO_PKG_VERSION"),
     };
-    let case_path = write_case(&args.output, &run, &result, &story, &sources, &excerpts)?;
+    let case_path = write_case(&args.output, &run, &result, &story)?;
     if !quiet {
         for p in &set.problems {
             eprintln!(
@@ -96,17 +78,41 @@ pub fn run(args: ScanArgs, quiet: bool) -> anyhow::Result<u8> {
     })
 }
 
-/// Writes the case directory: case.json, timeline.jsonl, timeline.csv, report.md,
-/// report.html. Returns the case file's path.
-fn write_case(
-    dir: &Path,
+/// Findings (rules, correlations, convergence, silent logs) at or above `min` level, turned
+/// into the story: actors, incidents, timeline rows.
+pub fn story(
+    engine: &Engine,
+    state: &detect::Partial,
+    result: &scan::ScanResult,
+    min: u8,
+) -> timeline::Story {
+    let paths = result.paths_by_index();
+    let gap_sources: Vec<String> = result.by_index().into_iter().map(source_of).collect();
+    let mut all = detect::findings(engine, state, &paths);
+    all.extend(detect::gaps::gaps(&state.activity, &gap_sources, &paths));
+    let findings: Vec<detect::Finding> = all
+        .into_iter()
+        .filter(|f| level_rank(f.level) >= min)
+        .collect();
+    let notable = notable_events(engine, &state.notable);
+    timeline::build(
+        findings,
+        &notable,
+        &state.seen,
+        &source_infos(result),
+        evidence_end(result),
+    )
+}
+
+/// The files of the case directory, by name: case.json, timeline.jsonl, timeline.csv,
+/// report.md, report.html.
+pub fn outputs(
     run: &RunInfo,
     result: &scan::ScanResult,
     story: &timeline::Story,
-    sources: &[SourceInfo],
-    excerpts: &HashMap<(String, u64), Vec<u8>>,
-) -> anyhow::Result<PathBuf> {
-    std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
+) -> anyhow::Result<Vec<(&'static str, String)>> {
+    let sources = source_infos(result);
+    let excerpts = excerpts(story);
     let run_json = json!({
         "started_at": run.started,
         "finished_at": run.finished,
@@ -114,23 +120,33 @@ fn write_case(
         "timezone_assumed": run.zone,
         "rules": {"count": run.rules, "sha256": run.rules_sha256},
     });
-    let case = report::case::case(run_json, manifest::manifest(result), story, sources);
+    let case = report::case::case(run_json, manifest::manifest(result), story, &sources);
     let mut text = serde_json::to_string_pretty(&case)?;
     text.push('\n');
     let input = ReportInput {
         story,
         files: &result.files,
         run,
-        excerpts,
+        excerpts: &excerpts,
     };
-    let outputs = [
+    Ok(vec![
         ("case.json", text),
         ("timeline.jsonl", report::timeline::jsonl(&story.rows)),
         ("timeline.csv", report::timeline::csv(&story.rows)),
         ("report.md", report::markdown::render(&input)),
         ("report.html", report::html::render(&input)),
-    ];
-    for (name, body) in outputs {
+    ])
+}
+
+/// Writes the case directory. Returns the case file's path.
+fn write_case(
+    dir: &Path,
+    run: &RunInfo,
+    result: &scan::ScanResult,
+    story: &timeline::Story,
+) -> anyhow::Result<PathBuf> {
+    std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
+    for (name, body) in outputs(run, result, story)? {
         let path = dir.join(name);
         std::fs::write(&path, body).with_context(|| format!("cannot write {}", path.display()))?;
     }
