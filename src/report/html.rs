@@ -38,7 +38,7 @@ h3{font-size:16px;margin:20px 0 6px}.meta{color:#555;margin:0 0 12px}
 nav{font-size:13px;margin:8px 0 16px}nav a{margin-right:14px;color:#2c5aa0}
 table{border-collapse:collapse;width:100%;margin:8px 0 12px;font-size:13px}
 th,td{border-bottom:1px solid #e6e6e6;padding:4px 6px;text-align:left;vertical-align:top}
-th{background:#f4f4f6;font-weight:600}td.n{text-align:right;white-space:nowrap}
+th{background:#f4f4f6;font-weight:600}td.n{text-align:right;white-space:nowrap}td.t{white-space:nowrap}
 .lvl{display:inline-block;padding:1px 7px;border-radius:9px;color:#fff;font-size:12px;font-weight:600}
 .critical{background:#8e1b1b}.high{background:#d0452f}.medium{background:#e08e0b}.low{background:#4f7cac}.informational{background:#888}
 .card{border:1px solid #ddd;border-left:6px solid #8e1b1b;border-radius:6px;padding:12px 16px;margin:12px 0;background:#fffaf9}
@@ -227,6 +227,40 @@ fn finding_block(out: &mut String, f: &Finding, input: &ReportInput<'_>) {
     out.push_str("</pre>");
 }
 
+/// How many notable events an incident's table shows.
+const KEY_EVENTS: usize = 60;
+
+/// The incident's notable events (logins, role changes, exports, policy changes), in order.
+fn key_events(out: &mut String, story: &Story, incident: &str) {
+    let rows: Vec<_> = story
+        .rows
+        .iter()
+        .filter(|r| r.desc == "Event time" && r.incident_id.as_deref() == Some(incident))
+        .collect();
+    if rows.is_empty() {
+        return;
+    }
+    out.push_str("<h4>Key events</h4><table><tr><th>Time</th><th>Event</th><th>Source</th></tr>");
+    for r in rows.iter().take(KEY_EVENTS) {
+        let _ = write!(
+            out,
+            r#"<tr><td class="t">{}</td><td>{}</td><td class="mono">{}:{}</td></tr>"#,
+            utc(r.time),
+            esc(&r.message),
+            esc(&r.path),
+            r.line.unwrap_or(0)
+        );
+    }
+    out.push_str("</table>");
+    if rows.len() > KEY_EVENTS {
+        let _ = write!(
+            out,
+            "<p class=muted>… and {} more in timeline.jsonl.</p>",
+            rows.len() - KEY_EVENTS
+        );
+    }
+}
+
 fn incidents(out: &mut String, input: &ReportInput<'_>) {
     let story = input.story;
     out.push_str(r#"<section id="incidents"><h2>Incidents</h2>"#);
@@ -254,6 +288,7 @@ fn incidents(out: &mut String, input: &ReportInput<'_>) {
             );
         }
         out.push_str("</table>");
+        key_events(out, story, &inc.id);
         for &i in &inc.findings {
             finding_block(out, &story.findings[i], input);
         }

@@ -115,6 +115,28 @@ fn incidents(out: &mut String, input: &ReportInput<'_>) {
                 .collect::<Vec<_>>()
                 .join(" → "),
         );
+        let events: Vec<_> = story
+            .rows
+            .iter()
+            .filter(|r| r.desc == "Event time" && r.incident_id.as_deref() == Some(inc.id.as_str()))
+            .collect();
+        if !events.is_empty() {
+            out.push_str("#### Key events\n\n| Time | Event | Source |\n|---|---|---|\n");
+            for r in events.iter().take(60) {
+                let _ = writeln!(
+                    out,
+                    "| {} | {} | {}:{} |",
+                    utc(r.time),
+                    esc(&r.message),
+                    esc(&r.path),
+                    r.line.unwrap_or(0)
+                );
+            }
+            if events.len() > 60 {
+                let _ = writeln!(out, "\n… and {} more in timeline.jsonl.", events.len() - 60);
+            }
+            out.push('\n');
+        }
         for &i in &inc.findings {
             finding(out, &story.findings[i], input);
         }
