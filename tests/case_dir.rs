@@ -432,3 +432,55 @@ fn notable_events_are_rows_of_their_own() {
             .any(|f| f["title"] == "Successful SSH login")
     );
 }
+
+#[test]
+fn first_seen_finds_the_stolen_key_and_the_taken_over_account() {
+    let case = case();
+    let fs: Vec<&Value> = case["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["title"].as_str().unwrap().contains("never used before"))
+        .collect();
+    let key = fs
+        .iter()
+        .find(|f| f["entities"]["keys"][0] == "AKIAJ7SVCRPTEXAMPLE1")
+        .expect("the stolen key from a new address");
+    assert_eq!(key["entities"]["ips"][0], "203.0.113.66");
+    assert_eq!(key["first_seen"], "2026-10-12T22:51:37Z");
+    assert!(
+        key["detail"]
+            .as_str()
+            .unwrap()
+            .contains("before only from 10.0.1.0/24")
+    );
+    assert_eq!(key["incident"], "INC-1");
+    let acct = fs
+        .iter()
+        .find(|f| f["entities"]["users"][0] == "j.miller")
+        .expect("j.miller from a new network");
+    assert_eq!(acct["entities"]["ips"][0], "198.51.100.23");
+    assert!(acct["detail"].as_str().unwrap().contains("192.0.2.0/24"));
+    assert_eq!(acct["incident"], "INC-2");
+    // Customers hopping networks (one behind a benign corporate proxy) are low findings and make
+    // no incident of their own; no medium one names a benign actor.
+    let benign: BTreeSet<String> = expected()["benign"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|b| b["value"].as_str().unwrap().to_string())
+        .collect();
+    for f in &fs {
+        if f["level"] == "low" {
+            assert!(
+                f["incident"].is_null() || f["incident"] == "INC-1" || f["incident"] == "INC-2",
+                "{f}"
+            );
+            continue;
+        }
+        let ips = f["entities"]["ips"].as_array().unwrap();
+        for v in ips.iter().chain(f["entities"]["users"].as_array().unwrap()) {
+            assert!(!benign.contains(v.as_str().unwrap()), "benign {v} in {f}");
+        }
+    }
+}

@@ -265,7 +265,7 @@ pub fn fires(engine: &Engine, id: &str, example: &Json, default: Format) -> bool
         .rules
         .iter()
         .find(|r| r.id == id)
-        .filter(|r| !r.generate);
+        .filter(|r| !r.generate && r.first_seen.is_none());
     let mut matched = false;
     for (i, e) in expand(example, default).iter().enumerate() {
         let file = FileCtx {

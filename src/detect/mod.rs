@@ -5,6 +5,7 @@
 pub mod convergence;
 pub mod correlate;
 pub mod finding;
+pub mod firstseen;
 pub mod gaps;
 pub mod matcher;
 mod prefilter;
@@ -43,6 +44,8 @@ pub struct Compiled {
     pub feeds: Vec<usize>,
     /// Every matching event is a timeline row.
     pub timeline: bool,
+    /// First-seen test (leaktrail extension): findings for new values of a key.
+    pub first_seen: Option<crate::rules::FirstSeen>,
 }
 
 /// A rule that could not be compiled.
@@ -84,9 +87,11 @@ impl Engine {
                     technique,
                     matcher,
                     logsource: Logsource::from_sigma(&r.sigma.logsource),
-                    generate: r.ext.timeline != crate::rules::Timeline::Only,
+                    generate: r.ext.timeline != crate::rules::Timeline::Only
+                        && r.ext.first_seen.is_none(),
                     feeds: Vec::new(),
                     timeline: r.ext.timeline != crate::rules::Timeline::No,
+                    first_seen: r.ext.first_seen.clone(),
                 }),
                 Err(reason) => skipped.push(Skipped {
                     origin: r.origin.display(),
@@ -381,6 +386,8 @@ pub struct Partial {
     pub seen: seen::Seen,
     /// Events of rules marked for the timeline.
     pub notable: Notables,
+    /// (first-seen rule, hash of the key) → the key's values.
+    pub first_seen: std::collections::HashMap<(usize, u64), firstseen::Group, HashState>,
 }
 
 /// How many notable events the timeline keeps (the earliest; the rest are counted).
@@ -451,6 +458,18 @@ impl Partial {
         self.activity.merge(o.activity);
         self.seen.merge(o.seen);
         self.notable.merge(o.notable);
+        for (k, g) in o.first_seen {
+            match self.first_seen.entry(k) {
+                std::collections::hash_map::Entry::Vacant(v) => {
+                    v.insert(g);
+                }
+                std::collections::hash_map::Entry::Occupied(mut m) if m.get().key == g.key => {
+                    m.get_mut().merge(g)
+                }
+                // A key-hash collision between parts: vanishingly rare; the later key is left out.
+                std::collections::hash_map::Entry::Occupied(_) => {}
+            }
+        }
     }
 
     fn add_collided(&mut self, ci: usize, g: Group) {
@@ -614,6 +633,9 @@ impl Sink for DetectSink<'_> {
             if !route::applies(&rule.logsource, format, &mut v) || !rule.matcher.matches(&mut v) {
                 continue;
             }
+            if let Some(spec) = &rule.first_seen {
+                firstseen::add(&mut self.state.first_seen, ri, spec, ts, r, &mut v);
+            }
             if rule.timeline {
                 let e = ent.get_or_insert_with(|| entities(&mut v));
                 self.state.notable.add(Notable {
@@ -774,6 +796,12 @@ pub fn findings(engine: &Engine, state: &Partial, paths: &[String]) -> Vec<Findi
     for (ci, g) in groups.chain(state.collided.iter().map(|(ci, g)| (*ci, g))) {
         if let Some(f) = engine.corrs[ci].evaluate(g, paths) {
             out.push(f);
+        }
+    }
+    for ((ri, _), g) in &state.first_seen {
+        let rule = &engine.rules[*ri];
+        if let Some(spec) = &rule.first_seen {
+            out.extend(firstseen::findings(rule, spec, g, paths));
         }
     }
     let chains = convergence::converge(&out);

@@ -40,6 +40,64 @@ pub struct Extension {
     /// `timeline: events` — every matching event is also a row of the timeline;
     /// `timeline: only` — rows only, no finding (context such as successful logins).
     pub timeline: Timeline,
+    /// `first_seen:` — a finding when a value (an address) shows up for a key (an account)
+    /// that already had history with other values.
+    pub first_seen: Option<FirstSeen>,
+}
+
+/// A first-seen test: for each value of `key`, the values of `value` seen over time.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct FirstSeen {
+    /// Fields that make the key (an account, an access key).
+    pub key: Vec<String>,
+    /// The field whose new values are reported (an address).
+    pub value: String,
+    /// Addresses are compared by network: IPv4 prefix length (default 24).
+    pub prefix_v4: u8,
+    /// IPv6 prefix length (default 48).
+    pub prefix_v6: u8,
+    /// A value is new only if it appears at least this long after the key's first event
+    /// (seconds, default one hour): the key needs a history.
+    pub after: i64,
+}
+
+impl FirstSeen {
+    fn from_json(v: &Json) -> Option<FirstSeen> {
+        let key = match v.get("key")? {
+            Json::String(s) => vec![s.clone()],
+            Json::Array(a) => a
+                .iter()
+                .filter_map(|x| x.as_str().map(str::to_string))
+                .collect(),
+            _ => return None,
+        };
+        let num = |k: &str, d: u64| v.get(k).and_then(Json::as_u64).unwrap_or(d);
+        let after = v
+            .get("after")
+            .and_then(Json::as_str)
+            .and_then(duration_secs)
+            .unwrap_or(3600);
+        Some(FirstSeen {
+            key,
+            value: v.get("value")?.as_str()?.to_string(),
+            prefix_v4: num("prefix_v4", 24).min(32) as u8,
+            prefix_v6: num("prefix_v6", 48).min(128) as u8,
+            after,
+        })
+    }
+}
+
+/// `30s`, `10m`, `1h`, `2d` in seconds.
+fn duration_secs(s: &str) -> Option<i64> {
+    let (n, unit) = s.split_at(s.len().checked_sub(1)?);
+    let n: i64 = n.parse().ok()?;
+    Some(match unit {
+        "s" => n,
+        "m" => n * 60,
+        "h" => n * 3600,
+        "d" => n * 86400,
+        _ => return None,
+    })
 }
 
 /// Whether a rule's events become timeline rows.
@@ -77,6 +135,7 @@ impl Extension {
                 Some("only") => Timeline::Only,
                 _ => Timeline::No,
             },
+            first_seen: v.get("first_seen").and_then(FirstSeen::from_json),
         }
     }
 }

@@ -1,7 +1,8 @@
 //! Incidents: findings linked by the entities they share — one address, user or access key
 //! named by both; an address and a user (or key, or session) seen acting in one event; two
-//! addresses of one /24 acting within the same hours — scored by the combination of their
-//! signals (levels, distinct rules, tactics reached, data out), not by volume alone.
+//! addresses of one /24 with high findings within the same hours — scored by the combination
+//! of their signals (levels, distinct rules, tactics reached, data out), not by volume alone.
+//! A group of findings becomes an incident when one of them is medium or above.
 
 use super::{actors::named, grouped, human_bytes, human_duration, utc};
 use crate::detect::Finding;
@@ -126,7 +127,8 @@ fn link(findings: &[Finding], seen: &Seen) -> Dsu {
     // Neighbouring addresses acting within the same hours (a rotating pool in one /24).
     let mut by_prefix: BTreeMap<[u8; 3], Vec<usize>> = BTreeMap::new();
     for (i, f) in findings.iter().enumerate() {
-        if qualifies(f) && level_rank(f.level) >= 2 {
+        // High signals only: a shared provider's /24 holds many unrelated customers.
+        if qualifies(f) && level_rank(f.level) >= 3 {
             for p in f.ips.iter().filter_map(|ip| ipv4_prefix(ip)) {
                 by_prefix.entry(p).or_default().push(i);
             }
@@ -179,8 +181,11 @@ pub fn group(
             comps.entry(dsu.find(i)).or_default().push(i);
         }
     }
+    // An incident needs one medium signal at least; low findings alone stay loose (a customer
+    // signing in from a new network is not an incident by itself).
     let mut incidents: Vec<Incident> = comps
         .into_values()
+        .filter(|members| members.iter().any(|&i| level_rank(findings[i].level) >= 2))
         .map(|members| incident(findings, members, seen, end))
         .collect();
     incidents.sort_by(|a, b| {
