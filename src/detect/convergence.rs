@@ -76,6 +76,7 @@ fn chain(kind: &str, actor: &str, tactics: &[&'static str], fs: &[&Finding]) -> 
         users: pick("user"),
         keys: pick("key"),
         targets: Vec::new(),
+        sessions: Vec::new(),
         evidence,
         detail: format!("{} findings: {}", fs.len(), tactics.join(" → ")),
     }
@@ -101,6 +102,7 @@ mod tests {
             users: vec![],
             keys: vec![],
             targets: vec![],
+            sessions: vec![],
             evidence: vec![("a.log".into(), t as u64, 0)],
             detail: String::new(),
         }

@@ -25,6 +25,8 @@ pub struct Finding {
     pub keys: Vec<String>,
     /// Accounts tried by failed logins.
     pub targets: Vec<String>,
+    /// Application sessions the events carried.
+    pub sessions: Vec<String>,
     pub evidence: Vec<(String, u64, u64)>,
     /// What made a correlation fire (peak value in its window), empty for single events.
     pub detail: String,
@@ -102,6 +104,7 @@ impl Finding {
             users: agg.users.iter().cloned().collect(),
             keys: agg.keys.iter().cloned().collect(),
             targets: agg.targets.iter().cloned().collect(),
+            sessions: agg.sessions.iter().cloned().collect(),
             evidence,
             detail: String::new(),
         }
@@ -121,7 +124,7 @@ impl Finding {
             "last_seen": ts(self.last_seen),
             "count": self.count,
             "bytes": self.bytes.round() as u64,
-            "entities": {"ips": self.ips, "users": self.users, "keys": self.keys, "targets": self.targets},
+            "entities": {"ips": self.ips, "users": self.users, "keys": self.keys, "sessions": self.sessions, "targets": self.targets},
             "evidence": self.evidence.iter().map(|(p, l, o)| json!({"path": p, "line": l, "offset": o})).collect::<Vec<_>>(),
             "evidence_total": self.count,
             "detail": self.detail,

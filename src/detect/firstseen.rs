@@ -170,6 +170,7 @@ pub fn findings(rule: &Compiled, spec: &FirstSeen, g: &Group, paths: &[String]) 
             user: (!is_key).then(|| g.key.clone()),
             key: is_key.then(|| g.key.clone()),
             target: None,
+            session: None,
         };
         agg.add(s.first, 0.0, s.at, &ent);
         (agg.count, agg.last) = (s.count, s.last);

@@ -143,6 +143,7 @@ fn finding(
         users: Vec::new(),
         keys: Vec::new(),
         targets: Vec::new(),
+        sessions: Vec::new(),
         evidence,
         detail: format!("{src}: silent between its last event before and its first event after"),
     }

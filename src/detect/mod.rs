@@ -219,6 +219,8 @@ pub struct Agg {
     pub keys: SmallSet,
     /// Accounts that were tried (failed logins), as opposed to accounts that acted.
     pub targets: SmallSet,
+    /// Application sessions.
+    pub sessions: SmallSet,
 }
 
 impl Agg {
@@ -256,6 +258,7 @@ impl Agg {
             (&mut self.users, o.users),
             (&mut self.keys, o.keys),
             (&mut self.targets, o.targets),
+            (&mut self.sessions, o.sessions),
         ] {
             for v in b.iter() {
                 a.insert(v);
@@ -283,6 +286,7 @@ pub struct Entities {
     pub key: Option<String>,
     /// The account a failed login tried (a target, not an actor).
     pub target: Option<String>,
+    pub session: Option<String>,
 }
 
 impl Entities {
@@ -292,6 +296,7 @@ impl Entities {
             (&self.user, &mut agg.users),
             (&self.key, &mut agg.keys),
             (&self.target, &mut agg.targets),
+            (&self.session, &mut agg.sessions),
         ];
         for (v, set) in pairs {
             if let Some(v) = v {
@@ -320,6 +325,7 @@ const USER_FIELDS: &[&str] = &[
     "userIdentity.arn",
 ];
 const KEY_FIELDS: &[&str] = &["userIdentity.accessKeyId", "api_key", "key_id"];
+const SESSION_FIELDS: &[&str] = &["session", "session_id"];
 const BYTE_FIELDS: &[&str] = &[
     "sc-bytes",
     "additionalEventData.bytesTransferredOut",
@@ -352,6 +358,7 @@ fn entities(v: &mut View<'_, '_>) -> Entities {
         user,
         key: first_text(v, KEY_FIELDS, false),
         target,
+        session: first_text(v, SESSION_FIELDS, false).filter(|s| s != "null"),
     }
 }
 

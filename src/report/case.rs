@@ -17,7 +17,7 @@ fn incident(i: &Incident, story: &Story) -> Value {
         "last_seen": utc(i.last_seen),
         "last_activity": utc(i.last_activity),
         "ongoing": i.ongoing,
-        "entities": {"ips": i.ips, "users": i.users, "keys": i.keys},
+        "entities": {"ips": i.ips, "users": i.users, "keys": i.keys, "sessions": i.sessions},
         "tactics": i.tactics.iter().map(|(t, _)| *t).collect::<Vec<_>>(),
         "tactics_reached": i.tactics.iter().map(|(t, at)| json!({"tactic": t, "first_seen": utc(*at)})).collect::<Vec<_>>(),
         "bytes_out": i.bytes_out,

@@ -38,7 +38,8 @@ pub fn named(f: &Finding) -> impl Iterator<Item = (&'static str, &str)> {
     let ips = f.ips.iter().map(|v| ("ip", v.as_str()));
     let users = f.users.iter().map(|v| ("user", v.as_str()));
     let keys = f.keys.iter().map(|v| ("key", v.as_str()));
-    ips.chain(users).chain(keys)
+    let sessions = f.sessions.iter().map(|v| ("session", v.as_str()));
+    ips.chain(users).chain(keys).chain(sessions)
 }
 
 fn actor(kind: &'static str, value: &str, seen: &Seen, sources: &[SourceInfo]) -> Actor {

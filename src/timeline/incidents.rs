@@ -28,6 +28,7 @@ pub struct Incident {
     pub ips: Vec<String>,
     pub users: Vec<String>,
     pub keys: Vec<String>,
+    pub sessions: Vec<String>,
     /// Tactics with the time each was first reached, in that order.
     pub tactics: Vec<(&'static str, i64)>,
     /// Bytes sent to the incident's addresses (or, without addresses, its keys).
@@ -235,6 +236,7 @@ fn incident(
             .unwrap_or_default()
     };
     let (ips, users, keys) = (list("ip"), list("user"), list("key"));
+    let sessions = list("session");
     let mut tactics: Vec<(&'static str, i64)> = tactics.into_iter().collect();
     tactics.sort_by_key(|(t, at)| (*at, tags::order(t)));
     // Data out by address; an incident without addresses counts its keys.
@@ -273,6 +275,7 @@ fn incident(
         ips,
         users,
         keys,
+        sessions,
         tactics,
         bytes_out,
         records: (records > 0).then_some(records),
