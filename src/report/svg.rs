@@ -56,9 +56,14 @@ impl Axis {
         for i in 0..=5 {
             let t = self.from + (self.to - self.from) / 5 * i;
             let x = self.x(t);
+            let anchor = match i {
+                0 => "start",
+                5 => "end",
+                _ => "middle",
+            };
             let _ = write!(
                 out,
-                r##"<line x1="{x:.1}" y1="{y:.1}" x2="{x:.1}" y2="{bottom:.1}" stroke="#ddd"/><text x="{x:.1}" y="{:.1}" font-size="10" text-anchor="middle" fill="#555">{}</text>"##,
+                r##"<line x1="{x:.1}" y1="{y:.1}" x2="{x:.1}" y2="{bottom:.1}" stroke="#ddd"/><text x="{x:.1}" y="{:.1}" font-size="10" text-anchor="{anchor}" fill="#555">{}</text>"##,
                 bottom + 12.0,
                 short_time(t)
             );
@@ -83,14 +88,16 @@ pub fn swimlane(story: &Story) -> Option<String> {
     if lanes.is_empty() {
         return None;
     }
+    // Convergence findings restate the others over the whole span: not drawn.
     let fs: Vec<usize> = shown
         .iter()
         .flat_map(|i| i.findings.iter().copied())
+        .filter(|&i| story.findings[i].rule_id != crate::detect::convergence::RULE_ID)
         .collect();
     let from = fs.iter().map(|&i| story.findings[i].first_seen).min()?;
     let to = fs.iter().map(|&i| story.findings[i].last_seen).max()?;
     let pad = ((to - from) / 50).max(60_000_000_000);
-    let (label_w, width, lane_h, top) = (230.0, 900.0, 22.0, 70.0);
+    let (label_w, width, lane_h, top) = (230.0, 900.0, 22.0, 96.0);
     let axis = Axis {
         from: from - pad,
         to: to + pad,
@@ -137,7 +144,7 @@ pub fn swimlane(story: &Story) -> Option<String> {
     if let Some(top_inc) = shown.first() {
         for (k, (t, at)) in top_inc.tactics.iter().enumerate() {
             let x = axis.x(*at);
-            let ly = 12.0 + (k % 4) as f64 * 13.0;
+            let ly = 12.0 + (k % 6) as f64 * 13.0;
             let _ = write!(
                 out,
                 r#"<line x1="{x:.1}" y1="{ly:.1}" x2="{x:.1}" y2="{bottom:.1}" stroke="{c}" stroke-dasharray="4 3"/><text x="{:.1}" y="{:.1}" font-size="10" fill="{c}">{t}</text>"#,
