@@ -172,8 +172,8 @@ pub fn findings(rule: &Compiled, spec: &FirstSeen, g: &Group, paths: &[String]) 
             target: None,
             session: None,
         };
+        // The finding is the moment of first sight; how long the value stayed is in the detail.
         agg.add(s.first, 0.0, s.at, &ent);
-        (agg.count, agg.last) = (s.count, s.last);
         let mut f = Finding::from_agg(
             &rule.id,
             &rule.title,
@@ -185,7 +185,7 @@ pub fn findings(rule: &Compiled, spec: &FirstSeen, g: &Group, paths: &[String]) 
         );
         let before: Vec<&str> = sights[..i].iter().take(3).map(|x| x.net.as_str()).collect();
         f.detail = format!(
-            "first seen from {} for {}; before only from {}{}",
+            "first seen from {} for {}; before only from {}{}; {} events from it until {}",
             s.net,
             g.key.replace(super::correlate::KEY_SEP, ", "),
             before.join(", "),
@@ -193,7 +193,9 @@ pub fn findings(rule: &Compiled, spec: &FirstSeen, g: &Group, paths: &[String]) 
                 format!(" and {} more", i - 3)
             } else {
                 String::new()
-            }
+            },
+            s.count,
+            crate::timeline::utc(s.last)
         );
         out.push(f);
     }
