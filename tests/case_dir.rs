@@ -484,3 +484,28 @@ fn first_seen_finds_the_stolen_key_and_the_taken_over_account() {
         }
     }
 }
+
+#[test]
+fn sequential_id_walking_is_found_for_the_scraper_only() {
+    let case = case();
+    let walks: Vec<&Value> = case["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["title"] == "Sequential id walking by one client")
+        .collect();
+    assert_eq!(walks.len(), 1, "{walks:?}");
+    let w = walks[0];
+    assert_eq!(w["entities"]["ips"][0], "198.51.100.23");
+    assert_eq!(w["incident"], "INC-2");
+    // The run is cut by the ids that answered 404; the longest is over a hundred.
+    let run: u64 = w["detail"]
+        .as_str()
+        .unwrap()
+        .split(' ')
+        .nth(4)
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!(run >= 100, "{}", w["detail"]);
+}

@@ -90,6 +90,20 @@ impl Minute {
     }
 }
 
+/// The longest run of consecutive integers in a sorted, deduplicated list.
+fn longest_run(sorted: &[u64]) -> usize {
+    let (mut best, mut cur) = (0, 0);
+    for (i, &n) in sorted.iter().enumerate() {
+        cur = if i > 0 && sorted[i - 1].checked_add(1) == Some(n) {
+            cur + 1
+        } else {
+            1
+        };
+        best = best.max(cur);
+    }
+    best
+}
+
 /// Separates the values of a multi-field group key.
 pub const KEY_SEP: char = '\u{1f}';
 
@@ -209,6 +223,8 @@ pub struct CorrSpec {
     predicates: Vec<(ConditionOperator, u64)>,
     /// Every group-by field is a client address.
     by_address: bool,
+    /// leaktrail's `run: true`: the longest run of consecutive integer values counts.
+    run: bool,
 }
 
 fn resolve(name: &str, alias: &[rsigma_parser::FieldAlias], base: &Rule) -> String {
@@ -293,6 +309,7 @@ impl CorrSpec {
             span: (s.timespan.seconds as i64).max(1) * 1_000_000_000,
             predicates,
             by_address: Self::group_is_address(&group),
+            run: c.ext.run && s.correlation_type == CorrelationType::ValueCount,
             group,
         })
     }
@@ -387,6 +404,17 @@ impl CorrSpec {
                 let f = self.field[k].as_deref().unwrap_or("sc-bytes");
                 Value::Num(v.number(f).unwrap_or(0.0))
             }
+            CorrelationType::ValueCount if self.run => {
+                // Ids as numbers (the run is over consecutive integers); others are ignored.
+                match self.field[k]
+                    .as_deref()
+                    .and_then(|f| v.value(f))
+                    .and_then(|s| std::str::from_utf8(s).ok()?.parse::<u64>().ok())
+                {
+                    Some(n) => Value::Hash(n),
+                    None => Value::None,
+                }
+            }
             CorrelationType::ValueCount => {
                 match self.field[k].as_deref().and_then(|f| v.value(f)) {
                     Some(s) => {
@@ -455,7 +483,11 @@ impl CorrSpec {
                 let mut all: Vec<u64> = w.iter().flat_map(|m| m.distinct.iter().copied()).collect();
                 all.sort_unstable();
                 all.dedup();
-                all.len() as f64
+                if self.run {
+                    longest_run(&all) as f64
+                } else {
+                    all.len() as f64
+                }
             }
             CorrelationType::Temporal | CorrelationType::TemporalOrdered => {
                 let mut first: BTreeMap<usize, i64> = BTreeMap::new();
@@ -535,11 +567,29 @@ impl CorrSpec {
         );
         f.detail = format!(
             "{} {} in {}s for {}",
-            self.kind.as_str(),
+            if self.run {
+                "run of consecutive ids"
+            } else {
+                self.kind.as_str()
+            },
             peak.round(),
             self.span / 1_000_000_000,
             g.key.replace(KEY_SEP, ", ")
         );
         Some(f)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::longest_run;
+
+    #[test]
+    fn runs_of_consecutive_ids() {
+        assert_eq!(longest_run(&[]), 0);
+        assert_eq!(longest_run(&[7]), 1);
+        assert_eq!(longest_run(&[1, 2, 3, 5, 6, 10, 11, 12, 13]), 4);
+        assert_eq!(longest_run(&[3, 13, 23, 33]), 1);
+        assert_eq!(longest_run(&[u64::MAX - 1, u64::MAX]), 2);
     }
 }

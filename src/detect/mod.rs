@@ -46,6 +46,8 @@ pub struct Compiled {
     pub timeline: bool,
     /// First-seen test (leaktrail extension): findings for new values of a key.
     pub first_seen: Option<crate::rules::FirstSeen>,
+    /// Derived fields (leaktrail extension `extract`): (name, field, regex).
+    pub extract: Vec<(String, String, regex::bytes::Regex)>,
 }
 
 /// A rule that could not be compiled.
@@ -78,6 +80,17 @@ impl Engine {
         let mut skipped = Vec::new();
         for r in &set.rules {
             let (tactics, technique) = tags::classify(&r.sigma.tags);
+            let extract = match compile_extract(&r.ext.extract) {
+                Ok(x) => x,
+                Err(reason) => {
+                    skipped.push(Skipped {
+                        origin: r.origin.display(),
+                        id: r.id(),
+                        reason,
+                    });
+                    continue;
+                }
+            };
             match Matcher::compile(&r.sigma) {
                 Ok(matcher) => rules.push(Compiled {
                     id: r.id(),
@@ -92,6 +105,7 @@ impl Engine {
                     feeds: Vec::new(),
                     timeline: r.ext.timeline != crate::rules::Timeline::No,
                     first_seen: r.ext.first_seen.clone(),
+                    extract,
                 }),
                 Err(reason) => skipped.push(Skipped {
                     origin: r.origin.display(),
@@ -156,6 +170,33 @@ impl Engine {
         self.candidates(f)
             .map(|(_, p)| p)
             .filter(|p| p.ac.is_some())
+    }
+}
+
+/// Compiles a rule's `extract` regular expressions.
+fn compile_extract(
+    x: &[crate::rules::Extract],
+) -> Result<Vec<(String, String, regex::bytes::Regex)>, String> {
+    x.iter()
+        .map(|e| {
+            regex::bytes::Regex::new(&e.regex)
+                .map(|re| (e.name.clone(), e.field.clone(), re))
+                .map_err(|err| format!("extract `{}`: bad regular expression: {err}", e.name))
+        })
+        .collect()
+}
+
+/// Sets a rule's derived fields on the event: the first capture group, or the whole match.
+fn derive(rule: &Compiled, v: &mut View<'_, '_>) {
+    for (name, field, re) in &rule.extract {
+        let got = v.value(field).and_then(|s| {
+            let c = re.captures(s)?;
+            let m = c.get(1).or_else(|| c.get(0))?;
+            Some(m.as_bytes().to_vec())
+        });
+        if let Some(value) = got {
+            v.derive(name, value);
+        }
     }
 }
 
@@ -639,6 +680,9 @@ impl Sink for DetectSink<'_> {
             }
             if !route::applies(&rule.logsource, format, &mut v) || !rule.matcher.matches(&mut v) {
                 continue;
+            }
+            if !rule.extract.is_empty() {
+                derive(rule, &mut v);
             }
             if let Some(spec) = &rule.first_seen {
                 firstseen::add(&mut self.state.first_seen, ri, spec, ts, r, &mut v);

@@ -18,6 +18,8 @@ pub struct Scratch {
     /// (name address, name length, event generation, index or `NONE`).
     names: [(usize, usize, u32, u16); NAME_SLOTS],
     generation: u32,
+    /// Fields derived by rules' `extract` for the current event: (name, value).
+    derived: Vec<(String, Vec<u8>)>,
 }
 
 const NAME_SLOTS: usize = 32;
@@ -36,6 +38,7 @@ impl<'v, 'a> View<'v, 'a> {
     pub fn new(ev: &'v Event<'a, 'v>, s: &'v mut Scratch) -> Self {
         s.lower.clear();
         s.lower_at.clear();
+        s.derived.clear();
         s.generation = s.generation.wrapping_add(1);
         if s.generation == 0 {
             // After a wrap, old entries could look current.
@@ -73,12 +76,27 @@ impl<'v, 'a> View<'v, 'a> {
 
     /// True when the event has the field.
     pub fn has(&mut self, name: &str) -> bool {
-        self.index(name).is_some()
+        self.index(name).is_some() || self.derived(name).is_some()
+    }
+
+    fn derived(&self, name: &str) -> Option<usize> {
+        self.s.derived.iter().position(|(n, _)| n == name)
+    }
+
+    /// Adds a derived field (a rule's `extract`) to the current event.
+    pub fn derive(&mut self, name: &str, value: Vec<u8>) {
+        match self.derived(name) {
+            Some(i) => self.s.derived[i].1 = value,
+            None => self.s.derived.push((name.to_string(), value)),
+        }
     }
 
     /// The field's decoded value (borrowed from the record when it needs no decoding).
     pub fn value(&mut self, name: &str) -> Option<&[u8]> {
-        let i = self.index(name)?;
+        let Some(i) = self.index(name) else {
+            let d = self.derived(name)?;
+            return Some(&self.s.derived[d].1);
+        };
         let f = self.ev.fields;
         match f.value(i) {
             Val::Str(s, Esc::None) | Val::Json(s) => Some(s),
@@ -92,7 +110,13 @@ impl<'v, 'a> View<'v, 'a> {
 
     /// The field's decoded value in lower case.
     pub fn value_lower(&mut self, name: &str) -> Option<&[u8]> {
-        let i = self.index(name)?;
+        let Some(i) = self.index(name) else {
+            let d = self.derived(name)?;
+            let start = self.s.lower.len();
+            let v = self.s.derived[d].1.to_ascii_lowercase();
+            self.s.lower.extend_from_slice(&v);
+            return Some(&self.s.lower[start..]);
+        };
         if let Some(&(_, a, b)) = self.s.lower_at.iter().find(|e| e.0 == i) {
             return Some(&self.s.lower[a..b]);
         }
@@ -117,8 +141,9 @@ impl<'v, 'a> View<'v, 'a> {
 
     /// The field as a number.
     pub fn number(&mut self, name: &str) -> Option<f64> {
-        let i = self.index(name)?;
-        if let Val::Num(n) = self.ev.fields.value(i) {
+        if let Some(i) = self.index(name)
+            && let Val::Num(n) = self.ev.fields.value(i)
+        {
             return Some(n as f64);
         }
         std::str::from_utf8(self.value(name)?)

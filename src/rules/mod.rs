@@ -43,6 +43,20 @@ pub struct Extension {
     /// `first_seen:` — a finding when a value (an address) shows up for a key (an account)
     /// that already had history with other values.
     pub first_seen: Option<FirstSeen>,
+    /// `extract: {name: {field, regex}}` — derived fields: the regex's first capture group
+    /// (or whole match) in `field`, usable by the rule's correlations like any field.
+    pub extract: Vec<Extract>,
+    /// `run: true` on a `value_count` correlation: the window's value is the longest run of
+    /// consecutive integers among the values (sequential id walking), not their number.
+    pub run: bool,
+}
+
+/// A derived field.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Extract {
+    pub name: String,
+    pub field: String,
+    pub regex: String,
 }
 
 /// A first-seen test: for each value of `key`, the values of `value` seen over time.
@@ -136,6 +150,22 @@ impl Extension {
                 _ => Timeline::No,
             },
             first_seen: v.get("first_seen").and_then(FirstSeen::from_json),
+            extract: v
+                .get("extract")
+                .and_then(Json::as_object)
+                .map(|m| {
+                    m.iter()
+                        .filter_map(|(name, spec)| {
+                            Some(Extract {
+                                name: name.clone(),
+                                field: spec.get("field")?.as_str()?.to_string(),
+                                regex: spec.get("regex")?.as_str()?.to_string(),
+                            })
+                        })
+                        .collect()
+                })
+                .unwrap_or_default(),
+            run: v.get("run").and_then(Json::as_bool).unwrap_or(false),
         }
     }
 }
