@@ -427,3 +427,34 @@ fn user_rules_validate_and_a_broken_one_never_stops_a_scan() {
     );
     assert_eq!(v["run"]["rules"]["count"], 1);
 }
+
+#[test]
+fn broken_leaktrail_extensions_are_named_and_skipped() {
+    let dir = tempfile::tempdir().unwrap();
+    let rule = |name: &str, ext: &str| {
+        format!(
+            "title: {name}\nlogsource:\n  category: webserver\ndetection:\n  selection:\n    cs-uri-query|contains: 'x'\n  condition: selection\nlevel: low\nleaktrail:\n{ext}"
+        )
+    };
+    fs::write(
+        dir.path().join("level.yml"),
+        rule("Bad level", "  escalate:\n    - bytes: 10\n      level: severe\n"),
+    )
+    .unwrap();
+    fs::write(
+        dir.path().join("regex.yml"),
+        rule("Bad regex", "  extract:\n    oid:\n      field: cs-uri-stem\n      regex: '(unclosed'\n"),
+    )
+    .unwrap();
+    let out = leaktrail()
+        .args(["rules", "validate"])
+        .arg(dir.path())
+        .assert()
+        .code(1)
+        .get_output()
+        .stdout
+        .clone();
+    let text = String::from_utf8_lossy(&out);
+    assert!(text.contains("level.yml") && text.contains("unknown level `severe`"), "{text}");
+    assert!(text.contains("regex.yml") && text.contains("bad regular expression"), "{text}");
+}

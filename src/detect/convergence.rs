@@ -79,6 +79,7 @@ fn chain(kind: &str, actor: &str, tactics: &[&'static str], fs: &[&Finding]) -> 
         sessions: Vec::new(),
         evidence,
         detail: format!("{} findings: {}", fs.len(), tactics.join(" → ")),
+        message: String::new(),
     }
 }
 
@@ -105,6 +106,7 @@ mod tests {
             sessions: vec![],
             evidence: vec![("a.log".into(), t as u64, 0)],
             detail: String::new(),
+            message: String::new(),
         }
     }
 

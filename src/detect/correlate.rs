@@ -225,6 +225,8 @@ pub struct CorrSpec {
     by_address: bool,
     /// leaktrail's `run: true`: the longest run of consecutive integer values counts.
     run: bool,
+    /// Escalation and message template.
+    post: super::post::Post,
 }
 
 fn resolve(name: &str, alias: &[rsigma_parser::FieldAlias], base: &Rule) -> String {
@@ -310,6 +312,7 @@ impl CorrSpec {
             predicates,
             by_address: Self::group_is_address(&group),
             run: c.ext.run && s.correlation_type == CorrelationType::ValueCount,
+            post: super::post::Post::from_ext(&c.ext)?,
             group,
         })
     }
@@ -576,6 +579,7 @@ impl CorrSpec {
             self.span / 1_000_000_000,
             g.key.replace(KEY_SEP, ", ")
         );
+        self.post.apply(&mut f);
         Some(f)
     }
 }

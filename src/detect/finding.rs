@@ -30,6 +30,8 @@ pub struct Finding {
     pub evidence: Vec<(String, u64, u64)>,
     /// What made a correlation fire (peak value in its window), empty for single events.
     pub detail: String,
+    /// The rule's message template filled in (leaktrail's `message`), or empty.
+    pub message: String,
 }
 
 /// Numeric rank of a level (informational = 0 ... critical = 4).
@@ -107,6 +109,7 @@ impl Finding {
             sessions: agg.sessions.iter().cloned().collect(),
             evidence,
             detail: String::new(),
+            message: String::new(),
         }
     }
 
@@ -128,6 +131,7 @@ impl Finding {
             "evidence": self.evidence.iter().map(|(p, l, o)| json!({"path": p, "line": l, "offset": o})).collect::<Vec<_>>(),
             "evidence_total": self.count,
             "detail": self.detail,
+            "message": self.message,
             "incident": Value::Null,
         })
     }

@@ -146,6 +146,7 @@ fn finding(
         sessions: Vec::new(),
         evidence,
         detail: format!("{src}: silent between its last event before and its first event after"),
+        message: String::new(),
     }
 }
 

@@ -8,6 +8,7 @@ pub mod finding;
 pub mod firstseen;
 pub mod gaps;
 pub mod matcher;
+pub mod post;
 mod prefilter;
 pub mod route;
 pub mod seen;
@@ -48,6 +49,8 @@ pub struct Compiled {
     pub first_seen: Option<crate::rules::FirstSeen>,
     /// Derived fields (leaktrail extension `extract`): (name, field, regex).
     pub extract: Vec<(String, String, regex::bytes::Regex)>,
+    /// Escalation and message template (leaktrail extensions).
+    pub post: post::Post,
 }
 
 /// A rule that could not be compiled.
@@ -80,7 +83,9 @@ impl Engine {
         let mut skipped = Vec::new();
         for r in &set.rules {
             let (tactics, technique) = tags::classify(&r.sigma.tags);
-            let extract = match compile_extract(&r.ext.extract) {
+            let compiled = compile_extract(&r.ext.extract)
+                .and_then(|x| Ok((x, post::Post::from_ext(&r.ext)?)));
+            let (extract, post) = match compiled {
                 Ok(x) => x,
                 Err(reason) => {
                     skipped.push(Skipped {
@@ -106,6 +111,7 @@ impl Engine {
                     timeline: r.ext.timeline != crate::rules::Timeline::No,
                     first_seen: r.ext.first_seen.clone(),
                     extract,
+                    post,
                 }),
                 Err(reason) => skipped.push(Skipped {
                     origin: r.origin.display(),
@@ -833,7 +839,7 @@ pub fn findings(engine: &Engine, state: &Partial, paths: &[String]) -> Vec<Findi
     let mut out = Vec::new();
     for ((ri, _), agg) in &state.singles {
         let r = &engine.rules[*ri];
-        out.push(Finding::from_agg(
+        let mut f = Finding::from_agg(
             &r.id,
             &r.title,
             r.level,
@@ -841,7 +847,9 @@ pub fn findings(engine: &Engine, state: &Partial, paths: &[String]) -> Vec<Findi
             r.technique.clone(),
             agg,
             paths,
-        ));
+        );
+        r.post.apply(&mut f);
+        out.push(f);
     }
     let groups = state.corr.iter().map(|((ci, _), g)| (*ci, g));
     for (ci, g) in groups.chain(state.collided.iter().map(|(ci, g)| (*ci, g))) {
@@ -852,7 +860,10 @@ pub fn findings(engine: &Engine, state: &Partial, paths: &[String]) -> Vec<Findi
     for ((ri, _), g) in &state.first_seen {
         let rule = &engine.rules[*ri];
         if let Some(spec) = &rule.first_seen {
-            out.extend(firstseen::findings(rule, spec, g, paths));
+            for mut f in firstseen::findings(rule, spec, g, paths) {
+                rule.post.apply(&mut f);
+                out.push(f);
+            }
         }
     }
     let chains = convergence::converge(&out);

@@ -55,9 +55,14 @@ fn finding(out: &mut String, f: &Finding, input: &ReportInput<'_>) {
     };
     let _ = writeln!(
         out,
-        "#### [{}] {}\n\n{} — {} to {} — {} events{bytes}{}  \nrule `{}` · finding `{}` · tactic {}\n",
+        "#### [{}] {}\n\n{}{} — {} to {} — {} events{bytes}{}  \nrule `{}` · finding `{}` · tactic {}\n",
         f.level,
         esc(&f.title),
+        if f.message.is_empty() {
+            String::new()
+        } else {
+            format!("**{}**  \n", esc(&f.message))
+        },
         who(f),
         utc(f.first_seen),
         utc(f.last_seen),

@@ -49,6 +49,18 @@ pub struct Extension {
     /// `run: true` on a `value_count` correlation: the window's value is the longest run of
     /// consecutive integers among the values (sequential id walking), not their number.
     pub run: bool,
+    /// `escalate: [{bytes: N, count: N, level: L}]` — raise the finding's level at thresholds.
+    pub escalate: Vec<Escalation>,
+    /// `message: "..."` — a template for the finding's message (`{ips}`, `{bytes_human}`, ...).
+    pub message: Option<String>,
+}
+
+/// One escalation step as written.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Escalation {
+    pub min_bytes: Option<u64>,
+    pub min_count: Option<u64>,
+    pub level: String,
 }
 
 /// A derived field.
@@ -166,6 +178,19 @@ impl Extension {
                 })
                 .unwrap_or_default(),
             run: v.get("run").and_then(Json::as_bool).unwrap_or(false),
+            escalate: list("escalate")
+                .iter()
+                .map(|e| Escalation {
+                    min_bytes: e.get("bytes").and_then(Json::as_u64),
+                    min_count: e.get("count").and_then(Json::as_u64),
+                    level: e
+                        .get("level")
+                        .and_then(Json::as_str)
+                        .unwrap_or("")
+                        .to_string(),
+                })
+                .collect(),
+            message: v.get("message").and_then(Json::as_str).map(str::to_string),
         }
     }
 }

@@ -35,6 +35,11 @@ fn message(f: &Finding, last: bool) -> String {
     if last {
         m.push_str(" (ends)");
     }
+    if !f.message.is_empty() {
+        m.push_str(": ");
+        m.push_str(&f.message);
+        return m;
+    }
     if !who.is_empty() {
         m.push_str(" — ");
         m.push_str(&who.join(", "));

@@ -1,0 +1,192 @@
+//! What happens to a finding after its rule fired (leaktrail extensions): severity escalation
+//! (`escalate: [{bytes: N, level: critical}, {count: N, level: high}]` — the level is raised,
+//! never lowered, when the finding reaches a threshold) and an output template for its message
+//! (`message: "{ips} received {bytes_human} in {count} responses"`).
+
+use super::Finding;
+use super::finding::level_rank;
+use crate::rules::Extension;
+use crate::timeline::{grouped, human_bytes, utc};
+
+/// One escalation step.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Step {
+    pub min_bytes: Option<u64>,
+    pub min_count: Option<u64>,
+    pub level: &'static str,
+}
+
+/// A rule's after-firing treatment.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Post {
+    pub escalate: Vec<Step>,
+    pub message: Option<String>,
+}
+
+/// The static name of a level (unknown names are refused).
+pub fn level_name(s: &str) -> Option<&'static str> {
+    ["informational", "low", "medium", "high", "critical"]
+        .into_iter()
+        .find(|l| l.eq_ignore_ascii_case(s))
+}
+
+impl Post {
+    /// From a rule's extension; an escalation naming no known level is an error.
+    pub fn from_ext(ext: &Extension) -> Result<Post, String> {
+        let escalate = ext
+            .escalate
+            .iter()
+            .map(|e| {
+                let level = level_name(&e.level)
+                    .ok_or_else(|| format!("escalate: unknown level `{}`", e.level))?;
+                if e.min_bytes.is_none() && e.min_count.is_none() {
+                    return Err("escalate: a step needs `bytes` or `count`".to_string());
+                }
+                Ok(Step {
+                    min_bytes: e.min_bytes,
+                    min_count: e.min_count,
+                    level,
+                })
+            })
+            .collect::<Result<_, _>>()?;
+        Ok(Post {
+            escalate,
+            message: ext.message.clone(),
+        })
+    }
+
+    /// Escalates and renders the message.
+    pub fn apply(&self, f: &mut Finding) {
+        let bytes = f.bytes.max(0.0).round() as u64;
+        for s in &self.escalate {
+            let by_bytes = s.min_bytes.is_none_or(|b| bytes >= b);
+            let by_count = s.min_count.is_none_or(|c| f.count >= c);
+            if by_bytes && by_count && level_rank(s.level) > level_rank(f.level) {
+                f.level = s.level;
+            }
+        }
+        if let Some(t) = &self.message {
+            f.message = render(t, f);
+        }
+    }
+}
+
+/// Fills `{name}` placeholders from the finding; unknown names are left as written.
+fn render(template: &str, f: &Finding) -> String {
+    let list = |v: &[String]| {
+        if v.is_empty() {
+            "-".to_string()
+        } else {
+            v.join(", ")
+        }
+    };
+    let bytes = f.bytes.max(0.0).round() as u64;
+    let mut out = String::with_capacity(template.len() + 32);
+    let mut rest = template;
+    while let Some(open) = rest.find('{') {
+        out.push_str(&rest[..open]);
+        let after = &rest[open + 1..];
+        let Some(close) = after.find('}') else {
+            out.push_str(&rest[open..]);
+            return out;
+        };
+        let name = &after[..close];
+        let value = match name {
+            "ips" => list(&f.ips),
+            "users" => list(&f.users),
+            "keys" => list(&f.keys),
+            "targets" => list(&f.targets),
+            "actor" => f
+                .ips
+                .iter()
+                .chain(&f.users)
+                .chain(&f.keys)
+                .next()
+                .cloned()
+                .unwrap_or_else(|| "-".into()),
+            "count" => grouped(f.count),
+            "bytes" => grouped(bytes),
+            "bytes_human" => human_bytes(bytes),
+            "first_seen" => utc(f.first_seen),
+            "last_seen" => utc(f.last_seen),
+            "title" => f.title.clone(),
+            "level" => f.level.to_string(),
+            "detail" => f.detail.clone(),
+            _ => format!("{{{name}}}"),
+        };
+        out.push_str(&value);
+        rest = &after[close + 1..];
+    }
+    out.push_str(rest);
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn finding(bytes: f64, count: u64) -> Finding {
+        Finding {
+            id: "x".into(),
+            rule_id: "r".into(),
+            title: "Large volume".into(),
+            level: "high",
+            tactics: vec!["exfiltration"],
+            technique: None,
+            first_seen: 0,
+            last_seen: 0,
+            count,
+            bytes,
+            ips: vec!["203.0.113.66".into()],
+            users: vec![],
+            keys: vec!["AKIA1".into()],
+            targets: vec![],
+            sessions: vec![],
+            evidence: vec![],
+            detail: String::new(),
+            message: String::new(),
+        }
+    }
+
+    #[test]
+    fn escalates_up_never_down() {
+        let p = Post {
+            escalate: vec![
+                Step {
+                    min_bytes: Some(1_000_000_000),
+                    min_count: None,
+                    level: "critical",
+                },
+                Step {
+                    min_bytes: None,
+                    min_count: Some(10),
+                    level: "low",
+                },
+            ],
+            message: None,
+        };
+        let mut small = finding(5e6, 20);
+        p.apply(&mut small);
+        assert_eq!(small.level, "high");
+        let mut big = finding(2e9, 20);
+        p.apply(&mut big);
+        assert_eq!(big.level, "critical");
+    }
+
+    #[test]
+    fn renders_placeholders() {
+        let p = Post {
+            escalate: vec![],
+            message: Some(
+                "{keys} took {bytes_human} ({bytes} bytes) from {ips} in {count} requests {nope}"
+                    .into(),
+            ),
+        };
+        let mut f = finding(450_526_564.0, 300);
+        p.apply(&mut f);
+        assert_eq!(
+            f.message,
+            "AKIA1 took 450.5 MB (450,526,564 bytes) from 203.0.113.66 in 300 requests {nope}"
+        );
+    }
+}
