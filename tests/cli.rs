@@ -438,12 +438,18 @@ fn broken_leaktrail_extensions_are_named_and_skipped() {
     };
     fs::write(
         dir.path().join("level.yml"),
-        rule("Bad level", "  escalate:\n    - bytes: 10\n      level: severe\n"),
+        rule(
+            "Bad level",
+            "  escalate:\n    - bytes: 10\n      level: severe\n",
+        ),
     )
     .unwrap();
     fs::write(
         dir.path().join("regex.yml"),
-        rule("Bad regex", "  extract:\n    oid:\n      field: cs-uri-stem\n      regex: '(unclosed'\n"),
+        rule(
+            "Bad regex",
+            "  extract:\n    oid:\n      field: cs-uri-stem\n      regex: '(unclosed'\n",
+        ),
     )
     .unwrap();
     let out = leaktrail()
@@ -455,6 +461,12 @@ fn broken_leaktrail_extensions_are_named_and_skipped() {
         .stdout
         .clone();
     let text = String::from_utf8_lossy(&out);
-    assert!(text.contains("level.yml") && text.contains("unknown level `severe`"), "{text}");
-    assert!(text.contains("regex.yml") && text.contains("bad regular expression"), "{text}");
+    assert!(
+        text.contains("level.yml") && text.contains("unknown level `severe`"),
+        "{text}"
+    );
+    assert!(
+        text.contains("regex.yml") && text.contains("bad regular expression"),
+        "{text}"
+    );
 }

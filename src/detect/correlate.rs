@@ -227,6 +227,8 @@ pub struct CorrSpec {
     run: bool,
     /// Escalation and message template.
     post: super::post::Post,
+    /// leaktrail's `baseline`: (factor, minimum windows of history).
+    baseline: Option<(f64, usize)>,
 }
 
 fn resolve(name: &str, alias: &[rsigma_parser::FieldAlias], base: &Rule) -> String {
@@ -313,6 +315,7 @@ impl CorrSpec {
             by_address: Self::group_is_address(&group),
             run: c.ext.run && s.correlation_type == CorrelationType::ValueCount,
             post: super::post::Post::from_ext(&c.ext)?,
+            baseline: c.ext.baseline,
             group,
         })
     }
@@ -523,16 +526,30 @@ impl CorrSpec {
         let mins = g.combined();
         let bucket = self.bucket();
         let span_min = (self.span + bucket - 1) / bucket;
-        let mut hit = vec![false; mins.len()];
-        let mut peak = f64::MIN;
+        let mut windows = Vec::with_capacity(mins.len());
         let mut j = 0;
         for i in 0..mins.len() {
             j = j.max(i);
             while j < mins.len() && mins[j].minute < mins[i].minute + span_min {
                 j += 1;
             }
-            let v = self.window_value(&mins[i..j]);
-            if self.holds(v) {
+            windows.push((i, j, self.window_value(&mins[i..j])));
+        }
+        // Relative to the group's own history: its median window.
+        let floor = match self.baseline {
+            None => None,
+            Some((_, need)) if windows.len() < need => return None,
+            Some((factor, _)) => {
+                let mut vs: Vec<f64> = windows.iter().map(|w| w.2).collect();
+                vs.sort_by(f64::total_cmp);
+                Some((vs[vs.len() / 2], factor))
+            }
+        };
+        let mut hit = vec![false; mins.len()];
+        let mut peak = f64::MIN;
+        for &(i, j, v) in &windows {
+            let above = floor.is_none_or(|(median, factor)| v > median && v >= factor * median);
+            if self.holds(v) && above {
                 peak = peak.max(v);
                 hit[i..j].iter_mut().for_each(|h| *h = true);
             }
@@ -579,6 +596,13 @@ impl CorrSpec {
             self.span / 1_000_000_000,
             g.key.replace(KEY_SEP, ", ")
         );
+        if let Some((median, _)) = floor {
+            f.detail.push_str(&format!(
+                "; {:.0}× its median window of {}",
+                peak / median.max(1.0),
+                median.round()
+            ));
+        }
         self.post.apply(&mut f);
         Some(f)
     }

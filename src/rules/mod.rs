@@ -53,6 +53,10 @@ pub struct Extension {
     pub escalate: Vec<Escalation>,
     /// `message: "..."` — a template for the finding's message (`{ips}`, `{bytes_human}`, ...).
     pub message: Option<String>,
+    /// `baseline: {factor, min_windows}` on a correlation: a window fires only when its value
+    /// is at least `factor` times the median of the group's own windows (its history in the
+    /// same data), on top of the rule's condition; groups with fewer windows never fire.
+    pub baseline: Option<(f64, usize)>,
 }
 
 /// One escalation step as written.
@@ -191,6 +195,12 @@ impl Extension {
                 })
                 .collect(),
             message: v.get("message").and_then(Json::as_str).map(str::to_string),
+            baseline: v.get("baseline").map(|b| {
+                (
+                    b.get("factor").and_then(Json::as_f64).unwrap_or(10.0),
+                    b.get("min_windows").and_then(Json::as_u64).unwrap_or(6) as usize,
+                )
+            }),
         }
     }
 }
