@@ -384,7 +384,7 @@ fn user_rules_validate_and_a_broken_one_never_stops_a_scan() {
     );
     assert!(
         text.trim_end()
-            .ends_with("loaded 1 of 2 rule files (1 rules, 0 correlations)"),
+            .ends_with("loaded 1 of 2 rule files (1 rules, 0 correlations, 0 filters)"),
         "{text}"
     );
 
@@ -468,5 +468,56 @@ fn broken_leaktrail_extensions_are_named_and_skipped() {
     assert!(
         text.contains("regex.yml") && text.contains("bad regular expression"),
         "{text}"
+    );
+}
+
+/// A Sigma filter excludes its events from the rules it names, and only those.
+#[test]
+fn sigma_filters_exclude_events_from_their_rules() {
+    let dir = tempfile::tempdir().unwrap();
+    let ev = dir.path().join("evidence");
+    fs::create_dir(&ev).unwrap();
+    let mut log = String::new();
+    for (i, ip) in ["10.0.9.9", "203.0.113.7"].iter().enumerate() {
+        log.push_str(&format!(
+            "{ip} - - [12/Oct/2026:22:0{i}:00 +0000] \"GET /x HTTP/1.1\" 200 10 \"-\" \"sqlmap/1.7\"\n"
+        ));
+    }
+    fs::write(ev.join("access.log"), log).unwrap();
+    let rules = dir.path().join("rules");
+    fs::create_dir(&rules).unwrap();
+    fs::write(
+        rules.join("scanner.yml"),
+        "title: Test scanner\nid: 5f0c4b7e-0000-4000-8000-000000000001\nname: test_scanner\nlogsource:\n  category: webserver\ndetection:\n  selection:\n    cs-user-agent|contains: sqlmap\n  condition: selection\nlevel: high\n---\ntitle: Our own scanner host\nid: 5f0c4b7e-0000-4000-8000-000000000002\nlogsource:\n  category: webserver\nfilter:\n  rules:\n    - test_scanner\n  selection:\n    c-ip|cidr: 10.0.0.0/8\n  condition: not selection\n",
+    )
+    .unwrap();
+    let out = dir.path().join("case");
+    leaktrail()
+        .args(["scan", "-q", "--no-builtin-rules", "--rules"])
+        .arg(&rules)
+        .arg("-o")
+        .arg(&out)
+        .arg(&ev)
+        .assert()
+        .success();
+    let case: serde_json::Value =
+        serde_json::from_slice(&fs::read(out.join("case.json")).unwrap()).unwrap();
+    let ips: Vec<&str> = case["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["title"] == "Test scanner")
+        .flat_map(|f| {
+            f["entities"]["ips"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|v| v.as_str().unwrap())
+        })
+        .collect();
+    assert_eq!(
+        ips,
+        ["203.0.113.7"],
+        "the filtered address is gone, the other stays"
     );
 }

@@ -110,11 +110,12 @@ fn validate(paths: &[std::path::PathBuf]) -> anyhow::Result<u8> {
     }
     let total = set.files;
     println!(
-        "loaded {} of {} rule files ({} rules, {} correlations)",
+        "loaded {} of {} rule files ({} rules, {} correlations, {} filters)",
         total - bad.len(),
         total,
         engine.rules.len(),
-        engine.corrs.len()
+        engine.corrs.len(),
+        set.filters.len()
     );
     Ok(if bad.is_empty() {
         super::EXIT_OK

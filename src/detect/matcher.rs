@@ -131,7 +131,11 @@ pub fn map_field(name: &str) -> &str {
 impl Matcher {
     /// Compiles a rule's detection section.
     pub fn compile(rule: &SigmaRule) -> Result<Matcher, CompileError> {
-        let det = &rule.detection;
+        Self::from_detections(&rule.detection)
+    }
+
+    /// Compiles a detection section (a rule's or a filter's).
+    pub fn from_detections(det: &rsigma_parser::Detections) -> Result<Matcher, CompileError> {
         let mut names: Vec<&String> = det.named.keys().collect();
         names.sort();
         let mut named = Vec::with_capacity(names.len());

@@ -51,6 +51,8 @@ pub struct Compiled {
     pub extract: Vec<(String, String, regex::bytes::Regex)>,
     /// Escalation and message template (leaktrail extensions).
     pub post: post::Post,
+    /// Sigma filters that apply to this rule: each one's condition must also hold.
+    pub filters: Vec<Matcher>,
 }
 
 /// A rule that could not be compiled.
@@ -112,6 +114,7 @@ impl Engine {
                     first_seen: r.ext.first_seen.clone(),
                     extract,
                     post,
+                    filters: Vec::new(),
                 }),
                 Err(reason) => skipped.push(Skipped {
                     origin: r.origin.display(),
@@ -120,6 +123,7 @@ impl Engine {
                 }),
             }
         }
+        attach_filters(set, &mut rules, &mut skipped);
         let mut corrs = Vec::new();
         for c in &set.correlations {
             match CorrSpec::new(c, &set.rules, &rules) {
@@ -176,6 +180,42 @@ impl Engine {
         self.candidates(f)
             .map(|(_, p)| p)
             .filter(|p| p.ac.is_some())
+    }
+}
+
+/// Compiles the Sigma filters and attaches each to the rules it names whose logsource it
+/// fits (every field the filter's logsource sets must be the rule's).
+fn attach_filters(set: &RuleSet, rules: &mut [Compiled], skipped: &mut Vec<Skipped>) {
+    for f in &set.filters {
+        let m = match Matcher::from_detections(&f.sigma.detection) {
+            Ok(m) => m,
+            Err(reason) => {
+                skipped.push(Skipped {
+                    origin: f.origin.display(),
+                    id: f.id(),
+                    reason: format!("filter: {reason}"),
+                });
+                continue;
+            }
+        };
+        for c in rules.iter_mut() {
+            let Some(rule) = set.rules.iter().find(|r| r.id() == c.id) else {
+                continue;
+            };
+            let fits = f.sigma.logsource.as_ref().is_none_or(|l| {
+                let same = |a: &Option<String>, b: &Option<String>| {
+                    a.as_ref()
+                        .is_none_or(|a| b.as_ref().is_some_and(|b| a.eq_ignore_ascii_case(b)))
+                };
+                let r = &rule.sigma.logsource;
+                same(&l.category, &r.category)
+                    && same(&l.product, &r.product)
+                    && same(&l.service, &r.service)
+            });
+            if fits && f.targets(rule) {
+                c.filters.push(m.clone());
+            }
+        }
     }
 }
 
@@ -685,6 +725,10 @@ impl Sink for DetectSink<'_> {
                 continue;
             }
             if !route::applies(&rule.logsource, format, &mut v) || !rule.matcher.matches(&mut v) {
+                continue;
+            }
+            // A filter's condition is ANDed to the rule's (Sigma filters: `not selection`).
+            if rule.filters.iter().any(|f| !f.matches(&mut v)) {
                 continue;
             }
             if !rule.extract.is_empty() {

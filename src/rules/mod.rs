@@ -130,6 +130,36 @@ fn duration_secs(s: &str) -> Option<i64> {
     })
 }
 
+/// A Sigma filter (meta-rule): its condition is ANDed to the condition of the rules it names
+/// (or of every rule) — `condition: not selection` tunes out the events `selection` matches.
+#[derive(Clone, Debug)]
+pub struct Filter {
+    pub sigma: rsigma_parser::FilterRule,
+    pub origin: Origin,
+}
+
+impl Filter {
+    /// The filter's id, or its title.
+    pub fn id(&self) -> String {
+        self.sigma
+            .id
+            .clone()
+            .unwrap_or_else(|| self.sigma.title.clone())
+    }
+
+    /// True when the filter applies to a rule (by id, name or title).
+    pub fn targets(&self, rule: &Rule) -> bool {
+        match &self.sigma.rules {
+            rsigma_parser::FilterRuleTarget::Any => true,
+            rsigma_parser::FilterRuleTarget::Specific(names) => names.iter().any(|n| {
+                rule.sigma.id.as_deref() == Some(n.as_str())
+                    || rule.sigma.name.as_deref() == Some(n.as_str())
+                    || rule.sigma.title == *n
+            }),
+        }
+    }
+}
+
 /// Whether a rule's events become timeline rows.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub enum Timeline {
@@ -252,6 +282,8 @@ pub struct Problem {
 pub struct RuleSet {
     pub rules: Vec<Rule>,
     pub correlations: Vec<Correlation>,
+    /// Sigma filters: detections that exclude events from the rules they name.
+    pub filters: Vec<Filter>,
     pub problems: Vec<Problem>,
     /// Number of files read.
     pub files: usize,
@@ -286,6 +318,12 @@ impl RuleSet {
                         sigma: r,
                         origin: origin.clone(),
                         ext,
+                    });
+                }
+                for f in c.filters {
+                    self.filters.push(Filter {
+                        sigma: f,
+                        origin: origin.clone(),
                     });
                 }
             }
