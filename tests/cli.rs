@@ -521,3 +521,55 @@ fn sigma_filters_exclude_events_from_their_rules() {
         "the filtered address is gone, the other stays"
     );
 }
+
+/// `|expand` takes its values from `--placeholder`; without them the rule is skipped, named.
+#[test]
+fn expand_placeholders_come_from_the_command_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let ev = dir.path().join("evidence");
+    fs::create_dir(&ev).unwrap();
+    fs::write(
+        ev.join("access.log"),
+        "203.0.113.7 - admin [12/Oct/2026:22:00:00 +0000] \"GET /x HTTP/1.1\" 200 10 \"-\" \"curl/8\"\n\
+         203.0.113.8 - guest [12/Oct/2026:22:00:01 +0000] \"GET /x HTTP/1.1\" 200 10 \"-\" \"curl/8\"\n",
+    )
+    .unwrap();
+    let rules = dir.path().join("admins.yml");
+    fs::write(
+        &rules,
+        "title: Admin account on the web\nid: 5f0c4b7e-0000-4000-8000-000000000003\nlogsource:\n  category: webserver\ndetection:\n  selection:\n    cs-username|expand: '%admins%'\n  condition: selection\nlevel: high\n",
+    )
+    .unwrap();
+    let run = |extra: &[&str]| {
+        let out = dir.path().join(format!("case{}", extra.len()));
+        let assert = leaktrail()
+            .args(["scan", "--no-builtin-rules", "--rules"])
+            .arg(&rules)
+            .args(extra)
+            .arg("-o")
+            .arg(&out)
+            .arg(&ev)
+            .assert()
+            .success();
+        let stderr = String::from_utf8_lossy(&assert.get_output().stderr).into_owned();
+        let case: serde_json::Value =
+            serde_json::from_slice(&fs::read(out.join("case.json")).unwrap()).unwrap();
+        (case, stderr)
+    };
+    let (case, _) = run(&[
+        "--placeholder",
+        "admins=root",
+        "--placeholder",
+        "admins=admin",
+    ]);
+    let f = &case["findings"][0];
+    assert_eq!(f["title"], "Admin account on the web");
+    assert_eq!(f["entities"]["ips"][0], "203.0.113.7");
+    assert_eq!(case["findings"].as_array().unwrap().len(), 1);
+    let (case, stderr) = run(&[]);
+    assert!(case["findings"].as_array().unwrap().is_empty());
+    assert!(
+        stderr.contains("placeholder %admins% has no values"),
+        "{stderr}"
+    );
+}

@@ -42,6 +42,10 @@ pub struct RuleArgs {
     /// Do not load the built-in rule pack.
     #[arg(long)]
     pub no_builtin_rules: bool,
+    /// A value for a Sigma `|expand` placeholder, `%NAME%` in rules (repeatable: each adds a
+    /// value).
+    #[arg(long = "placeholder", value_name = "NAME=VALUE")]
+    pub placeholders: Vec<String>,
 }
 
 /// `leaktrail rules`.
@@ -151,6 +155,19 @@ impl RuleArgs {
         }
         for p in &self.rules {
             set.add_path(p);
+        }
+        for p in &self.placeholders {
+            match p.split_once('=') {
+                Some((name, value)) if !name.is_empty() => set
+                    .placeholders
+                    .entry(name.trim_matches('%').to_string())
+                    .or_default()
+                    .push(value.to_string()),
+                _ => set.problems.push(crate::rules::Problem {
+                    origin: "--placeholder".into(),
+                    message: format!("{p:?} is not NAME=VALUE"),
+                }),
+            }
         }
         set
     }

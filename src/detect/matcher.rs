@@ -130,18 +130,21 @@ pub fn map_field(name: &str) -> &str {
 
 impl Matcher {
     /// Compiles a rule's detection section.
-    pub fn compile(rule: &SigmaRule) -> Result<Matcher, CompileError> {
-        Self::from_detections(&rule.detection)
+    pub fn compile(rule: &SigmaRule, ph: &Placeholders) -> Result<Matcher, CompileError> {
+        Self::from_detections(&rule.detection, ph)
     }
 
     /// Compiles a detection section (a rule's or a filter's).
-    pub fn from_detections(det: &rsigma_parser::Detections) -> Result<Matcher, CompileError> {
+    pub fn from_detections(
+        det: &rsigma_parser::Detections,
+        ph: &Placeholders,
+    ) -> Result<Matcher, CompileError> {
         let mut names: Vec<&String> = det.named.keys().collect();
         names.sort();
         let mut named = Vec::with_capacity(names.len());
         let mut fields = Vec::new();
         for n in &names {
-            named.push(node(&det.named[*n], &mut fields).map_err(|e| format!("{n}: {e}"))?);
+            named.push(node(&det.named[*n], &mut fields, ph).map_err(|e| format!("{n}: {e}"))?);
         }
         let conds = det
             .conditions
@@ -241,22 +244,22 @@ fn glob_name(p: &str, n: &str) -> bool {
     }
 }
 
-fn node(d: &Detection, fields: &mut Vec<String>) -> Result<Node, CompileError> {
+fn node(d: &Detection, fields: &mut Vec<String>, ph: &Placeholders) -> Result<Node, CompileError> {
     Ok(match d {
         Detection::AllOf(items) => Node::And(
             items
                 .iter()
-                .map(|i| item(i, fields))
+                .map(|i| item(i, fields, ph))
                 .collect::<Result<_, _>>()?,
         ),
         Detection::AnyOf(ds) => Node::Or(
             ds.iter()
-                .map(|d| node(d, fields))
+                .map(|d| node(d, fields, ph))
                 .collect::<Result<_, _>>()?,
         ),
         Detection::And(ds) => Node::And(
             ds.iter()
-                .map(|d| node(d, fields))
+                .map(|d| node(d, fields, ph))
                 .collect::<Result<_, _>>()?,
         ),
         Detection::Keywords(vals) => {
@@ -288,7 +291,36 @@ struct Flags {
     windash: bool,
 }
 
-fn item(i: &DetectionItem, fields: &mut Vec<String>) -> Result<Node, CompileError> {
+/// Values for `|expand` placeholders (`%admin_users%`), from `--placeholder NAME=VALUE`.
+pub type Placeholders = std::collections::BTreeMap<String, Vec<String>>;
+
+/// Every expansion of `%name%` placeholders in `s` (the cartesian product of their values).
+fn expand(s: &str, ph: &Placeholders) -> Result<Vec<String>, CompileError> {
+    let Some(start) = s.find('%') else {
+        return Ok(vec![s.to_string()]);
+    };
+    let Some(len) = s[start + 1..].find('%') else {
+        return Ok(vec![s.to_string()]);
+    };
+    let name = &s[start + 1..start + 1 + len];
+    let values = ph.get(name).filter(|v| !v.is_empty()).ok_or_else(|| {
+        format!("placeholder %{name}% has no values (give them with --placeholder {name}=VALUE)")
+    })?;
+    let rest = expand(&s[start + len + 2..], ph)?;
+    let mut out = Vec::new();
+    for v in values {
+        for r in &rest {
+            out.push(format!("{}{v}{r}", &s[..start]));
+        }
+    }
+    Ok(out)
+}
+
+fn item(
+    i: &DetectionItem,
+    fields: &mut Vec<String>,
+    ph: &Placeholders,
+) -> Result<Node, CompileError> {
     let mut mode = Mode::Exact;
     let mut flags = Flags::default();
     let (mut all, mut negate) = (false, false);
@@ -296,8 +328,10 @@ fn item(i: &DetectionItem, fields: &mut Vec<String>) -> Result<Node, CompileErro
     let mut cmp: Option<Cmp> = None;
     let mut cidr = false;
     let mut fieldref = false;
+    let mut expanding = false;
     for m in &i.field.modifiers {
         match m {
+            Modifier::Expand => expanding = true,
             Modifier::Contains => mode = Mode::Contains,
             Modifier::StartsWith => mode = Mode::Starts,
             Modifier::EndsWith => mode = Mode::Ends,
@@ -344,11 +378,24 @@ fn item(i: &DetectionItem, fields: &mut Vec<String>) -> Result<Node, CompileErro
     if !fields.contains(&field) {
         fields.push(field.clone());
     }
+    let expanded: Vec<SigmaValue>;
+    let values = if expanding {
+        let mut out = Vec::new();
+        for v in &i.values {
+            for s in expand(&text(v), ph)? {
+                out.push(SigmaValue::String(rsigma_parser::SigmaString::new(&s)));
+            }
+        }
+        expanded = out;
+        &expanded
+    } else {
+        &i.values
+    };
     let pats = if let Some(p) = special {
         vec![p]
     } else {
         let mut pats = Vec::new();
-        for v in &i.values {
+        for v in values {
             if let Some(c) = cmp {
                 pats.push(Pat::Num(
                     c,
@@ -688,6 +735,24 @@ fn in_cidr(ip: IpAddr, net: IpAddr, bits: u8) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn placeholders_expand_to_every_combination() {
+        let mut ph = Placeholders::new();
+        ph.insert("admins".into(), vec!["root".into(), "admin".into()]);
+        ph.insert("dom".into(), vec!["corp".into()]);
+        assert_eq!(expand("%admins%", &ph).unwrap(), ["root", "admin"]);
+        assert_eq!(
+            expand("%dom%\\%admins%", &ph).unwrap(),
+            ["corp\\root", "corp\\admin"]
+        );
+        assert_eq!(
+            expand("no placeholder 100%", &ph).unwrap(),
+            ["no placeholder 100%"]
+        );
+        let err = expand("%missing%", &ph).unwrap_err();
+        assert!(err.contains("--placeholder missing=VALUE"), "{err}");
+    }
 
     #[test]
     fn base64_helpers() {

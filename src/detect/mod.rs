@@ -98,7 +98,7 @@ impl Engine {
                     continue;
                 }
             };
-            match Matcher::compile(&r.sigma) {
+            match Matcher::compile(&r.sigma, &set.placeholders) {
                 Ok(matcher) => rules.push(Compiled {
                     id: r.id(),
                     title: r.sigma.title.clone(),
@@ -187,7 +187,7 @@ impl Engine {
 /// fits (every field the filter's logsource sets must be the rule's).
 fn attach_filters(set: &RuleSet, rules: &mut [Compiled], skipped: &mut Vec<Skipped>) {
     for f in &set.filters {
-        let m = match Matcher::from_detections(&f.sigma.detection) {
+        let m = match Matcher::from_detections(&f.sigma.detection, &set.placeholders) {
             Ok(m) => m,
             Err(reason) => {
                 skipped.push(Skipped {

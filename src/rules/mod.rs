@@ -284,6 +284,8 @@ pub struct RuleSet {
     pub correlations: Vec<Correlation>,
     /// Sigma filters: detections that exclude events from the rules they name.
     pub filters: Vec<Filter>,
+    /// Values for `|expand` placeholders, by name (without the `%`).
+    pub placeholders: std::collections::BTreeMap<String, Vec<String>>,
     pub problems: Vec<Problem>,
     /// Number of files read.
     pub files: usize,
