@@ -379,7 +379,7 @@ fn user_rules_validate_and_a_broken_one_never_stops_a_scan() {
         "{text}"
     );
     assert!(
-        text.contains("modifier `expand` is not supported yet"),
+        text.contains("placeholder `%allowed%` has no values"),
         "{text}"
     );
     assert!(
@@ -409,7 +409,7 @@ fn user_rules_validate_and_a_broken_one_never_stops_a_scan() {
         .code(1);
     let err = String::from_utf8(assert.get_output().stderr.clone()).unwrap();
     assert!(
-        err.contains("skipped: selection: modifier `expand` is not supported yet"),
+        err.contains("skipped: selection: placeholder `%allowed%` has no values"),
         "{err}"
     );
     let v: serde_json::Value =
@@ -569,7 +569,7 @@ fn expand_placeholders_come_from_the_command_line() {
     let (case, stderr) = run(&[]);
     assert!(case["findings"].as_array().unwrap().is_empty());
     assert!(
-        stderr.contains("placeholder %admins% has no values"),
+        stderr.contains("placeholder `%admins%` has no values"),
         "{stderr}"
     );
 }

@@ -304,7 +304,7 @@ fn expand(s: &str, ph: &Placeholders) -> Result<Vec<String>, CompileError> {
     };
     let name = &s[start + 1..start + 1 + len];
     let values = ph.get(name).filter(|v| !v.is_empty()).ok_or_else(|| {
-        format!("placeholder %{name}% has no values (give them with --placeholder {name}=VALUE)")
+        format!("placeholder `%{name}%` has no values (give them with --placeholder {name}=VALUE)")
     })?;
     let rest = expand(&s[start + len + 2..], ph)?;
     let mut out = Vec::new();
