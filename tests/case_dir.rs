@@ -509,3 +509,65 @@ fn sequential_id_walking_is_found_for_the_scraper_only() {
         .unwrap();
     assert!(run >= 100, "{}", w["detail"]);
 }
+
+/// A probe that every server refused is an attempt: it does not count as a tactic reached,
+/// and the summary says so.
+#[test]
+fn failed_attempts_are_not_steps_reached() {
+    let case = case();
+    let top = &case["incidents"][0];
+    let reached: Vec<(&str, &str)> = top["tactics_reached"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| (t["tactic"].as_str().unwrap(), t["first_seen"].as_str().unwrap()))
+        .collect();
+    // The 404-answered injection and web-shell probes of 22:01-22:13 reach nothing; the
+    // stolen key's first use from the attacker's address is the first access.
+    assert!(reached.contains(&("initial-access", "2026-10-12T22:51:37Z")), "{reached:?}");
+    assert!(!reached.iter().any(|(t, _)| *t == "execution"), "{reached:?}");
+    let sqli = case["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["title"] == "SQL injection attempt in a request")
+        .unwrap();
+    assert_eq!(sqli["failed"], sqli["count"]);
+    assert!(top["summary"].as_str().unwrap().contains("Tried without success: "));
+    assert!(top["summary"].as_str().unwrap().contains("SQL injection attempt"));
+}
+
+/// A timeline row points at the record of its own time, not at the finding's first reference.
+#[test]
+fn rows_point_at_the_record_of_their_time() {
+    let rows: Vec<Value> = read("timeline.jsonl")
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let mut checked = 0;
+    for r in rows.iter().filter(|r| r["data_type"] == "webserver:access") {
+        let Some(off) = r["source_offset"].as_u64() else {
+            continue;
+        };
+        let path = format!("sample-logs/{}", r["source_path"].as_str().unwrap());
+        let raw = std::fs::read(&path).unwrap();
+        let data = if path.ends_with(".gz") {
+            let mut out = Vec::new();
+            std::io::Read::read_to_end(&mut flate2::read::MultiGzDecoder::new(&raw[..]), &mut out)
+                .unwrap();
+            out
+        } else {
+            raw
+        };
+        let line = &data[off as usize..];
+        let line = &line[..line.iter().position(|&c| c == b'\n').unwrap_or(line.len())];
+        let line = String::from_utf8_lossy(line);
+        // The access log's local time, turned into UTC, is the row's time.
+        let stamp = line.split('[').nth(1).unwrap().split(']').next().unwrap();
+        let t = chrono::DateTime::parse_from_str(stamp, "%d/%b/%Y:%H:%M:%S %z").unwrap();
+        let row_t = chrono::DateTime::parse_from_rfc3339(r["datetime"].as_str().unwrap()).unwrap();
+        assert_eq!(t, row_t, "{} points at {line}", r["message"]);
+        checked += 1;
+    }
+    assert!(checked >= 20, "{checked} rows checked");
+}

@@ -90,10 +90,12 @@ pub fn story(
     let gap_sources: Vec<String> = result.by_index().into_iter().map(source_of).collect();
     let mut all = detect::findings(engine, state, &paths);
     all.extend(detect::gaps::gaps(&state.activity, &gap_sources, &paths));
-    let findings: Vec<detect::Finding> = all
+    let mut findings: Vec<detect::Finding> = all
         .into_iter()
         .filter(|f| level_rank(f.level) >= min)
         .collect();
+    findings
+        .sort_by(|a, b| (a.first_seen, &a.rule_id, &a.id).cmp(&(b.first_seen, &b.rule_id, &b.id)));
     let notable = notable_events(engine, &state.notable);
     timeline::build(
         findings,
@@ -247,8 +249,12 @@ fn print_incidents(story: &timeline::Story) {
 /// root it was found in (a web server's rotations, a CloudTrail bucket's dated folders).
 fn source_of(f: &scan::FileReport) -> String {
     let fmt = f.format.map_or("-", |x| x.name());
-    let top = f.rel.split_once('/').map_or("", |(first, _)| first);
-    format!("{}:{}/{top}", fmt, f.root.unwrap_or(usize::MAX))
+    let top = f.rel.split_once('/').map_or(".", |(first, _)| first);
+    let root = f
+        .root
+        .filter(|&r| r > 0)
+        .map_or(String::new(), |r| format!(" of root {}", r + 1));
+    format!("{top} ({fmt}{root})")
 }
 
 fn now() -> String {
@@ -258,7 +264,8 @@ fn now() -> String {
 /// Evidence is never written to: an output directory inside an evidence folder is refused.
 fn refuse_inside_evidence(out: &Path, roots: &[PathBuf]) -> anyhow::Result<()> {
     let out_abs = absolute(out);
-    for r in roots {
+    // A root that does not exist holds nothing to protect (it is reported as unreadable).
+    for r in roots.iter().filter(|r| r.exists()) {
         // A file given on the command line sits in an evidence folder too.
         let r_abs = absolute(r);
         let dir = if r_abs.is_dir() {

@@ -14,7 +14,12 @@ pub const MIN_TACTICS: usize = 3;
 /// Convergence findings for the actors of `findings` (informational findings do not count).
 pub fn converge(findings: &[Finding]) -> Vec<Finding> {
     let mut by_actor: BTreeMap<(&'static str, &str), Vec<&Finding>> = BTreeMap::new();
-    for f in findings.iter().filter(|f| level_rank(f.level) >= 1) {
+    // Attempts that all failed (a 404 probe, a refused API call) show intent, not a step
+    // reached: they do not count towards a chain.
+    for f in findings
+        .iter()
+        .filter(|f| level_rank(f.level) >= 1 && !f.attempt_only())
+    {
         let kinds = [("ip", &f.ips), ("user", &f.users), ("key", &f.keys)];
         for (kind, values) in kinds {
             for v in values {
@@ -80,6 +85,9 @@ fn chain(kind: &str, actor: &str, tactics: &[&'static str], fs: &[&Finding]) -> 
         evidence,
         detail: format!("{} findings: {}", fs.len(), tactics.join(" → ")),
         message: String::new(),
+        failed: 0,
+        first_at: None,
+        last_at: None,
     }
 }
 
@@ -107,6 +115,9 @@ mod tests {
             evidence: vec![("a.log".into(), t as u64, 0)],
             detail: String::new(),
             message: String::new(),
+            failed: 0,
+            first_at: None,
+            last_at: None,
         }
     }
 

@@ -569,6 +569,11 @@ impl CorrSpec {
         for m in mins.iter().zip(&hit).filter(|(_, h)| **h).map(|(m, _)| m) {
             count += m.count;
             bytes += m.bytes;
+            if m.first < first
+                || (m.first == first && agg.first_at.is_some_and(|r| m.first_ref < r))
+            {
+                agg.first_at = Some(m.first_ref);
+            }
             first = first.min(m.first);
             last = last.max(m.last);
             if agg.evidence.len() < super::MAX_EVIDENCE {

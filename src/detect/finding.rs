@@ -32,6 +32,11 @@ pub struct Finding {
     pub detail: String,
     /// The rule's message template filled in (leaktrail's `message`), or empty.
     pub message: String,
+    /// Events whose action failed; `failed == count` makes the finding an attempt only.
+    pub failed: u64,
+    /// The events at the first and last time, when known: (path, line, offset).
+    pub first_at: Option<(String, u64, u64)>,
+    pub last_at: Option<(String, u64, u64)>,
 }
 
 /// Numeric rank of a level (informational = 0 ... critical = 4).
@@ -66,17 +71,14 @@ impl Finding {
         agg: &Agg,
         paths: &[String],
     ) -> Finding {
-        let evidence: Vec<(String, u64, u64)> = agg
-            .evidence
-            .iter()
-            .map(|r: &Ref| {
-                (
-                    paths.get(r.file).cloned().unwrap_or_default(),
-                    r.line,
-                    r.offset,
-                )
-            })
-            .collect();
+        let at = |r: &Ref| {
+            (
+                paths.get(r.file).cloned().unwrap_or_default(),
+                r.line,
+                r.offset,
+            )
+        };
+        let evidence: Vec<(String, u64, u64)> = agg.evidence.iter().map(at).collect();
         let first = evidence
             .first()
             .map(|(p, _, o)| format!("{p}:{o}"))
@@ -110,7 +112,15 @@ impl Finding {
             evidence,
             detail: String::new(),
             message: String::new(),
+            failed: agg.failed,
+            first_at: agg.first_at.as_ref().map(at),
+            last_at: agg.last_at.as_ref().map(at),
         }
+    }
+
+    /// Every event of the finding failed: an attempt, not a step reached.
+    pub fn attempt_only(&self) -> bool {
+        self.count > 0 && self.failed >= self.count
     }
 
     /// The case-file form (DESIGN.md §2).
@@ -132,6 +142,7 @@ impl Finding {
             "evidence_total": self.count,
             "detail": self.detail,
             "message": self.message,
+            "failed": self.failed,
             "incident": Value::Null,
         })
     }

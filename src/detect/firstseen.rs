@@ -171,6 +171,7 @@ pub fn findings(rule: &Compiled, spec: &FirstSeen, g: &Group, paths: &[String]) 
             key: is_key.then(|| g.key.clone()),
             target: None,
             session: None,
+            failed: false,
         };
         // The finding is the moment of first sight; how long the value stayed is in the detail.
         agg.add(s.first, 0.0, s.at, &ent);

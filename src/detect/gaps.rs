@@ -147,6 +147,9 @@ fn finding(
         evidence,
         detail: format!("{src}: silent between its last event before and its first event after"),
         message: String::new(),
+        failed: 0,
+        first_at: None,
+        last_at: None,
     }
 }
 

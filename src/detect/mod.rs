@@ -308,16 +308,26 @@ pub struct Agg {
     pub targets: SmallSet,
     /// Application sessions.
     pub sessions: SmallSet,
+    /// Events whose action failed (an HTTP error status, a CloudTrail errorCode, a failed
+    /// login): a finding whose events all failed is an attempt, not a step reached.
+    pub failed: u64,
+    /// The event at the first and at the last time (ties: the earliest reference).
+    pub first_at: Option<Ref>,
+    pub last_at: Option<Ref>,
 }
 
 impl Agg {
     pub(crate) fn add(&mut self, ts: i64, bytes: f64, r: Ref, ent: &Entities) {
-        if self.count == 0 || ts < self.first {
+        if self.count == 0 || (ts, r) < (self.first, self.first_at.unwrap_or(r)) {
             self.first = ts;
+            self.first_at = Some(r);
         }
-        if self.count == 0 || ts > self.last {
+        let later = ts > self.last || (ts == self.last && self.last_at.is_some_and(|l| r < l));
+        if self.count == 0 || later {
             self.last = ts;
+            self.last_at = Some(r);
         }
+        self.failed += u64::from(ent.failed);
         self.count += 1;
         self.bytes += bytes;
         keep_earliest(&mut self.evidence, r);
@@ -333,8 +343,13 @@ impl Agg {
             *self = o;
             return;
         }
-        self.first = self.first.min(o.first);
-        self.last = self.last.max(o.last);
+        if (o.first, o.first_at) < (self.first, self.first_at) {
+            (self.first, self.first_at) = (o.first, o.first_at);
+        }
+        if o.last > self.last || (o.last == self.last && o.last_at < self.last_at) {
+            (self.last, self.last_at) = (o.last, o.last_at);
+        }
+        self.failed += o.failed;
         self.count += o.count;
         self.bytes += o.bytes;
         for r in o.evidence {
@@ -374,6 +389,9 @@ pub struct Entities {
     /// The account a failed login tried (a target, not an actor).
     pub target: Option<String>,
     pub session: Option<String>,
+    /// The event's action failed (HTTP status 400 or above, a CloudTrail errorCode, a failed
+    /// or refused login).
+    pub failed: bool,
 }
 
 impl Entities {
@@ -440,7 +458,10 @@ fn entities(v: &mut View<'_, '_>) -> Entities {
         || v.value_lower("event")
             .is_some_and(|e| memchr::memmem::find(e, b"fail").is_some());
     let (user, target) = if failed { (None, user) } else { (user, None) };
+    let refused = v.number("sc-status").is_some_and(|s| s >= 400.0)
+        || v.value("errorCode").is_some_and(|e| !e.is_empty());
     Entities {
+        failed: failed || refused,
         ip: first_text(v, IP_FIELDS, true),
         user,
         key: first_text(v, KEY_FIELDS, false),

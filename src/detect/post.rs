@@ -145,6 +145,9 @@ mod tests {
             evidence: vec![],
             detail: String::new(),
             message: String::new(),
+            failed: 0,
+            first_at: None,
+            last_at: None,
         }
     }
 

@@ -9,8 +9,44 @@ use std::path::Path;
 /// The longest excerpt kept, in bytes (the rest is cut and marked).
 pub const MAX_EXCERPT: usize = 2048;
 
+/// The end of the JSON object starting at `b[0]` (strings and escapes respected).
+fn json_end(b: &[u8]) -> Option<usize> {
+    let (mut depth, mut in_str, mut esc) = (0usize, false, false);
+    for (i, &c) in b.iter().enumerate() {
+        if in_str {
+            match c {
+                _ if esc => esc = false,
+                b'\\' => esc = true,
+                b'"' => in_str = false,
+                _ => {}
+            }
+            continue;
+        }
+        match c {
+            b'"' => in_str = true,
+            b'{' | b'[' => depth += 1,
+            b'}' | b']' => {
+                depth = depth.checked_sub(1)?;
+                if depth == 0 {
+                    return Some(i + 1);
+                }
+            }
+            b'\n' => return None,
+            _ => {}
+        }
+    }
+    None
+}
+
 fn cut(line: &[u8]) -> Vec<u8> {
-    let end = memchr::memchr(b'\n', line).unwrap_or(line.len());
+    // A record inside a JSON document (a CloudTrail delivery file is one line) ends with its
+    // object, not with the line.
+    let end = match line.first() {
+        Some(b'{') => json_end(line),
+        _ => None,
+    }
+    .or_else(|| memchr::memchr(b'\n', line))
+    .unwrap_or(line.len());
     let mut l = &line[..end.min(MAX_EXCERPT)];
     if l.last() == Some(&b'\r') {
         l = &l[..l.len() - 1];

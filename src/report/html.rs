@@ -38,7 +38,7 @@ h3{font-size:16px;margin:20px 0 6px}.meta{color:#555;margin:0 0 12px}
 nav{font-size:13px;margin:8px 0 16px}nav a{margin-right:14px;color:#2c5aa0}
 table{border-collapse:collapse;width:100%;margin:8px 0 12px;font-size:13px}
 th,td{border-bottom:1px solid #e6e6e6;padding:4px 6px;text-align:left;vertical-align:top}
-th{background:#f4f4f6;font-weight:600}td.n{text-align:right;white-space:nowrap}td.t{white-space:nowrap}
+th{background:#f4f4f6;font-weight:600}td.n{text-align:right;white-space:nowrap}td.t{white-space:nowrap}td.v{min-width:11em;overflow-wrap:anywhere}td.h{font-size:10px;max-width:9em;overflow-wrap:anywhere}
 .lvl{display:inline-block;padding:1px 7px;border-radius:9px;color:#fff;font-size:12px;font-weight:600}
 .critical{background:#8e1b1b}.high{background:#d0452f}.medium{background:#e08e0b}.low{background:#4f7cac}.informational{background:#888}
 .card{border:1px solid #ddd;border-left:6px solid #8e1b1b;border-radius:6px;padding:12px 16px;margin:12px 0;background:#fffaf9}
@@ -46,7 +46,7 @@ th{background:#f4f4f6;font-weight:600}td.n{text-align:right;white-space:nowrap}t
 .facts{display:flex;flex-wrap:wrap;gap:8px 28px;margin:8px 0 0}.facts div{min-width:140px}.facts b{display:block;font-size:12px;color:#666;font-weight:500}
 .ongoing{color:#8e1b1b;font-weight:700}.tac{display:inline-block;padding:1px 6px;margin:1px 2px;border-radius:4px;color:#fff;font-size:12px}
 pre.ev{background:#f7f7f9;border:1px solid #e6e6e6;padding:6px 8px;margin:4px 0 10px;font-size:12px;white-space:pre-wrap;word-break:break-all}
-.src{color:#666}.mono{font-family:ui-monospace,Menlo,Consolas,monospace;font-size:12px;word-break:break-all}
+.src{color:#666}.mono{font-family:ui-monospace,Menlo,Consolas,monospace;font-size:12px;overflow-wrap:anywhere}
 .muted{color:#777}
 @media print{nav{display:none}body{max-width:none;padding:0}h2{break-after:avoid}.card,pre.ev,tr{break-inside:avoid}}
 "#;
@@ -146,7 +146,7 @@ fn summary_section(out: &mut String, input: &ReportInput<'_>) {
             }
             let _ = write!(
                 out,
-                r##"<tr><td><a href="#{id}">{id}</a></td><td>{}</td><td class=n>{}</td><td>{}</td><td>{}</td><td>{}</td><td class=n>{}</td></tr>"##,
+                r##"<tr><td><a href="#{id}">{id}</a></td><td>{}</td><td class=n>{}</td><td>{}</td><td class="t">{}</td><td class="t">{}</td><td class=n>{}</td></tr>"##,
                 level(inc.level),
                 inc.score,
                 esc(&a),
@@ -177,6 +177,17 @@ fn charts(out: &mut String, story: &Story) {
     out.push_str("</section>");
 }
 
+/// ", all failed: an attempt" or ", N failed" (empty when every event succeeded).
+fn failed_note(f: &Finding) -> String {
+    if f.attempt_only() {
+        ", all failed: an attempt".to_string()
+    } else if f.failed > 0 {
+        format!(", {} failed", grouped(f.failed))
+    } else {
+        String::new()
+    }
+}
+
 fn finding_block(out: &mut String, f: &Finding, input: &ReportInput<'_>) {
     let bytes = if f.bytes >= 1.0 {
         format!(", {}", human_bytes(f.bytes.round() as u64))
@@ -198,11 +209,12 @@ fn finding_block(out: &mut String, f: &Finding, input: &ReportInput<'_>) {
         utc(f.first_seen),
         utc(f.last_seen),
         grouped(f.count),
-        if f.detail.is_empty() {
-            String::new()
-        } else {
-            format!(" ({})", esc(&f.detail))
-        },
+        failed_note(f)
+            + &if f.detail.is_empty() {
+                String::new()
+            } else {
+                format!(" ({})", esc(&f.detail))
+            },
         esc(&f.rule_id),
         id = esc(&f.id),
     );
@@ -215,11 +227,13 @@ fn finding_block(out: &mut String, f: &Finding, input: &ReportInput<'_>) {
             .excerpts
             .get(&(path.clone(), *offset))
             .map_or_else(|| "(line not read back)".to_string(), |b| esc_bytes(b));
-        let _ = writeln!(
-            out,
-            r#"<span class="src">{}:{line}</span> {text}"#,
-            esc(path)
-        );
+        // Records inside one long line (a CloudTrail file) are told apart by their offset.
+        let at = if *line == 1 && *offset > 0 {
+            format!(":1 @{offset}")
+        } else {
+            format!(":{line}")
+        };
+        let _ = writeln!(out, r#"<span class="src">{}{at}</span> {text}"#, esc(path));
     }
     if f.count > f.evidence.len() as u64 {
         let _ = writeln!(
@@ -233,19 +247,22 @@ fn finding_block(out: &mut String, f: &Finding, input: &ReportInput<'_>) {
 }
 
 /// How many notable events an incident's table shows.
-const KEY_EVENTS: usize = 60;
+const KEY_EVENTS: usize = 80;
 
-/// The incident's notable events (logins, role changes, exports, policy changes), in order.
+/// The incident's timeline: where each of its findings starts and its notable events (logins,
+/// role changes, exports, policy changes), in order.
 fn key_events(out: &mut String, story: &Story, incident: &str) {
     let rows: Vec<_> = story
         .rows
         .iter()
-        .filter(|r| r.desc == "Event time" && r.incident_id.as_deref() == Some(incident))
+        .filter(|r| r.desc != "Last seen" && r.incident_id.as_deref() == Some(incident))
         .collect();
     if rows.is_empty() {
         return;
     }
-    out.push_str("<h4>Key events</h4><table><tr><th>Time</th><th>Event</th><th>Source</th></tr>");
+    out.push_str(
+        "<h4>Timeline</h4><table><tr><th>Time</th><th>Finding or event</th><th>Source</th></tr>",
+    );
     for r in rows.iter().take(KEY_EVENTS) {
         let _ = write!(
             out,
@@ -337,7 +354,7 @@ fn actors(out: &mut String, story: &Story) {
         }
         let _ = write!(
             out,
-            r#"<tr><td>{}</td><td class="mono">{}</td><td>{}</td><td>{}</td><td class=n>{}</td><td class=n>{}</td><td class=n>{}</td><td class=n>{}</td><td class="mono">{}</td></tr>"#,
+            r#"<tr><td>{}</td><td class="mono v">{}</td><td class="t">{}</td><td class="t">{}</td><td class=n>{}</td><td class=n>{}</td><td class=n>{}</td><td class=n>{}</td><td class="mono">{}</td></tr>"#,
             a.kind,
             esc(&a.value),
             a.first_seen.map(utc).unwrap_or_default(),
@@ -362,7 +379,7 @@ fn manifest(out: &mut String, input: &ReportInput<'_>) {
         let s = &f.stats;
         let _ = write!(
             out,
-            r#"<tr><td class="mono">{}</td><td class=n>{}</td><td class="mono">{}</td><td>{}{}</td><td class=n>{}</td><td class=n>{}</td><td class=n>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>"#,
+            r#"<tr><td class="mono">{}</td><td class=n>{}</td><td class="mono h">{}</td><td>{}{}</td><td class=n>{}</td><td class=n>{}</td><td class=n>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>"#,
             esc(&f.rel),
             grouped(f.size),
             f.sha256.as_deref().unwrap_or("—"),

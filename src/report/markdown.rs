@@ -123,11 +123,11 @@ fn incidents(out: &mut String, input: &ReportInput<'_>) {
         let events: Vec<_> = story
             .rows
             .iter()
-            .filter(|r| r.desc == "Event time" && r.incident_id.as_deref() == Some(inc.id.as_str()))
+            .filter(|r| r.desc != "Last seen" && r.incident_id.as_deref() == Some(inc.id.as_str()))
             .collect();
         if !events.is_empty() {
-            out.push_str("#### Key events\n\n| Time | Event | Source |\n|---|---|---|\n");
-            for r in events.iter().take(60) {
+            out.push_str("#### Timeline\n\n| Time | Finding or event | Source |\n|---|---|---|\n");
+            for r in events.iter().take(80) {
                 let _ = writeln!(
                     out,
                     "| {} | {} | {}:{} |",
@@ -137,8 +137,8 @@ fn incidents(out: &mut String, input: &ReportInput<'_>) {
                     r.line.unwrap_or(0)
                 );
             }
-            if events.len() > 60 {
-                let _ = writeln!(out, "\n… and {} more in timeline.jsonl.", events.len() - 60);
+            if events.len() > 80 {
+                let _ = writeln!(out, "\n… and {} more in timeline.jsonl.", events.len() - 80);
             }
             out.push('\n');
         }

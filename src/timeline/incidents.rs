@@ -106,9 +106,15 @@ fn link(findings: &[Finding], seen: &Seen) -> Dsu {
         }
     }
     // One action logged once per account it touched (useradd then usermod naming the new
-    // account): the same rule, the same file, within a minute.
+    // account): the same rule, the same file, within a minute, for findings that name
+    // accounts only (addresses would link unrelated clients hitting one rule together).
     let mut by_rule: BTreeMap<(&str, &str), Vec<usize>> = BTreeMap::new();
-    for (i, f) in findings.iter().enumerate().filter(|(_, f)| qualifies(f)) {
+    let accounts_only = |f: &Finding| f.ips.is_empty();
+    for (i, f) in findings
+        .iter()
+        .enumerate()
+        .filter(|(_, f)| qualifies(f) && accounts_only(f))
+    {
         if let Some((path, _, _)) = f.evidence.first() {
             by_rule
                 .entry((f.rule_id.as_str(), path.as_str()))
@@ -221,8 +227,9 @@ fn incident(
         for (k, v) in named(f) {
             ents.entry(k).or_default().insert(v);
         }
-        // A convergence finding restates its actor's tactics at the actor's first time.
-        if f.rule_id == crate::detect::convergence::RULE_ID {
+        // A convergence finding restates its actor's tactics at the actor's first time, and
+        // an attempt that all failed did not reach its tactic.
+        if f.rule_id == crate::detect::convergence::RULE_ID || f.attempt_only() {
             continue;
         }
         for t in &f.tactics {
@@ -317,8 +324,22 @@ fn summary(inc: &Incident, findings: &[Finding], end: Option<i64>) -> String {
         utc(inc.first_seen),
         utc(inc.last_seen)
     );
-    if let Some(f) = fs.first() {
+    if let Some(f) = fs
+        .iter()
+        .find(|f| f.rule_id != crate::detect::convergence::RULE_ID)
+    {
         s.push_str(&format!(" It began with \"{}\".", f.title));
+    }
+    let attempts: Vec<&str> = fs
+        .iter()
+        .filter(|f| f.attempt_only())
+        .map(|f| f.title.as_str())
+        .collect::<BTreeSet<_>>()
+        .into_iter()
+        .take(3)
+        .collect();
+    if !attempts.is_empty() {
+        s.push_str(&format!(" Tried without success: {}.", attempts.join("; ")));
     }
     let mut ways: Vec<&&Finding> = fs
         .iter()
@@ -327,6 +348,7 @@ fn summary(inc: &Incident, findings: &[Finding], end: Option<i64>) -> String {
                 .iter()
                 .any(|t| matches!(*t, "initial-access" | "credential-access"))
                 && f.rule_id != crate::detect::convergence::RULE_ID
+                && !f.attempt_only()
         })
         .collect();
     // The strongest signals first, then the earliest.

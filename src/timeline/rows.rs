@@ -45,6 +45,11 @@ fn message(f: &Finding, last: bool) -> String {
         m.push_str(&who.join(", "));
     }
     m.push_str(&format!(" — {} events", grouped(f.count)));
+    if f.attempt_only() {
+        m.push_str(", all failed");
+    } else if f.failed > 0 {
+        m.push_str(&format!(", {} failed", grouped(f.failed)));
+    }
     if f.bytes >= 1.0 {
         m.push_str(&format!(", {} bytes", grouped(f.bytes.round() as u64)));
     }
@@ -65,24 +70,31 @@ pub fn rows(
         sources.iter().map(|s| (s.path.as_str(), s)).collect();
     let mut out = Vec::new();
     for (i, f) in findings.iter().enumerate() {
-        let ev = f.evidence.first();
-        let src = ev.and_then(|(p, _, _)| by_path.get(p.as_str()));
-        let row = |time: i64, desc: &'static str, last: bool| Row {
-            time,
-            desc,
-            message: message(f, last),
-            data_type: src.map_or("leaktrail:finding", |s| s.data_type),
-            level: f.level,
-            tactic: f.tactics.first().copied(),
-            rule_id: f.rule_id.clone(),
-            finding_id: f.id.clone(),
-            incident_id: incident_of[i].map(|n| incidents[n].id.clone()),
-            path: src.map_or_else(String::new, |s| s.rel.clone()),
-            sha256: src.and_then(|s| s.sha256.clone()),
-            line: ev.map(|e| e.1),
-            offset: ev.map(|e| e.2),
-            count: f.count,
-            bytes: f.bytes.round() as u64,
+        // The event at that time when it is known; a correlation's last event is not kept.
+        let row = |time: i64, desc: &'static str, last: bool| {
+            let ev = if last {
+                f.last_at.as_ref()
+            } else {
+                f.first_at.as_ref().or(f.evidence.first())
+            };
+            let src = ev.and_then(|(p, _, _)| by_path.get(p.as_str()));
+            Row {
+                time,
+                desc,
+                message: message(f, last),
+                data_type: src.map_or("leaktrail:finding", |s| s.data_type),
+                level: f.level,
+                tactic: f.tactics.first().copied(),
+                rule_id: f.rule_id.clone(),
+                finding_id: f.id.clone(),
+                incident_id: incident_of[i].map(|n| incidents[n].id.clone()),
+                path: src.map_or_else(String::new, |s| s.rel.clone()),
+                sha256: src.and_then(|s| s.sha256.clone()),
+                line: ev.map(|e| e.1),
+                offset: ev.map(|e| e.2),
+                count: f.count,
+                bytes: f.bytes.round() as u64,
+            }
         };
         out.push(row(f.first_seen, "First seen", false));
         if f.last_seen != f.first_seen {
