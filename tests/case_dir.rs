@@ -213,6 +213,12 @@ fn second_incident_is_the_credential_stuffing_and_export() {
     assert_eq!(inc["records"], 120000);
     assert_eq!(inc["first_seen"], "2026-10-13T09:00:00Z");
     assert_eq!(inc["ongoing"], false);
+    // The activity stopped, but the API key it minted was never revoked in these logs.
+    let summary = inc["summary"].as_str().unwrap();
+    assert!(
+        summary.contains("Persistence set up") && summary.contains("lk_r071kyzqpqbmk98c3jys"),
+        "{summary}"
+    );
 }
 
 #[test]
@@ -520,12 +526,23 @@ fn failed_attempts_are_not_steps_reached() {
         .as_array()
         .unwrap()
         .iter()
-        .map(|t| (t["tactic"].as_str().unwrap(), t["first_seen"].as_str().unwrap()))
+        .map(|t| {
+            (
+                t["tactic"].as_str().unwrap(),
+                t["first_seen"].as_str().unwrap(),
+            )
+        })
         .collect();
     // The 404-answered injection and web-shell probes of 22:01-22:13 reach nothing; the
     // stolen key's first use from the attacker's address is the first access.
-    assert!(reached.contains(&("initial-access", "2026-10-12T22:51:37Z")), "{reached:?}");
-    assert!(!reached.iter().any(|(t, _)| *t == "execution"), "{reached:?}");
+    assert!(
+        reached.contains(&("initial-access", "2026-10-12T22:51:37Z")),
+        "{reached:?}"
+    );
+    assert!(
+        !reached.iter().any(|(t, _)| *t == "execution"),
+        "{reached:?}"
+    );
     let sqli = case["findings"]
         .as_array()
         .unwrap()
@@ -533,8 +550,18 @@ fn failed_attempts_are_not_steps_reached() {
         .find(|f| f["title"] == "SQL injection attempt in a request")
         .unwrap();
     assert_eq!(sqli["failed"], sqli["count"]);
-    assert!(top["summary"].as_str().unwrap().contains("Tried without success: "));
-    assert!(top["summary"].as_str().unwrap().contains("SQL injection attempt"));
+    assert!(
+        top["summary"]
+            .as_str()
+            .unwrap()
+            .contains("Tried without success: ")
+    );
+    assert!(
+        top["summary"]
+            .as_str()
+            .unwrap()
+            .contains("SQL injection attempt")
+    );
 }
 
 /// A timeline row points at the record of its own time, not at the finding's first reference.

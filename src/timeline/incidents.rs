@@ -380,6 +380,33 @@ fn summary(inc: &Incident, findings: &[Finding], end: Option<i64>) -> String {
         }
         s.push('.');
     }
+    // What the attacker left behind: access that outlives the activity unless it is removed.
+    let mut kept: Vec<String> = Vec::new();
+    for f in fs.iter().filter(|f| {
+        f.tactics.contains(&"persistence")
+            && !f.attempt_only()
+            && f.rule_id != crate::detect::convergence::RULE_ID
+    }) {
+        // The accounts and keys it concerns, rather than the address it came from.
+        let who: Vec<&str> = f
+            .users
+            .iter()
+            .chain(&f.keys)
+            .chain(&f.ips)
+            .map(String::as_str)
+            .take(2)
+            .collect();
+        let item = format!("{} ({})", f.title, who.join(", "));
+        if !kept.contains(&item) && kept.len() < 4 {
+            kept.push(item);
+        }
+    }
+    if !kept.is_empty() {
+        s.push_str(&format!(
+            " Persistence set up, and not shown removed in these logs: {}.",
+            kept.join("; ")
+        ));
+    }
     match end {
         Some(e) if inc.ongoing => s.push_str(&format!(
             " Still active at the end of the evidence: last activity {}, the evidence ends {}.",
