@@ -252,11 +252,7 @@ const KEY_EVENTS: usize = 80;
 /// The incident's timeline: where each of its findings starts and its notable events (logins,
 /// role changes, exports, policy changes), in order.
 fn key_events(out: &mut String, story: &Story, incident: &str) {
-    let rows: Vec<_> = story
-        .rows
-        .iter()
-        .filter(|r| r.desc != "Last seen" && r.incident_id.as_deref() == Some(incident))
-        .collect();
+    let rows = story.incident_rows(incident);
     if rows.is_empty() {
         return;
     }
@@ -315,13 +311,7 @@ fn incidents(out: &mut String, input: &ReportInput<'_>) {
             finding_block(out, &story.findings[i], input);
         }
     }
-    let loose: Vec<&Finding> = story
-        .findings
-        .iter()
-        .zip(&story.incident_of)
-        .filter(|(_, i)| i.is_none())
-        .map(|(f, _)| f)
-        .collect();
+    let loose = story.loose_findings();
     if !loose.is_empty() {
         out.push_str("<h3>Findings outside any incident</h3><p class=muted>Informational findings, and findings that name no actor (such as silence in a busy log).</p>");
         for f in loose {
@@ -333,15 +323,7 @@ fn incidents(out: &mut String, input: &ReportInput<'_>) {
 
 fn actors(out: &mut String, story: &Story) {
     out.push_str(r#"<section id="actors"><h2>Actors</h2><table><tr><th>Kind</th><th>Value</th><th>First seen</th><th>Last seen</th><th class=n>Events</th><th class=n>Bytes out</th><th class=n>Records</th><th class=n>Findings</th><th>Sources</th></tr>"#);
-    let mut list: Vec<_> = story.actors.iter().collect();
-    list.sort_by(|a, b| {
-        (b.bytes_out, b.finding_ids.len(), &a.value).cmp(&(
-            a.bytes_out,
-            a.finding_ids.len(),
-            &b.value,
-        ))
-    });
-    for a in list {
+    for a in story.actors_by_bytes() {
         let mut src = a
             .sources
             .iter()

@@ -120,11 +120,7 @@ fn incidents(out: &mut String, input: &ReportInput<'_>) {
                 .collect::<Vec<_>>()
                 .join(" → "),
         );
-        let events: Vec<_> = story
-            .rows
-            .iter()
-            .filter(|r| r.desc != "Last seen" && r.incident_id.as_deref() == Some(inc.id.as_str()))
-            .collect();
+        let events = story.incident_rows(&inc.id);
         if !events.is_empty() {
             out.push_str("#### Timeline\n\n| Time | Finding or event | Source |\n|---|---|---|\n");
             for r in events.iter().take(80) {
@@ -146,13 +142,7 @@ fn incidents(out: &mut String, input: &ReportInput<'_>) {
             finding(out, &story.findings[i], input);
         }
     }
-    let loose: Vec<&Finding> = story
-        .findings
-        .iter()
-        .zip(&story.incident_of)
-        .filter(|(_, i)| i.is_none())
-        .map(|(f, _)| f)
-        .collect();
+    let loose = story.loose_findings();
     if !loose.is_empty() {
         out.push_str("### Findings outside any incident\n\n");
         for f in loose {
@@ -163,15 +153,7 @@ fn incidents(out: &mut String, input: &ReportInput<'_>) {
 
 fn actors(out: &mut String, story: &Story) {
     out.push_str("## Actors\n\n| Kind | Value | First seen | Last seen | Events | Bytes out | Records | Findings |\n|---|---|---|---|---:|---:|---:|---:|\n");
-    let mut list: Vec<_> = story.actors.iter().collect();
-    list.sort_by(|a, b| {
-        (b.bytes_out, b.finding_ids.len(), &a.value).cmp(&(
-            a.bytes_out,
-            a.finding_ids.len(),
-            &b.value,
-        ))
-    });
-    for a in list {
+    for a in story.actors_by_bytes() {
         let _ = writeln!(
             out,
             "| {} | {} | {} | {} | {} | {} | {} | {} |",

@@ -25,6 +25,39 @@ pub struct Story {
     pub evidence_end: Option<i64>,
 }
 
+impl Story {
+    /// Findings that belong to no incident (informational ones, those naming no actor).
+    pub fn loose_findings(&self) -> Vec<&Finding> {
+        self.findings
+            .iter()
+            .zip(&self.incident_of)
+            .filter(|(_, i)| i.is_none())
+            .map(|(f, _)| f)
+            .collect()
+    }
+
+    /// An incident's timeline: where each of its findings starts, and its notable events.
+    pub fn incident_rows(&self, incident: &str) -> Vec<&Row> {
+        self.rows
+            .iter()
+            .filter(|r| r.desc != "Last seen" && r.incident_id.as_deref() == Some(incident))
+            .collect()
+    }
+
+    /// Actors by bytes out, then by findings, then by value.
+    pub fn actors_by_bytes(&self) -> Vec<&Actor> {
+        let mut list: Vec<&Actor> = self.actors.iter().collect();
+        list.sort_by(|a, b| {
+            (b.bytes_out, b.finding_ids.len(), &a.value).cmp(&(
+                a.bytes_out,
+                a.finding_ids.len(),
+                &b.value,
+            ))
+        });
+        list
+    }
+}
+
 /// What the story needs to know about each scanned file, by scan index.
 #[derive(Clone, Debug, Default)]
 pub struct SourceInfo {
