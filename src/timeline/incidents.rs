@@ -156,13 +156,24 @@ fn link(findings: &[Finding], seen: &Seen) -> Dsu {
 
 const WEIGHTS: [f64; 5] = [0.5, 2.0, 5.0, 15.0, 40.0];
 
+/// The level a finding carries into its incident: an attempt whose every event failed (a
+/// scanner's 404-answered exploit) weighs as low at most, so the internet's background of
+/// failed probes does not become a list of high incidents.
+fn weight_level(f: &Finding) -> &'static str {
+    if f.attempt_only() && level_rank(f.level) > 1 {
+        "low"
+    } else {
+        f.level
+    }
+}
+
 /// The combination of signals: each rule counts once in full (repeats a quarter), each
 /// tactic reached adds, and data out adds by its order of magnitude.
 fn score(fs: &[&Finding], tactics: usize, bytes: u64) -> u32 {
     let mut seen_rules = BTreeSet::new();
     let mut s = 0.0;
     for f in fs {
-        let w = WEIGHTS[level_rank(f.level) as usize];
+        let w = WEIGHTS[level_rank(weight_level(f)) as usize];
         s += if seen_rules.insert(f.rule_id.as_str()) {
             w
         } else {
@@ -192,7 +203,11 @@ pub fn group(
     // signing in from a new network is not an incident by itself).
     let mut incidents: Vec<Incident> = comps
         .into_values()
-        .filter(|members| members.iter().any(|&i| level_rank(findings[i].level) >= 2))
+        .filter(|members| {
+            members
+                .iter()
+                .any(|&i| level_rank(weight_level(&findings[i])) >= 2)
+        })
         .map(|members| incident(findings, members, seen, end))
         .collect();
     incidents.sort_by(|a, b| {
@@ -269,7 +284,7 @@ fn incident(
         .fold(last_seen, i64::max);
     let level = fs
         .iter()
-        .map(|f| f.level)
+        .map(|f| weight_level(f))
         .max_by_key(|l| level_rank(l))
         .unwrap_or("low");
     Incident {
