@@ -139,3 +139,41 @@ fn wazuh_web_and_sshd_cases() {
         assert!(pct(hit, total) >= 30.0, "{file}: rate fell");
     }
 }
+
+/// The Honeynet Project's web server logs: years of internet background (worm probes answered
+/// 404) around one real compromise. Failed probes must not become a list of incidents, and the
+/// compromised session must lead.
+#[test]
+fn honeynet_background_stays_out_of_the_incidents() {
+    let Some(dir) = corpus("honeynet-redhat-httpd") else {
+        return;
+    };
+    let engine = engine();
+    let opts = Options::new(vec![dir]);
+    let (r, state) = detect::scan(&opts, &engine, &|_| {});
+    let story = leaktrail::cli::scan::story(&engine, &state, &r, 0);
+    let levels: Vec<&str> = story.incidents.iter().map(|i| i.level).collect();
+    println!(
+        "honeynet: {} findings, {} incidents ({} high or critical); top: {:?}",
+        story.findings.len(),
+        story.incidents.len(),
+        levels
+            .iter()
+            .filter(|l| matches!(**l, "high" | "critical"))
+            .count(),
+        story.incidents.first().map(|i| &i.ips)
+    );
+    assert!(
+        story.incidents.len() <= 20,
+        "{} incidents",
+        story.incidents.len()
+    );
+    let top = &story.incidents[0];
+    assert_eq!(top.ips, ["68.49.152.86"]);
+    assert!(
+        levels[1..]
+            .iter()
+            .all(|l| !matches!(*l, "high" | "critical")),
+        "{levels:?}"
+    );
+}
