@@ -315,7 +315,12 @@ pub fn fires(engine: &Engine, id: &str, example: &Json, default: Format) -> bool
         if let Some(rule) = feeder {
             let mut scratch = crate::detect::view::Scratch::default();
             let mut v = crate::detect::view::View::new(&ev, &mut scratch);
-            matched |= crate::detect::route::applies(&rule.logsource, e.format, &mut v)
+            let hours_ok = match (&rule.off_hours, ts) {
+                (Some(h), Some(t)) => h.is_off(t.nanos, t.offset),
+                _ => true,
+            };
+            matched |= hours_ok
+                && crate::detect::route::applies(&rule.logsource, e.format, &mut v)
                 && rule.matcher.matches(&mut v);
         }
         sink.event(&file, e.format, &ev);

@@ -53,6 +53,8 @@ pub struct Compiled {
     pub post: post::Post,
     /// Sigma filters that apply to this rule: each one's condition must also hold.
     pub filters: Vec<Matcher>,
+    /// leaktrail's `off_hours`: the rule matches only outside working hours.
+    pub off_hours: Option<crate::rules::OffHours>,
 }
 
 /// A rule that could not be compiled.
@@ -115,6 +117,7 @@ impl Engine {
                     extract,
                     post,
                     filters: Vec::new(),
+                    off_hours: r.ext.off_hours,
                 }),
                 Err(reason) => skipped.push(Skipped {
                     origin: r.origin.display(),
@@ -743,6 +746,11 @@ impl Sink for DetectSink<'_> {
         for &ri in cands {
             let rule = &engine.rules[ri];
             if filtered && !pf.always[ri] && self.mark[ri] != self.generation {
+                continue;
+            }
+            if let (Some(h), Some(t)) = (&rule.off_hours, ev.ts)
+                && !h.is_off(t.nanos, t.offset)
+            {
                 continue;
             }
             if !route::applies(&rule.logsource, format, &mut v) || !rule.matcher.matches(&mut v) {

@@ -57,6 +57,33 @@ pub struct Extension {
     /// is at least `factor` times the median of the group's own windows (its history in the
     /// same data), on top of the rule's condition; groups with fewer windows never fire.
     pub baseline: Option<(f64, usize)>,
+    /// `off_hours: {start: 8, end: 19, weekends: true}` on a rule: it matches only events
+    /// outside working hours, read in the log's own local time (the offset it wrote).
+    pub off_hours: Option<OffHours>,
+}
+
+/// Working hours: events outside them are "off hours".
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct OffHours {
+    /// First working hour (0-23) and the hour work ends (1-24), local time.
+    pub start: u32,
+    pub end: u32,
+    /// Saturdays and Sundays are off hours all day.
+    pub weekends: bool,
+}
+
+impl OffHours {
+    /// True when a time (UTC nanoseconds, with the log's offset in seconds) is outside
+    /// working hours.
+    pub fn is_off(&self, nanos: i64, offset: i32) -> bool {
+        use chrono::{Datelike, Timelike};
+        let local = nanos.div_euclid(1_000_000_000) + i64::from(offset);
+        let Some(t) = chrono::DateTime::from_timestamp(local, 0) else {
+            return false;
+        };
+        let weekend = matches!(t.weekday(), chrono::Weekday::Sat | chrono::Weekday::Sun);
+        (self.weekends && weekend) || t.hour() < self.start || t.hour() >= self.end
+    }
 }
 
 /// One escalation step as written.
@@ -225,6 +252,15 @@ impl Extension {
                 })
                 .collect(),
             message: v.get("message").and_then(Json::as_str).map(str::to_string),
+            off_hours: v.get("off_hours").map(|o| OffHours {
+                start: o.get("start").and_then(Json::as_u64).unwrap_or(8).min(23) as u32,
+                end: o
+                    .get("end")
+                    .and_then(Json::as_u64)
+                    .unwrap_or(19)
+                    .clamp(1, 24) as u32,
+                weekends: o.get("weekends").and_then(Json::as_bool).unwrap_or(true),
+            }),
             baseline: v.get("baseline").map(|b| {
                 (
                     b.get("factor").and_then(Json::as_f64).unwrap_or(10.0),
@@ -368,5 +404,32 @@ impl RuleSet {
     /// Lowercase hex SHA-256 of every rule text loaded, in order.
     pub fn sha256(&self) -> String {
         crate::input::sha256_hex(&self.texts)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::OffHours;
+
+    #[test]
+    fn off_hours_in_the_logs_local_time() {
+        let h = OffHours {
+            start: 7,
+            end: 20,
+            weekends: true,
+        };
+        // 2026-10-12 is a Monday.
+        let at = |hh: i64, offset: i32| {
+            (1_791_763_200 + hh * 3600) * 1_000_000_000 - i64::from(offset) * 1_000_000_000
+        };
+        assert!(!h.is_off(at(10, 0), 0), "Monday 10:00 is working time");
+        assert!(h.is_off(at(23, 0), 0), "Monday 23:00 is off hours");
+        assert!(h.is_off(at(6, 0), 0), "06:00 is before work");
+        assert!(!h.is_off(at(19, 0), 0), "19:00 is still working time");
+        assert!(h.is_off(at(20, 0), 0), "20:00 is off hours");
+        // 10:00 local at +09:00 is 01:00 UTC: read in local time, it is working time.
+        assert!(!h.is_off(at(10, 9 * 3600), 9 * 3600));
+        // Saturday noon.
+        assert!(h.is_off(at(5 * 24 + 12, 0), 0));
     }
 }
