@@ -31,11 +31,15 @@ pub struct Minute {
     pub distinct: Vec<u64>,
     /// First time each base rule matched (temporal correlations only).
     pub bases: Option<Box<BTreeMap<usize, i64>>>,
+    /// The UTC offset the log wrote for the bucket's first event (its local time, for
+    /// off-hours correlations).
+    pub offset: i32,
 }
 
 impl Minute {
-    fn new(minute: i64, ts: i64, r: Ref) -> Self {
+    fn new(minute: i64, ts: i64, r: Ref, offset: i32) -> Self {
         Minute {
+            offset,
             minute,
             count: 0,
             sum: 0.0,
@@ -144,12 +148,13 @@ impl Group {
         bytes: f64,
         r: Ref,
         e: Option<Entities>,
+        offset: i32,
     ) {
         let minute = ts.div_euclid(bucket);
         match self.minutes.last_mut() {
             Some(m) if m.minute == minute => m.add(ts, value, bytes, r),
             _ => {
-                let mut m = Minute::new(minute, ts, r);
+                let mut m = Minute::new(minute, ts, r, offset);
                 m.add(ts, value, bytes, r);
                 self.minutes.push(m);
             }
@@ -229,6 +234,9 @@ pub struct CorrSpec {
     post: super::post::Post,
     /// leaktrail's `baseline`: (factor, minimum windows of history).
     baseline: Option<(f64, usize)>,
+    /// leaktrail's `off_hours`: only buckets outside working hours (in the log's local time)
+    /// count. Evaluation only: the state is shared with the same correlation at all hours.
+    off_hours: Option<crate::rules::OffHours>,
 }
 
 fn resolve(name: &str, alias: &[rsigma_parser::FieldAlias], base: &Rule) -> String {
@@ -247,6 +255,17 @@ fn resolve(name: &str, alias: &[rsigma_parser::FieldAlias], base: &Rule) -> Stri
 }
 
 impl CorrSpec {
+    /// True when two correlations keep the same state (the same bases, group-by, counted
+    /// field, kind and buckets): only their conditions differ, so one state serves both.
+    pub fn same_state(&self, o: &CorrSpec) -> bool {
+        self.kind == o.kind
+            && self.bases == o.bases
+            && self.group == o.group
+            && self.field == o.field
+            && self.bucket() == o.bucket()
+            && self.run == o.run
+    }
+
     /// Compiles a correlation against the loaded (`rules`) and compiled rules.
     pub fn new(c: &Correlation, rules: &[Rule], compiled: &[Compiled]) -> Result<CorrSpec, String> {
         let s = &c.sigma;
@@ -316,6 +335,7 @@ impl CorrSpec {
             run: c.ext.run && s.correlation_type == CorrelationType::ValueCount,
             post: super::post::Post::from_ext(&c.ext)?,
             baseline: c.ext.baseline,
+            off_hours: c.ext.off_hours,
             group,
         })
     }
@@ -523,7 +543,11 @@ impl CorrSpec {
         if !self.may_fire(g) {
             return None;
         }
-        let mins = g.combined();
+        let mut mins = g.combined();
+        if let Some(h) = &self.off_hours {
+            let bucket = self.bucket();
+            mins.retain(|m| h.is_off(m.minute * bucket, m.offset));
+        }
         let bucket = self.bucket();
         let span_min = (self.span + bucket - 1) / bucket;
         let mut windows = Vec::with_capacity(mins.len());

@@ -69,6 +69,9 @@ pub struct Skipped {
 pub struct Engine {
     pub rules: Vec<Compiled>,
     pub corrs: Vec<CorrSpec>,
+    /// For each correlation, the correlation whose state it reads (itself, or an earlier one
+    /// that keeps the same state: an absolute and a baseline threshold on one sum).
+    state_of: Vec<usize>,
     pub skipped: Vec<Skipped>,
     /// For each format (by its position in `Format::ALL`), the rules its events can match.
     by_format: Vec<Vec<usize>>,
@@ -158,9 +161,17 @@ impl Engine {
             .iter()
             .map(|subset| Prefilter::new(&rules, subset))
             .collect();
+        let state_of = (0..corrs.len())
+            .map(|i| {
+                (0..i)
+                    .find(|&j| corrs[j].same_state(&corrs[i]))
+                    .unwrap_or(i)
+            })
+            .collect();
         Engine {
             rules,
             corrs,
+            state_of,
             skipped,
             by_format,
             prefilters,
@@ -787,6 +798,10 @@ impl Sink for DetectSink<'_> {
                     .add(ts, b, r, e);
             }
             for &ci in &rule.feeds {
+                // A correlation that shares another's state is fed through that one.
+                if engine.state_of[ci] != ci {
+                    continue;
+                }
                 feed(
                     &engine.corrs[ci],
                     ci,
@@ -893,7 +908,8 @@ fn feed(
     } else {
         None
     };
-    g.add(ts, spec.bucket(), value, b, r, e);
+    let offset = v.event().ts.map_or(0, |t| t.offset);
+    g.add(ts, spec.bucket(), value, b, r, e, offset);
 }
 
 /// Scans with the engine: the scan's result and the merged detection state.
@@ -926,8 +942,11 @@ pub fn findings(engine: &Engine, state: &Partial, paths: &[String]) -> Vec<Findi
     }
     let groups = state.corr.iter().map(|((ci, _), g)| (*ci, g));
     for (ci, g) in groups.chain(state.collided.iter().map(|(ci, g)| (*ci, g))) {
-        if let Some(f) = engine.corrs[ci].evaluate(g, paths) {
-            out.push(f);
+        let readers = (0..engine.corrs.len()).filter(|&cj| engine.state_of[cj] == ci);
+        for cj in readers {
+            if let Some(f) = engine.corrs[cj].evaluate(g, paths) {
+                out.push(f);
+            }
         }
     }
     for ((ri, _), g) in &state.first_seen {
