@@ -80,14 +80,9 @@ fn chain(kind: &str, actor: &str, tactics: &[&'static str], fs: &[&Finding]) -> 
         ips: pick("ip"),
         users: pick("user"),
         keys: pick("key"),
-        targets: Vec::new(),
-        sessions: Vec::new(),
         evidence,
         detail: format!("{} findings: {}", fs.len(), tactics.join(" → ")),
-        message: String::new(),
-        failed: 0,
-        first_at: None,
-        last_at: None,
+        ..Default::default()
     }
 }
 
@@ -110,14 +105,9 @@ mod tests {
             ips: vec![ip.into()],
             users: vec![],
             keys: vec![],
-            targets: vec![],
-            sessions: vec![],
             evidence: vec![("a.log".into(), t as u64, 0)],
             detail: String::new(),
-            message: String::new(),
-            failed: 0,
-            first_at: None,
-            last_at: None,
+            ..Default::default()
         }
     }
 

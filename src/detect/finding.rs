@@ -6,7 +6,7 @@ use crate::parse::Timestamp;
 use serde_json::{Value, json};
 
 /// One finding.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, Default)]
 pub struct Finding {
     /// Stable id: a hash of the rule id, the actor and the first evidence reference.
     pub id: String,

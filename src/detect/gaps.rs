@@ -139,17 +139,9 @@ fn finding(
         last_seen: next.0,
         count: 0,
         bytes: 0.0,
-        ips: Vec::new(),
-        users: Vec::new(),
-        keys: Vec::new(),
-        targets: Vec::new(),
-        sessions: Vec::new(),
         evidence,
         detail: format!("{src}: silent between its last event before and its first event after"),
-        message: String::new(),
-        failed: 0,
-        first_at: None,
-        last_at: None,
+        ..Default::default()
     }
 }
 

@@ -249,14 +249,7 @@ fn compile_extract(
 /// Sets a rule's derived fields on the event: the first capture group, or the whole match.
 fn derive(rule: &Compiled, v: &mut View<'_, '_>) {
     for (name, field, re) in &rule.extract {
-        let got = v.value(field).and_then(|s| {
-            let c = re.captures(s)?;
-            let m = c.get(1).or_else(|| c.get(0))?;
-            Some(m.as_bytes().to_vec())
-        });
-        if let Some(value) = got {
-            v.derive(name, value);
-        }
+        v.derive(name, field, re);
     }
 }
 

@@ -140,14 +140,9 @@ mod tests {
             ips: vec!["203.0.113.66".into()],
             users: vec![],
             keys: vec!["AKIA1".into()],
-            targets: vec![],
-            sessions: vec![],
             evidence: vec![],
             detail: String::new(),
-            message: String::new(),
-            failed: 0,
-            first_at: None,
-            last_at: None,
+            ..Default::default()
         }
     }
 

@@ -18,8 +18,10 @@ pub struct Scratch {
     /// (name address, name length, event generation, index or `NONE`).
     names: [(usize, usize, u32, u16); NAME_SLOTS],
     generation: u32,
-    /// Fields derived by rules' `extract` for the current event: (name, value).
+    /// Fields derived by rules' `extract`: (name, value); the first `derived_len` belong to
+    /// the current event, the rest are buffers kept for reuse (no allocation per event).
     derived: Vec<(String, Vec<u8>)>,
+    derived_len: usize,
 }
 
 const NAME_SLOTS: usize = 32;
@@ -38,7 +40,7 @@ impl<'v, 'a> View<'v, 'a> {
     pub fn new(ev: &'v Event<'a, 'v>, s: &'v mut Scratch) -> Self {
         s.lower.clear();
         s.lower_at.clear();
-        s.derived.clear();
+        s.derived_len = 0;
         s.generation = s.generation.wrapping_add(1);
         if s.generation == 0 {
             // After a wrap, old entries could look current.
@@ -80,14 +82,32 @@ impl<'v, 'a> View<'v, 'a> {
     }
 
     fn derived(&self, name: &str) -> Option<usize> {
-        self.s.derived.iter().position(|(n, _)| n == name)
+        self.s.derived[..self.s.derived_len]
+            .iter()
+            .position(|(n, _)| n == name)
     }
 
-    /// Adds a derived field (a rule's `extract`) to the current event.
-    pub fn derive(&mut self, name: &str, value: Vec<u8>) {
-        match self.derived(name) {
-            Some(i) => self.s.derived[i].1 = value,
-            None => self.s.derived.push((name.to_string(), value)),
+    /// Sets a derived field (a rule's `extract`) on the current event: the first capture
+    /// group of `re` in `field`, or its whole match; nothing when it does not match.
+    pub fn derive(&mut self, name: &str, field: &str, re: &regex::bytes::Regex) {
+        let slot = self.derived(name).unwrap_or(self.s.derived_len);
+        let mut store = std::mem::take(&mut self.s.derived);
+        if slot == store.len() {
+            store.push((String::new(), Vec::new()));
+        }
+        let found = self.value(field).and_then(|s| {
+            let c = re.captures(s)?;
+            let m = c.get(1).or_else(|| c.get(0))?;
+            let (n, v) = &mut store[slot];
+            n.clear();
+            n.push_str(name);
+            v.clear();
+            v.extend_from_slice(m.as_bytes());
+            Some(())
+        });
+        self.s.derived = store;
+        if found.is_some() && slot == self.s.derived_len {
+            self.s.derived_len += 1;
         }
     }
 
