@@ -46,6 +46,10 @@ pub struct RuleArgs {
     /// value).
     #[arg(long = "placeholder", value_name = "NAME=VALUE")]
     pub placeholders: Vec<String>,
+    /// A processing pipeline (YAML, the shape of pipelines/leaktrail.yml) that adds logsources,
+    /// fields and field-name mappings to the built-in one (repeatable).
+    #[arg(long = "pipeline", value_name = "FILE")]
+    pub pipelines: Vec<PathBuf>,
 }
 
 /// `leaktrail rules`.
@@ -67,6 +71,14 @@ pub enum RulesAction {
     },
     /// Run each rule's positive and negative examples.
     Test(RuleArgs),
+    /// Report rules that can never fire: fields no format produces, logsources no format reads,
+    /// and (given evidence) logsources no evidence file produces.
+    Lint {
+        #[command(flatten)]
+        rules: RuleArgs,
+        /// Evidence files and folders: also report rules that read no format found there.
+        evidence: Vec<PathBuf>,
+    },
 }
 
 /// Where the evidence is and how to read it.
@@ -152,6 +164,14 @@ impl RuleArgs {
         let mut set = crate::rules::RuleSet::default();
         if !self.no_builtin_rules {
             crate::rules::builtin::load(&mut set);
+        }
+        for p in &self.pipelines {
+            if let Err(message) = set.pipeline.add_path(p) {
+                set.problems.push(crate::rules::Problem {
+                    origin: p.display().to_string(),
+                    message: format!("pipeline not used: {message}"),
+                });
+            }
         }
         for p in &self.rules {
             set.add_path(p);

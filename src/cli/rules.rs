@@ -14,6 +14,7 @@ pub fn run(a: RulesArgs) -> anyhow::Result<u8> {
         RulesAction::List(r) => list(&r),
         RulesAction::Validate { paths } => validate(&paths),
         RulesAction::Test(r) => test(&r),
+        RulesAction::Lint { rules, evidence } => lint(&rules, &evidence),
     }
 }
 
@@ -124,6 +125,123 @@ fn validate(paths: &[std::path::PathBuf]) -> anyhow::Result<u8> {
     })
 }
 
+/// `rules lint`: every rule that can never fire, and why.
+fn lint(r: &RuleArgs, evidence: &[std::path::PathBuf]) -> anyhow::Result<u8> {
+    let set = r.load();
+    let engine = Engine::new(&set);
+    report_problems(&set, &engine);
+    let present: Option<std::collections::BTreeMap<Format, usize>> =
+        (!evidence.is_empty()).then(|| {
+            let opts = crate::scan::Options::new(evidence.to_vec());
+            let mut m = std::collections::BTreeMap::new();
+            for (_, f) in crate::scan::formats_present(&opts) {
+                *m.entry(f).or_insert(0) += 1;
+            }
+            m
+        });
+    let p = &set.pipeline;
+    // Fields each compiled rule reads: its detection's, its filters', its correlations'.
+    let mut reads: Vec<Vec<&String>> = engine
+        .rules
+        .iter()
+        .map(|c| {
+            c.matcher
+                .fields
+                .iter()
+                .chain(c.filters.iter().flat_map(|f| f.fields.iter()))
+                .collect()
+        })
+        .collect();
+    for c in &engine.corrs {
+        for (b, f) in c.fields_read() {
+            reads[b].push(f);
+        }
+    }
+    let (mut no_source, mut no_field, mut absent, mut ok) = (0, 0, 0, 0);
+    for (c, fields) in engine.rules.iter().zip(&mut reads) {
+        fields.sort();
+        fields.dedup();
+        let origin = origin_of(&set, &c.id);
+        let say = |what: String| {
+            println!(
+                "{}: rule {}: {}",
+                terminal(&origin),
+                terminal(&c.id),
+                terminal(&what)
+            );
+        };
+        let formats: Vec<Format> = c.route.format_list().collect();
+        if formats.is_empty() {
+            no_source += 1;
+            say(format!(
+                "logsource `{}`: no format leaktrail reads produces it",
+                c.logsource.display()
+            ));
+            continue;
+        }
+        let derived = |f: &str| c.extract.iter().any(|(n, _, _)| n == f);
+        let missing: Vec<&str> = fields
+            .iter()
+            .map(|f| f.as_str())
+            .filter(|f| !derived(f) && !formats.iter().any(|&x| p.spec(x).has_field(f)))
+            .collect();
+        let names = formats
+            .iter()
+            .map(|f| f.name())
+            .collect::<Vec<_>>()
+            .join(", ");
+        let mut bad = false;
+        if !missing.is_empty() {
+            no_field += 1;
+            bad = true;
+            say(format!(
+                "field(s) {} produced by none of the formats it reads ({names})",
+                missing
+                    .iter()
+                    .map(|m| format!("`{m}`"))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ));
+        }
+        if let Some(present) = &present
+            && !formats.iter().any(|f| present.contains_key(f))
+        {
+            absent += 1;
+            bad = true;
+            say(format!(
+                "logsource `{}` reads {names}: no file in the evidence is one of those",
+                c.logsource.display()
+            ));
+        }
+        ok += usize::from(!bad);
+    }
+    if let Some(present) = &present {
+        let found = present
+            .iter()
+            .map(|(f, n)| format!("{} {n}", f.name()))
+            .collect::<Vec<_>>()
+            .join(", ");
+        println!(
+            "evidence formats: {}",
+            if found.is_empty() { "none" } else { &found }
+        );
+    }
+    println!(
+        "{} rules: {ok} can fire, {no_field} test fields no format produces, {no_source} have a logsource no format produces{}",
+        engine.rules.len(),
+        if present.is_some() {
+            format!(", {absent} read no format present in the evidence")
+        } else {
+            String::new()
+        }
+    );
+    Ok(if no_field + no_source + absent > 0 {
+        super::EXIT_FINDINGS
+    } else {
+        super::EXIT_OK
+    })
+}
+
 /// The line of a rule file where the construct named in `reason` (between backticks) appears.
 fn locate(path: &str, reason: &str) -> Option<usize> {
     let construct = reason.split('`').nth(1)?;
@@ -164,11 +282,12 @@ fn test(r: &RuleArgs) -> anyhow::Result<u8> {
             untested += usize::from(matches!(origin, Origin::Builtin(_)));
             continue;
         }
-        let fmt =
-            crate::detect::route::formats_for(&crate::detect::route::Logsource::from_sigma(ls))
-                .first()
-                .copied()
-                .unwrap_or(Format::Generic);
+        let fmt = set
+            .pipeline
+            .route(&crate::detect::route::Logsource::from_sigma(ls))
+            .format_list()
+            .next()
+            .unwrap_or(Format::Generic);
         for (want, list) in [(true, &ext.positive), (false, &ext.negative)] {
             for (k, ex) in list.iter().enumerate() {
                 let got = fires(&engine, &id, ex, fmt);
@@ -320,7 +439,7 @@ pub fn fires(engine: &Engine, id: &str, example: &Json, default: Format) -> bool
                 _ => true,
             };
             matched |= hours_ok
-                && crate::detect::route::applies(&rule.logsource, e.format, &mut v)
+                && crate::detect::route::applies(&rule.route, e.format, &mut v)
                 && rule.matcher.matches(&mut v);
         }
         sink.event(&file, e.format, &ev);

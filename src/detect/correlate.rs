@@ -239,7 +239,12 @@ pub struct CorrSpec {
     off_hours: Option<crate::rules::OffHours>,
 }
 
-fn resolve(name: &str, alias: &[rsigma_parser::FieldAlias], base: &Rule) -> String {
+fn resolve(
+    name: &str,
+    alias: &[rsigma_parser::FieldAlias],
+    base: &Rule,
+    pipeline: &crate::rules::pipeline::Pipeline,
+) -> String {
     let mapped = alias.iter().find(|a| a.alias == name).and_then(|a| {
         let keys = [
             base.sigma.name.clone(),
@@ -251,10 +256,24 @@ fn resolve(name: &str, alias: &[rsigma_parser::FieldAlias], base: &Rule) -> Stri
             .find_map(|k| a.mapping.get(k))
             .cloned()
     });
-    super::matcher::map_field(mapped.as_deref().unwrap_or(name)).to_string()
+    let ls = super::route::Logsource::from_sigma(&base.sigma.logsource);
+    pipeline
+        .field_map(&ls)
+        .map(mapped.as_deref().unwrap_or(name))
+        .to_string()
 }
 
 impl CorrSpec {
+    /// For each base (compiled index), the fields its group key and counted value read.
+    pub fn fields_read(&self) -> impl Iterator<Item = (usize, &String)> {
+        self.bases.iter().enumerate().flat_map(|(k, &b)| {
+            self.group[k]
+                .iter()
+                .chain(self.field[k].iter())
+                .map(move |f| (b, f))
+        })
+    }
+
     /// True when two correlations keep the same state (the same bases, group-by, counted
     /// field, kind and buckets): only their conditions differ, so one state serves both.
     pub fn same_state(&self, o: &CorrSpec) -> bool {
@@ -267,7 +286,12 @@ impl CorrSpec {
     }
 
     /// Compiles a correlation against the loaded (`rules`) and compiled rules.
-    pub fn new(c: &Correlation, rules: &[Rule], compiled: &[Compiled]) -> Result<CorrSpec, String> {
+    pub fn new(
+        c: &Correlation,
+        rules: &[Rule],
+        compiled: &[Compiled],
+        pipeline: &crate::rules::pipeline::Pipeline,
+    ) -> Result<CorrSpec, String> {
         let s = &c.sigma;
         let (predicates, cond_field) = match &s.condition {
             CorrelationCondition::Threshold {
@@ -310,12 +334,12 @@ impl CorrSpec {
             group.push(
                 s.group_by
                     .iter()
-                    .map(|g| resolve(g, &s.aliases, rule))
+                    .map(|g| resolve(g, &s.aliases, rule, pipeline))
                     .collect(),
             );
             let f = cond_field
                 .as_deref()
-                .map(|f| resolve(f, &s.aliases, rule))
+                .map(|f| resolve(f, &s.aliases, rule, pipeline))
                 .or(c.ext.sum_field.clone());
             field.push(f);
         }

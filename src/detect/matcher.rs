@@ -3,6 +3,7 @@
 //! events (no conversion to JSON).
 
 use super::view::View;
+use crate::rules::pipeline::FieldMap;
 use regex::bytes::Regex;
 use rsigma_parser::{
     ConditionExpr, Detection, DetectionItem, Modifier, Quantifier, SelectorPattern, SigmaRule,
@@ -114,37 +115,36 @@ pub struct Matcher {
     pub fields: Vec<String>,
 }
 
-/// Sigma field names that leaktrail's events spell differently (proxy logs, older names).
-pub fn map_field(name: &str) -> &str {
-    match name {
-        "c-uri" | "cs-uri" | "c-uri-query" => "cs-uri-query",
-        "c-uri-stem" => "cs-uri-stem",
-        "c-useragent" | "cs(User-Agent)" => "cs-user-agent",
-        "cs(Referer)" | "cs-referrer" => "cs-referer",
-        "r-dns" | "cs(Host)" => "cs-host",
-        "cs-cookie" | "cs(Cookie)" => "cs-cookie",
-        "clientip" | "ClientIP" | "src_ip_addr" => "c-ip",
-        other => other,
-    }
+/// What compiling a detection needs besides the detection: placeholder values and the
+/// pipeline's field-name mapping for the rule's logsource.
+struct Cx<'a> {
+    ph: &'a Placeholders,
+    map: &'a FieldMap,
 }
 
 impl Matcher {
     /// Compiles a rule's detection section.
-    pub fn compile(rule: &SigmaRule, ph: &Placeholders) -> Result<Matcher, CompileError> {
-        Self::from_detections(&rule.detection, ph)
+    pub fn compile(
+        rule: &SigmaRule,
+        ph: &Placeholders,
+        map: &FieldMap,
+    ) -> Result<Matcher, CompileError> {
+        Self::from_detections(&rule.detection, ph, map)
     }
 
     /// Compiles a detection section (a rule's or a filter's).
     pub fn from_detections(
         det: &rsigma_parser::Detections,
         ph: &Placeholders,
+        map: &FieldMap,
     ) -> Result<Matcher, CompileError> {
+        let cx = Cx { ph, map };
         let mut names: Vec<&String> = det.named.keys().collect();
         names.sort();
         let mut named = Vec::with_capacity(names.len());
         let mut fields = Vec::new();
         for n in &names {
-            named.push(node(&det.named[*n], &mut fields, ph).map_err(|e| format!("{n}: {e}"))?);
+            named.push(node(&det.named[*n], &mut fields, &cx).map_err(|e| format!("{n}: {e}"))?);
         }
         let conds = det
             .conditions
@@ -244,22 +244,22 @@ fn glob_name(p: &str, n: &str) -> bool {
     }
 }
 
-fn node(d: &Detection, fields: &mut Vec<String>, ph: &Placeholders) -> Result<Node, CompileError> {
+fn node(d: &Detection, fields: &mut Vec<String>, cx: &Cx) -> Result<Node, CompileError> {
     Ok(match d {
         Detection::AllOf(items) => Node::And(
             items
                 .iter()
-                .map(|i| item(i, fields, ph))
+                .map(|i| item(i, fields, cx))
                 .collect::<Result<_, _>>()?,
         ),
         Detection::AnyOf(ds) => Node::Or(
             ds.iter()
-                .map(|d| node(d, fields, ph))
+                .map(|d| node(d, fields, cx))
                 .collect::<Result<_, _>>()?,
         ),
         Detection::And(ds) => Node::And(
             ds.iter()
-                .map(|d| node(d, fields, ph))
+                .map(|d| node(d, fields, cx))
                 .collect::<Result<_, _>>()?,
         ),
         Detection::Keywords(vals) => {
@@ -316,11 +316,7 @@ fn expand(s: &str, ph: &Placeholders) -> Result<Vec<String>, CompileError> {
     Ok(out)
 }
 
-fn item(
-    i: &DetectionItem,
-    fields: &mut Vec<String>,
-    ph: &Placeholders,
-) -> Result<Node, CompileError> {
+fn item(i: &DetectionItem, fields: &mut Vec<String>, cx: &Cx) -> Result<Node, CompileError> {
     let mut mode = Mode::Exact;
     let mut flags = Flags::default();
     let (mut all, mut negate) = (false, false);
@@ -365,7 +361,7 @@ fn item(
         }
     }
     let field = match &i.field.name {
-        Some(n) => map_field(n).to_string(),
+        Some(n) => cx.map.map(n).to_string(),
         None => {
             let pats = i
                 .values
@@ -382,7 +378,7 @@ fn item(
     let values = if expanding {
         let mut out = Vec::new();
         for v in &i.values {
-            for s in expand(&text(v), ph)? {
+            for s in expand(&text(v), cx.ph)? {
                 out.push(SigmaValue::String(rsigma_parser::SigmaString::new(&s)));
             }
         }
@@ -404,7 +400,7 @@ fn item(
             } else if cidr {
                 pats.push(cidr_pat(v)?);
             } else if fieldref {
-                pats.push(Pat::FieldRef(map_field(&text(v)).to_string()));
+                pats.push(Pat::FieldRef(cx.map.map(&text(v)).to_string()));
             } else {
                 pats.extend(value_pat(v, mode, &flags)?);
             }

@@ -21,7 +21,7 @@ use correlate::{CorrSpec, Group};
 pub use finding::Finding;
 use matcher::Matcher;
 use prefilter::Prefilter;
-use route::Logsource;
+use route::{Logsource, Route};
 use std::collections::BTreeMap;
 use view::{Scratch, View};
 
@@ -39,6 +39,8 @@ pub struct Compiled {
     pub technique: Option<String>,
     pub matcher: Matcher,
     pub logsource: Logsource,
+    /// The formats (and, for syslog, programs) the rule reads, from the pipeline.
+    pub route: Route,
     /// False when the rule only feeds correlations.
     pub generate: bool,
     /// Correlations fed by this rule, with the field to group by for each.
@@ -103,7 +105,9 @@ impl Engine {
                     continue;
                 }
             };
-            match Matcher::compile(&r.sigma, &set.placeholders) {
+            let logsource = Logsource::from_sigma(&r.sigma.logsource);
+            let fmap = set.pipeline.field_map(&logsource);
+            match Matcher::compile(&r.sigma, &set.placeholders, &fmap) {
                 Ok(matcher) => rules.push(Compiled {
                     id: r.id(),
                     title: r.sigma.title.clone(),
@@ -111,7 +115,8 @@ impl Engine {
                     tactics,
                     technique,
                     matcher,
-                    logsource: Logsource::from_sigma(&r.sigma.logsource),
+                    route: set.pipeline.route(&logsource),
+                    logsource,
                     generate: r.ext.timeline != crate::rules::Timeline::Only
                         && r.ext.first_seen.is_none(),
                     feeds: Vec::new(),
@@ -132,7 +137,7 @@ impl Engine {
         attach_filters(set, &mut rules, &mut skipped);
         let mut corrs = Vec::new();
         for c in &set.correlations {
-            match CorrSpec::new(c, &set.rules, &rules) {
+            match CorrSpec::new(c, &set.rules, &rules, &set.pipeline) {
                 Ok(spec) => {
                     for &b in &spec.bases {
                         rules[b].feeds.push(corrs.len());
@@ -153,7 +158,7 @@ impl Engine {
             .iter()
             .map(|&f| {
                 (0..rules.len())
-                    .filter(|&i| route::formats_for(&rules[i].logsource).contains(&f))
+                    .filter(|&i| rules[i].route.reads(f))
                     .collect()
             })
             .collect();
@@ -201,7 +206,14 @@ impl Engine {
 /// fits (every field the filter's logsource sets must be the rule's).
 fn attach_filters(set: &RuleSet, rules: &mut [Compiled], skipped: &mut Vec<Skipped>) {
     for f in &set.filters {
-        let m = match Matcher::from_detections(&f.sigma.detection, &set.placeholders) {
+        let ls = f
+            .sigma
+            .logsource
+            .as_ref()
+            .map(Logsource::from_sigma)
+            .unwrap_or_default();
+        let fmap = set.pipeline.field_map(&ls);
+        let m = match Matcher::from_detections(&f.sigma.detection, &set.placeholders, &fmap) {
             Ok(m) => m,
             Err(reason) => {
                 skipped.push(Skipped {
@@ -212,6 +224,26 @@ fn attach_filters(set: &RuleSet, rules: &mut [Compiled], skipped: &mut Vec<Skipp
                 continue;
             }
         };
+        // Every rule a filter names must be loaded, or the filter silently does nothing.
+        let mut all_known = true;
+        if let rsigma_parser::FilterRuleTarget::Specific(names) = &f.sigma.rules {
+            for n in names {
+                let known = set.rules.iter().any(|r| {
+                    r.sigma.id.as_deref() == Some(n.as_str())
+                        || r.sigma.name.as_deref() == Some(n.as_str())
+                        || r.sigma.title == *n
+                });
+                if !known {
+                    all_known = false;
+                    skipped.push(Skipped {
+                        origin: f.origin.display(),
+                        id: f.id(),
+                        reason: format!("filter: names rule `{n}`, which is not loaded"),
+                    });
+                }
+            }
+        }
+        let mut attached = 0;
         for c in rules.iter_mut() {
             let Some(rule) = set.rules.iter().find(|r| r.id() == c.id) else {
                 continue;
@@ -228,7 +260,17 @@ fn attach_filters(set: &RuleSet, rules: &mut [Compiled], skipped: &mut Vec<Skipp
             });
             if fits && f.targets(rule) {
                 c.filters.push(m.clone());
+                attached += 1;
             }
+        }
+        let specific = matches!(f.sigma.rules, rsigma_parser::FilterRuleTarget::Specific(_));
+        if attached == 0 && all_known && specific {
+            skipped.push(Skipped {
+                origin: f.origin.display(),
+                id: f.id(),
+                reason: "filter: applies to no loaded rule (its logsource fits none it names)"
+                    .into(),
+            });
         }
     }
 }
@@ -757,7 +799,7 @@ impl Sink for DetectSink<'_> {
             {
                 continue;
             }
-            if !route::applies(&rule.logsource, format, &mut v) || !rule.matcher.matches(&mut v) {
+            if !route::applies(&rule.route, format, &mut v) || !rule.matcher.matches(&mut v) {
                 continue;
             }
             // A filter's condition is ANDed to the rule's (Sigma filters: `not selection`).

@@ -3,6 +3,7 @@
 //! of rules that cannot be loaded (reported with their file, never fatal to a scan).
 
 pub mod builtin;
+pub mod pipeline;
 pub mod tags;
 
 use rsigma_parser::{CorrelationRule, SigmaRule};
@@ -323,6 +324,8 @@ pub struct RuleSet {
     /// Values for `|expand` placeholders, by name (without the `%`).
     pub placeholders: std::collections::BTreeMap<String, Vec<String>>,
     pub problems: Vec<Problem>,
+    /// How rules meet events: logsources per format, field-name mappings.
+    pub pipeline: pipeline::Pipeline,
     /// Number of files read.
     pub files: usize,
     /// SHA-256 over the rule texts, in load order (recorded in the case file).

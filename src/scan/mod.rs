@@ -450,6 +450,29 @@ fn prepare(f: &Found, opts: &Options) -> Prepared {
     }
 }
 
+/// The format of every readable file under the roots, from its first bytes only (no parse):
+/// (relative path, format). Files that are empty, binary or unreadable are left out.
+pub fn formats_present(opts: &Options) -> Vec<(String, Format)> {
+    let walk = input::walk::discover(&opts.roots, &opts.filter);
+    let ctx = ParseCtx {
+        zone: opts.zone.clone(),
+        year: YearRef::fixed(opts.year.unwrap_or(1970)),
+    };
+    let mut out = Vec::new();
+    for f in &walk.files {
+        let Ok(opened) = input::open::open(&f.path) else {
+            continue;
+        };
+        let mut problems = Vec::new();
+        if let (Status::Read, _, Some(fmt)) =
+            classify(opened.bytes(), &f.rel, opts, &ctx, &mut problems)
+        {
+            out.push((f.rel.clone(), fmt));
+        }
+    }
+    out
+}
+
 /// Compression, content and format of a file.
 fn classify(
     bytes: &[u8],
