@@ -41,7 +41,10 @@ fn scan(paths: &[&Path], rules: &[PathBuf]) -> Vec<Found> {
     let out = tempfile::tempdir().unwrap();
     let case = out.path().join("case");
     let mut cmd = Command::new(bin());
-    cmd.arg("scan").args(paths).arg("--no-builtin-rules").arg("-q");
+    cmd.arg("scan")
+        .args(paths)
+        .arg("--no-builtin-rules")
+        .arg("-q");
     for r in rules {
         cmd.arg("--rules").arg(r);
     }
@@ -52,8 +55,7 @@ fn scan(paths: &[&Path], rules: &[PathBuf]) -> Vec<Found> {
         "scan failed: {}",
         String::from_utf8_lossy(&st.stderr)
     );
-    let v: Value =
-        serde_json::from_slice(&std::fs::read(case.join("case.json")).unwrap()).unwrap();
+    let v: Value = serde_json::from_slice(&std::fs::read(case.join("case.json")).unwrap()).unwrap();
     v["findings"]
         .as_array()
         .unwrap()
@@ -103,8 +105,7 @@ fn line_of(path: &str, line: u64) -> String {
     let mut text = std::fs::read(path).unwrap();
     if path.ends_with(".gz") {
         let mut out = Vec::new();
-        std::io::Read::read_to_end(&mut flate2::read::GzDecoder::new(&text[..]), &mut out)
-            .unwrap();
+        std::io::Read::read_to_end(&mut flate2::read::GzDecoder::new(&text[..]), &mut out).unwrap();
         text = out;
     }
     let l = text.split(|&b| b == b'\n').nth(line as usize - 1).unwrap();
@@ -130,10 +131,7 @@ fn sigmahq_rule_files_load() {
         .collect();
     assert!(last.starts_with("loaded "), "{last}");
     let (n, t) = (nums[0], nums[1]);
-    println!(
-        "sigmahq load: {last} = {:.1}% of the rule files",
-        pct(n, t)
-    );
+    println!("sigmahq load: {last} = {:.1}% of the rule files", pct(n, t));
     assert!(t >= 300, "the corpus should hold the 323 SigmaHQ rules");
     assert!(pct(n, t) >= 98.0, "load rate fell: {last}");
 }
@@ -146,8 +144,8 @@ fn sigmahq_web_rules_on_the_honeynet_logs() {
     let found = scan(&[&dir], &web_rules());
     // Our own labels (regular expressions over the raw lines, from the corpus notes): IIS
     // worms' directory traversal (Nimda, CodeRed variants).
-    let traversal = regex::Regex::new(r"(?i)\.\.(%c0%af|%c1%1c|%255c|%25c1%259c|/|\\|%5c|%2f)")
-        .unwrap();
+    let traversal =
+        regex::Regex::new(r"(?i)\.\.(%c0%af|%c1%1c|%255c|%25c1%259c|/|\\|%5c|%2f)").unwrap();
     let by_rule = |id: &str| found.iter().filter(|f| f.rule_id == id).collect::<Vec<_>>();
     let trav = by_rule("7745c2ea-24a5-4290-b680-04359cb84b35");
     assert!(!trav.is_empty(), "path traversal rule never fired");
@@ -165,7 +163,11 @@ fn sigmahq_web_rules_on_the_honeynet_logs() {
     println!(
         "sigmahq honeynet: path-traversal rule matched {matched} lines ({checked} example lines read back, all traversal); {} findings from {} rules in all",
         found.len(),
-        found.iter().map(|f| &f.rule_id).collect::<BTreeSet<_>>().len()
+        found
+            .iter()
+            .map(|f| &f.rule_id)
+            .collect::<BTreeSet<_>>()
+            .len()
     );
     // The rule looks for traversal to /etc/, /windows/ and /lib/password; the worms' 5,598
     // `..%c0%af../winnt/system32/cmd.exe` probes are outside what it names.
@@ -209,7 +211,10 @@ fn sigmahq_web_rules_on_crowdsec_cases() {
         pct(hit, expected)
     );
     println!("sigmahq crowdsec: found in {hits:?}");
-    assert!(hit >= 3, "SigmaHQ web rules found only {hit} CrowdSec attacks");
+    assert!(
+        hit >= 3,
+        "SigmaHQ web rules found only {hit} CrowdSec attacks"
+    );
 }
 
 /// `log N pass = <line>` cases of a Wazuh INI file, with the section's alert level.
@@ -244,8 +249,14 @@ fn sigmahq_web_rules_on_wazuh_cases() {
     let right: &[(&str, &str)] = &[
         ("SQL injection", "5513deaf-f49a-46c2-a6c8-3f111b5cb453"),
         ("XSS", "65354b83-a2ea-4ea6-8414-3ab38be0d409"),
-        ("Cross site scripting", "65354b83-a2ea-4ea6-8414-3ab38be0d409"),
-        ("directory traversal", "7745c2ea-24a5-4290-b680-04359cb84b35"),
+        (
+            "Cross site scripting",
+            "65354b83-a2ea-4ea6-8414-3ab38be0d409",
+        ),
+        (
+            "directory traversal",
+            "7745c2ea-24a5-4290-b680-04359cb84b35",
+        ),
         ("Shellshock", "c67e0c98-4d39-46ee-8f6b-437ebf6b950e"),
     ];
     let (mut attacks, mut hit, mut wrong, mut quiet, mut noisy) = (0, 0, 0, 0, 0);
@@ -288,7 +299,63 @@ fn sigmahq_web_rules_on_wazuh_cases() {
     );
     println!("sigmahq wazuh web: rules fired: {fired:?}");
     assert_eq!(wrong, 0, "a named attack fired another rule than its own");
-    assert!(hit >= 1, "only {hit} Wazuh attack lines raised a SigmaHQ finding");
+    assert!(
+        hit >= 1,
+        "only {hit} Wazuh attack lines raised a SigmaHQ finding"
+    );
+}
+
+#[test]
+fn sigmahq_proxy_rules_on_squid_lines() {
+    let Some(proxy) = sigmahq("rules/web/proxy_generic") else {
+        return;
+    };
+    // Squid native lines (the user agent appended, a common custom format), written for this
+    // test, and the rule each must fire.
+    let attacks: &[(&str, &str)] = &[
+        (
+            "1791842115.412    912 10.20.4.17 TCP_MISS/200 734003200 PUT https://s3.eu-central-1.wasabisys.com/drop/db.tar - HIER_DIRECT/130.117.252.10 application/octet-stream \"rclone/v1.62.2\"",
+            "2c03648b-e081-41a5-b9fb-7d854a915091",
+        ),
+        (
+            "1791842190.003    120 10.20.4.17 TCP_MISS/200 2211 GET https://paste.ee/r/aB3xK - HIER_DIRECT/104.21.55.3 text/plain \"curl/8.5.0\"",
+            "5468045b-4fcc-4d1a-973c-c9c9578edacb",
+        ),
+        (
+            "1791842250.551    388 10.20.4.17 TCP_MISS/200 482113 GET http://update.example.country/patch/setup.exe - HIER_DIRECT/198.51.100.77 application/octet-stream \"Mozilla/5.0\"",
+            "00d0b5ab-1f55-4120-8e83-487c0a7baf19",
+        ),
+    ];
+    let tmp = tempfile::tempdir().unwrap();
+    let mut hit = 0;
+    for (k, (line, rule)) in attacks.iter().enumerate() {
+        let f = tmp.path().join(format!("access-{k}.log"));
+        std::fs::write(&f, format!("{line}\n")).unwrap();
+        let found = scan(&[&f], std::slice::from_ref(&proxy));
+        assert!(
+            found.iter().any(|x| x.rule_id == *rule && x.evidence[0].1 == 1),
+            "rule {rule} did not fire on: {line} (got {:?})",
+            found.iter().map(|x| &x.rule_id).collect::<Vec<_>>()
+        );
+        hit += 1;
+    }
+    // Background: Wazuh's Squid test lines (real proxy traffic and errors, no attack).
+    let mut background = (0, 0);
+    if let Some(dir) = corpus("wazuh-ruleset-tests") {
+        let lines: Vec<String> = wazuh_cases(&dir.join("squid_rules.ini"))
+            .into_iter()
+            .map(|c| c.2)
+            .collect();
+        let f = tmp.path().join("wazuh-squid.log");
+        std::fs::write(&f, lines.join("\n") + "\n").unwrap();
+        background = (scan(&[&f], std::slice::from_ref(&proxy)).len(), lines.len());
+    }
+    println!(
+        "sigmahq squid: attack lines firing their proxy rule: {hit}/{}; findings on {} Wazuh Squid lines: {}",
+        attacks.len(),
+        background.1,
+        background.0
+    );
 }
 
 /// CloudTrail records at the evidence offsets: (eventID, eventName).
@@ -297,8 +364,8 @@ fn cloudtrail_records(f: &Found) -> Vec<(String, String)> {
         .iter()
         .filter_map(|(loc, _, off)| {
             let data = std::fs::read(loc).ok()?;
-            let mut it = serde_json::Deserializer::from_slice(&data[*off as usize..])
-                .into_iter::<Value>();
+            let mut it =
+                serde_json::Deserializer::from_slice(&data[*off as usize..]).into_iter::<Value>();
             let v = it.next()?.ok()?;
             Some((
                 v["eventID"].as_str()?.to_string(),
@@ -310,10 +377,8 @@ fn cloudtrail_records(f: &Found) -> Vec<(String, String)> {
 
 #[test]
 fn sigmahq_cloudtrail_rules_on_the_stratus_run() {
-    let (Some(dir), Some(rules)) = (
-        corpus("invictus-aws-stratus"),
-        sigmahq("rules/cloud/aws"),
-    ) else {
+    let (Some(dir), Some(rules)) = (corpus("invictus-aws-stratus"), sigmahq("rules/cloud/aws"))
+    else {
         return;
     };
     let found = scan(&[&dir.join("CloudTrail")], &[rules]);
@@ -445,7 +510,10 @@ fn sigmahq_cloudtrail_rules_on_the_otrf_s3_exfiltration() {
     println!(
         "sigmahq otrf: findings on the attacker's 11 events: {on_attack}; on unlabelled background: {background} (SigmaHQ has no rule for instance credentials used outside EC2 or for GetObject)"
     );
-    assert!(on_attack >= 1, "no SigmaHQ finding on the attacker's events");
+    assert!(
+        on_attack >= 1,
+        "no SigmaHQ finding on the attacker's events"
+    );
 }
 
 #[test]
@@ -515,5 +583,8 @@ fn sigmahq_linux_rules_on_auth_and_syslog_lines() {
         "sigmahq linux: attack lines firing their rule: {hit}/{}; findings on {bg_lines} lines of loghub background: {background}",
         attacks.len()
     );
-    assert_eq!(background, 0, "SigmaHQ Linux rules fired on loghub background");
+    assert_eq!(
+        background, 0,
+        "SigmaHQ Linux rules fired on loghub background"
+    );
 }

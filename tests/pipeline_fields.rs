@@ -30,5 +30,8 @@ fn every_field_the_parsers_produce_is_declared() {
         }
     }
     assert!(formats.len() >= 12, "formats seen: {formats:?}");
-    assert!(missing.is_empty(), "fields not in the pipeline: {missing:#?}");
+    assert!(
+        missing.is_empty(),
+        "fields not in the pipeline: {missing:#?}"
+    );
 }

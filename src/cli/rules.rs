@@ -195,7 +195,7 @@ fn lint(r: &RuleArgs, evidence: &[std::path::PathBuf]) -> anyhow::Result<u8> {
             no_field += 1;
             bad = true;
             say(format!(
-                "field(s) {} produced by none of the formats it reads ({names})",
+                "field(s) {} (names after the pipeline's mapping) produced by none of the formats it reads ({names})",
                 missing
                     .iter()
                     .map(|m| format!("`{m}`"))

@@ -15,6 +15,7 @@ pub mod json;
 pub mod mysql;
 pub mod postgres;
 pub mod sniff;
+pub mod squid;
 pub mod syslog;
 pub mod time;
 pub mod util;
@@ -119,6 +120,7 @@ formats! {
     Alb => "alb", "aws:alb:access", "AWS Application Load Balancer access log";
     Elb => "elb", "aws:elb:access", "AWS Classic Load Balancer access log";
     S3Access => "s3-access", "aws:s3:access", "Amazon S3 server access log";
+    Squid => "squid", "proxy:squid", "Squid native access log (forward proxy)";
     W3c => "w3c", "webserver:w3c", "IIS / W3C extended log (#Fields header)";
     PostgresCsv => "postgres-csv", "database:postgresql", "PostgreSQL csvlog";
     Postgres => "postgres", "database:postgresql", "PostgreSQL stderr log (log_line_prefix forms)";
@@ -163,6 +165,7 @@ impl Format {
             Format::Alb => Box::new(cloud_access::Alb::new(ctx)),
             Format::Elb => Box::new(cloud_access::Elb::new(ctx)),
             Format::S3Access => Box::new(cloud_access::S3::new(ctx)),
+            Format::Squid => Box::new(squid::Squid::new(ctx)),
             Format::W3c => Box::new(w3c::W3c::new(ctx)),
             Format::PostgresCsv => Box::new(postgres::PostgresCsv::new(ctx)),
             Format::Postgres => Box::new(postgres::Postgres::new(ctx)),

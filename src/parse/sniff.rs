@@ -173,6 +173,12 @@ mod tests {
             Format::Generic
         );
         assert_eq!(d("just some words\nwithout any time\n"), Format::Generic);
+        assert_eq!(
+            d(
+                "1286536308.779    180 192.168.0.224 TCP_MISS/200 411 GET http://example.com/ - DIRECT/93.184.216.34 text/html\n"
+            ),
+            Format::Squid
+        );
         let mixed = "1.2.3.4 - - [13/Oct/2026:09:14:02 +0000] \"GET / HTTP/1.1\" 200 5 \"-\" \"curl\"\n[Thu Oct 13 12:24:49.880562 2022] [core:error] [pid 1] x\n";
         assert_eq!(d(mixed), Format::Access);
         assert_eq!(

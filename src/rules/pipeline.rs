@@ -427,7 +427,7 @@ mod tests {
         assert_eq!(sshd.formats.len(), 1);
         let (f, progs) = &sshd.formats[0];
         assert_eq!(*f, Format::Syslog);
-        assert_eq!(progs.as_ref().unwrap().1, ["sshd"]);
+        assert_eq!(progs.as_ref().unwrap().1, ["sshd-session", "sshd"]);
         let auth = p.route(&ls(None, Some("linux"), Some("auth")));
         assert!(
             auth.formats[0]
@@ -437,6 +437,13 @@ mod tests {
                 .1
                 .contains(&"sudo".to_string())
         );
+        // Sigma's proxy rules read Squid's log, with the proxy names mapped.
+        let proxy = ls(Some("proxy"), None, None);
+        assert_eq!(
+            p.route(&proxy).format_list().collect::<Vec<_>>(),
+            [Format::Squid]
+        );
+        assert_eq!(p.field_map(&proxy).map("c-useragent"), "cs-user-agent");
         // Plain syslog: every line.
         let sys = p.route(&ls(None, Some("linux"), Some("syslog")));
         assert!(sys.formats[0].1.is_none());

@@ -88,6 +88,7 @@ impl Parsers {
                 | Format::Alb
                 | Format::Elb
                 | Format::S3Access
+                | Format::Squid
                 | Format::W3c
         )
         .then(|| Format::Generic.parser(ctx));
