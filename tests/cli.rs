@@ -522,6 +522,101 @@ fn sigma_filters_exclude_events_from_their_rules() {
     );
 }
 
+/// A Sigma filter and a correlation, each in a file of its own (given by separate `--rules`),
+/// apply to a rule loaded from a third; `rules validate` names references to rules not loaded.
+#[test]
+fn filters_and_correlations_from_other_files_apply_and_are_checked() {
+    let dir = tempfile::tempdir().unwrap();
+    let ev = dir.path().join("evidence");
+    fs::create_dir(&ev).unwrap();
+    let mut log = String::new();
+    for ip in ["10.0.9.9", "203.0.113.7"] {
+        for i in 0..3 {
+            log.push_str(&format!(
+                "{ip} - - [12/Oct/2026:22:0{i}:00 +0000] \"GET /x HTTP/1.1\" 200 10 \"-\" \"sqlmap/1.7\"\n"
+            ));
+        }
+    }
+    fs::write(ev.join("access.log"), log).unwrap();
+    let (a, b, c) = (
+        dir.path().join("rule.yml"),
+        dir.path().join("filter.yml"),
+        dir.path().join("corr.yml"),
+    );
+    fs::write(
+        &a,
+        "title: Test scanner\nid: 5f0c4b7e-0000-4000-8000-000000000011\nname: test_scanner\nlogsource:\n  category: webserver\ndetection:\n  selection:\n    c-useragent|contains: sqlmap\n  condition: selection\nlevel: low\n",
+    )
+    .unwrap();
+    fs::write(
+        &b,
+        "title: Our own scanner host\nid: 5f0c4b7e-0000-4000-8000-000000000012\nlogsource:\n  category: webserver\nfilter:\n  rules:\n    - test_scanner\n  selection:\n    c-ip|cidr: 10.0.0.0/8\n  condition: not selection\n",
+    )
+    .unwrap();
+    fs::write(
+        &c,
+        "title: Scanner keeps going\nid: 5f0c4b7e-0000-4000-8000-000000000013\ncorrelation:\n  type: event_count\n  rules:\n    - test_scanner\n  group-by:\n    - c-ip\n  timespan: 10m\n  condition:\n    gte: 3\nlevel: high\n",
+    )
+    .unwrap();
+    let out = dir.path().join("case");
+    leaktrail()
+        .args(["scan", "-q", "--no-builtin-rules"])
+        .arg("--rules")
+        .arg(&a)
+        .arg("--rules")
+        .arg(&b)
+        .arg("--rules")
+        .arg(&c)
+        .arg("-o")
+        .arg(&out)
+        .arg(&ev)
+        .assert()
+        .success();
+    let case: serde_json::Value =
+        serde_json::from_slice(&fs::read(out.join("case.json")).unwrap()).unwrap();
+    let by_title = |t: &str| -> Vec<String> {
+        case["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|f| f["title"] == t)
+            .flat_map(|f| f["entities"]["ips"].as_array().unwrap().clone())
+            .map(|v| v.as_str().unwrap().to_string())
+            .collect()
+    };
+    // The base rule's own findings are hidden (Sigma's `generate: false` default).
+    assert!(by_title("Test scanner").is_empty());
+    assert_eq!(
+        by_title("Scanner keeps going"),
+        ["203.0.113.7"],
+        "the correlation counts only what the filter lets through"
+    );
+    // References to rules that are not loaded are named, and validation fails.
+    fs::write(
+        dir.path().join("orphans.yml"),
+        "title: Orphan filter\nid: 5f0c4b7e-0000-4000-8000-000000000014\nlogsource:\n  category: webserver\nfilter:\n  rules:\n    - no_such_rule\n  selection:\n    c-ip: 10.0.0.1\n  condition: not selection\n---\ntitle: Orphan correlation\nid: 5f0c4b7e-0000-4000-8000-000000000015\ncorrelation:\n  type: event_count\n  rules:\n    - missing_base\n  group-by:\n    - c-ip\n  timespan: 5m\n  condition:\n    gte: 2\nlevel: low\n",
+    )
+    .unwrap();
+    let v = leaktrail()
+        .args(["rules", "validate"])
+        .arg(dir.path().join("orphans.yml"))
+        .assert()
+        .code(1);
+    let text = String::from_utf8_lossy(&v.get_output().stdout).into_owned();
+    assert!(
+        text.contains("names rule `no_such_rule`, which is not loaded"),
+        "{text}"
+    );
+    assert!(
+        text.contains("`missing_base`, which is not loaded"),
+        "{text}"
+    );
+    assert!(
+        text.trim_end().ends_with("correlations, 1 filters)"),
+        "{text}"
+    );
+}
+
 /// `|expand` takes its values from `--placeholder`; without them the rule is skipped, named.
 #[test]
 fn expand_placeholders_come_from_the_command_line() {

@@ -333,7 +333,9 @@ fn sigmahq_proxy_rules_on_squid_lines() {
         std::fs::write(&f, format!("{line}\n")).unwrap();
         let found = scan(&[&f], std::slice::from_ref(&proxy));
         assert!(
-            found.iter().any(|x| x.rule_id == *rule && x.evidence[0].1 == 1),
+            found
+                .iter()
+                .any(|x| x.rule_id == *rule && x.evidence[0].1 == 1),
             "rule {rule} did not fire on: {line} (got {:?})",
             found.iter().map(|x| &x.rule_id).collect::<Vec<_>>()
         );
