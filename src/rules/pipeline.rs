@@ -204,8 +204,15 @@ impl Pipeline {
         }
     }
 
-    /// Adds a pipeline file's formats and transformations.
+    /// Adds a pipeline file's formats and transformations; on an error nothing is added.
     pub fn add_text(&mut self, text: &str) -> Result<(), String> {
+        let mut next = self.clone();
+        next.merge(text)?;
+        *self = next;
+        Ok(())
+    }
+
+    fn merge(&mut self, text: &str) -> Result<(), String> {
         let f: FileDecl = yaml_serde::from_str(text).map_err(|e| e.to_string())?;
         for d in f.formats {
             let Some(fmt) = Format::from_name(&d.format) else {
