@@ -165,8 +165,16 @@ impl Matcher {
 
     /// True when the event matches (any of the rule's conditions).
     pub fn matches(&self, v: &mut View<'_, '_>) -> bool {
-        let mut cache: Vec<Option<bool>> = vec![None; self.named.len()];
-        self.conds.iter().any(|c| self.eval_cond(c, v, &mut cache))
+        // The selections' results, on the stack for the usual handful of selections.
+        let mut small = [None; 16];
+        let mut big;
+        let cache: &mut [Option<bool>] = if self.named.len() <= small.len() {
+            &mut small[..self.named.len()]
+        } else {
+            big = vec![None; self.named.len()];
+            &mut big
+        };
+        self.conds.iter().any(|c| self.eval_cond(c, v, cache))
     }
 
     fn named(&self, i: usize, v: &mut View<'_, '_>, cache: &mut [Option<bool>]) -> bool {

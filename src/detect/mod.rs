@@ -788,10 +788,23 @@ impl Sink for DetectSink<'_> {
                 v
             }
         };
+        if let Some(k) = &pf.key {
+            for (field, map) in &k.fields {
+                if let Some(rules) = v.value_lower(field).and_then(|val| map.get(val)) {
+                    for &r in rules {
+                        self.mark[r] = self.generation;
+                    }
+                }
+            }
+        }
         let mut ent: Option<Entities> = None;
         for &ri in cands {
             let rule = &engine.rules[ri];
-            if filtered && !pf.always[ri] && self.mark[ri] != self.generation {
+            if pf.key.as_ref().is_some_and(|k| k.keyed[ri]) {
+                if self.mark[ri] != self.generation {
+                    continue;
+                }
+            } else if filtered && !pf.always[ri] && self.mark[ri] != self.generation {
                 continue;
             }
             if let (Some(h), Some(t)) = (&rule.off_hours, ev.ts)

@@ -10,6 +10,9 @@ use rsigma_parser::Quantifier;
 
 /// The prefilter of one log format: the literals of the rules its events can match.
 pub(super) struct Prefilter {
+    /// Rules selected by one field's value (CloudTrail's `eventName`), looked up per event
+    /// instead of searched for.
+    pub(super) key: Option<KeyIndex>,
     pub(super) ac: Option<aho_corasick::AhoCorasick>,
     /// Pattern id → rules that need it.
     pub(super) rules_of: Vec<Vec<usize>>,
@@ -26,10 +29,14 @@ const PACKED_GROUP: usize = 16;
 impl Prefilter {
     /// The prefilter over `subset` (indices into `rules`).
     pub(super) fn new(rules: &[Compiled], subset: &[usize]) -> Prefilter {
+        let key = KeyIndex::new(rules, subset);
         let mut pats: Vec<Vec<u8>> = Vec::new();
         let mut rules_of: Vec<Vec<usize>> = Vec::new();
         let mut always = vec![true; rules.len()];
         for &ri in subset {
+            if key.as_ref().is_some_and(|k| k.keyed[ri]) {
+                continue;
+            }
             let Some(lits) = rules[ri].matcher.literals() else {
                 continue;
             };
@@ -66,6 +73,7 @@ impl Prefilter {
             })
             .collect();
         Prefilter {
+            key,
             ac,
             rules_of,
             always,
@@ -88,6 +96,150 @@ impl Prefilter {
         } else if let Some(ac) = &self.ac {
             out.extend(ac.find_iter(lower).map(|m| m.start() as u32));
         }
+    }
+}
+
+/// Rules that can only match when a field equals one of a few values, found by looking the
+/// event's values up (Hayabusa-style routing by `eventName`): a necessary condition, so a keyed
+/// rule is evaluated only on events whose value it names.
+pub(super) struct KeyIndex {
+    /// (field, lower-cased value → rules that name it), most-used field first.
+    pub(super) fields: Vec<(String, std::collections::HashMap<Vec<u8>, Vec<usize>>)>,
+    /// By rule index: selected by this index.
+    pub(super) keyed: Vec<bool>,
+}
+
+/// A key index pays off from this many rules keyed on its main field.
+const KEY_MIN_RULES: usize = 4;
+
+impl KeyIndex {
+    fn new(rules: &[Compiled], subset: &[usize]) -> Option<KeyIndex> {
+        let reqs: Vec<(usize, Vec<Req>)> = subset
+            .iter()
+            .map(|&ri| (ri, rules[ri].matcher.requirements()))
+            .collect();
+        // Fields by how many rules require them.
+        let mut count: std::collections::BTreeMap<&str, usize> = Default::default();
+        for (_, rs) in &reqs {
+            let mut fields: Vec<&str> = rs.iter().map(|r| r.0.as_str()).collect();
+            fields.sort_unstable();
+            fields.dedup();
+            for f in fields {
+                *count.entry(f).or_default() += 1;
+            }
+        }
+        let mut order: Vec<(&str, usize)> = count.into_iter().collect();
+        order.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(b.0)));
+        if order.first().is_none_or(|f| f.1 < KEY_MIN_RULES) {
+            return None;
+        }
+        let mut keyed = vec![false; rules.len()];
+        let mut fields = Vec::new();
+        // Each rule is keyed on the most-used field it requires.
+        for (field, _) in order {
+            let mut map: std::collections::HashMap<Vec<u8>, Vec<usize>> = Default::default();
+            for (ri, rs) in &reqs {
+                if keyed[*ri] {
+                    continue;
+                }
+                // The smallest value set the rule requires of that field.
+                let Some(best) = rs.iter().filter(|r| r.0 == field).min_by_key(|r| r.1.len())
+                else {
+                    continue;
+                };
+                keyed[*ri] = true;
+                for v in &best.1 {
+                    let list = map.entry(v.clone()).or_default();
+                    if !list.contains(ri) {
+                        list.push(*ri);
+                    }
+                }
+            }
+            if !map.is_empty() {
+                fields.push((field.to_string(), map));
+            }
+        }
+        Some(KeyIndex { fields, keyed })
+    }
+}
+
+/// A requirement: the field must equal (case-insensitively) one of the values (lower case).
+type Req = (String, Vec<Vec<u8>>);
+
+impl Matcher {
+    /// Every field-equality requirement the rule's match implies: for each, an event the rule
+    /// matches has that field equal to one of the values.
+    pub(super) fn requirements(&self) -> Vec<Req> {
+        let per: Vec<Vec<Req>> = self.conds.iter().map(|c| self.cond_reqs(c)).collect();
+        union_reqs(per)
+    }
+
+    fn cond_reqs(&self, c: &Cond) -> Vec<Req> {
+        match c {
+            Cond::Id(i) => node_reqs(&self.named[*i]),
+            Cond::And(cs) => cs.iter().flat_map(|c| self.cond_reqs(c)).collect(),
+            Cond::Or(cs) => union_reqs(cs.iter().map(|c| self.cond_reqs(c)).collect()),
+            Cond::Not(_) => Vec::new(),
+            Cond::Of(Quantifier::All, ids) => ids
+                .iter()
+                .flat_map(|&i| node_reqs(&self.named[i]))
+                .collect(),
+            Cond::Of(_, ids) => {
+                union_reqs(ids.iter().map(|&i| node_reqs(&self.named[i])).collect())
+            }
+        }
+    }
+}
+
+/// What every alternative requires: fields required by all of them, with their values joined.
+fn union_reqs(alts: Vec<Vec<Req>>) -> Vec<Req> {
+    let mut it = alts.into_iter();
+    let Some(first) = it.next() else {
+        return Vec::new();
+    };
+    let mut out: Vec<Req> = first;
+    for alt in it {
+        out = out
+            .into_iter()
+            .filter_map(|(f, mut vals)| {
+                let mut found = false;
+                for (g, w) in &alt {
+                    if *g == f {
+                        found = true;
+                        vals.extend(w.iter().cloned());
+                    }
+                }
+                found.then_some((f, vals))
+            })
+            .collect();
+    }
+    for (_, v) in &mut out {
+        v.sort();
+        v.dedup();
+    }
+    out
+}
+
+fn node_reqs(n: &Node) -> Vec<Req> {
+    match n {
+        Node::And(ns) => ns.iter().flat_map(node_reqs).collect(),
+        Node::Or(ns) => union_reqs(ns.iter().map(node_reqs).collect()),
+        Node::Keywords(..) => Vec::new(),
+        Node::Item(it) if !it.negate && !it.pats.is_empty() => {
+            let mut vals = Vec::new();
+            for p in &it.pats {
+                match p {
+                    Pat::Text {
+                        needle,
+                        mode: super::matcher::Mode::Exact,
+                        ..
+                    } if !needle.is_empty() => vals.push(needle.to_ascii_lowercase()),
+                    _ => return Vec::new(),
+                }
+            }
+            vec![(it.field.clone(), vals)]
+        }
+        Node::Item(_) => Vec::new(),
     }
 }
 
@@ -220,4 +372,69 @@ fn pats_lits(pats: &[Pat]) -> Option<Vec<Vec<u8>>> {
         out.push(needle.to_vec());
     }
     Some(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::matcher::Matcher;
+    use crate::rules::pipeline::FieldMap;
+
+    fn reqs(detection: &str) -> Vec<(String, Vec<String>)> {
+        let y = format!(
+            "title: t\nlogsource:\n  product: aws\n  service: cloudtrail\ndetection:\n{detection}"
+        );
+        let c = rsigma_parser::parse_sigma_yaml(&y).unwrap();
+        let m = Matcher::compile(&c.rules[0], &Default::default(), &FieldMap::default()).unwrap();
+        let mut out: Vec<(String, Vec<String>)> = m
+            .requirements()
+            .into_iter()
+            .map(|(f, v)| {
+                let v = v
+                    .into_iter()
+                    .map(|x| String::from_utf8(x).unwrap())
+                    .collect();
+                (f, v)
+            })
+            .collect();
+        out.sort();
+        out
+    }
+
+    #[test]
+    fn field_requirements_are_necessary_conditions() {
+        // AND with a negated filter: both equalities are required, the filter adds nothing.
+        let r = reqs(
+            "  sel:\n    eventSource: iam.amazonaws.com\n    eventName:\n      - CreateUser\n      - CreateAccessKey\n  filter:\n    userIdentity.type: Root\n  condition: sel and not filter\n",
+        );
+        assert_eq!(
+            r,
+            [
+                (
+                    "eventName".into(),
+                    vec!["createaccesskey".into(), "createuser".into()]
+                ),
+                ("eventSource".into(), vec!["iam.amazonaws.com".to_string()]),
+            ]
+        );
+        // OR: only a field every branch requires, with the values joined.
+        let r = reqs(
+            "  a:\n    eventName: StopLogging\n    eventSource: cloudtrail.amazonaws.com\n  b:\n    eventName: DeleteTrail\n  condition: a or b\n",
+        );
+        assert_eq!(
+            r,
+            [(
+                "eventName".into(),
+                vec!["deletetrail".into(), "stoplogging".into()]
+            )]
+        );
+        // A branch without it, a wildcard or a contains: no requirement on that field.
+        assert!(
+            reqs("  a:\n    eventName: A\n  b:\n    errorCode: x\n  condition: 1 of them\n")
+                .is_empty()
+        );
+        assert!(reqs("  a:\n    eventName: Create*\n  condition: a\n").is_empty());
+        assert!(reqs("  a:\n    eventName|contains: Create\n  condition: a\n").is_empty());
+        assert!(reqs("  a:\n    eventName: ''\n  condition: a\n").is_empty());
+        assert!(reqs("  a:\n    eventName: X\n  condition: not a\n").is_empty());
+    }
 }
