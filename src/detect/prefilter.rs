@@ -104,10 +104,13 @@ impl Prefilter {
 /// rule is evaluated only on events whose value it names.
 pub(super) struct KeyIndex {
     /// (field, lower-cased value → rules that name it), most-used field first.
-    pub(super) fields: Vec<(String, std::collections::HashMap<Vec<u8>, Vec<usize>>)>,
+    pub(super) fields: Vec<(String, ValueRules)>,
     /// By rule index: selected by this index.
     pub(super) keyed: Vec<bool>,
 }
+
+/// Lower-cased value → the rules that name it.
+pub(super) type ValueRules = std::collections::HashMap<Vec<u8>, Vec<usize>>;
 
 /// A key index pays off from this many rules keyed on its main field.
 const KEY_MIN_RULES: usize = 4;
@@ -137,7 +140,7 @@ impl KeyIndex {
         let mut fields = Vec::new();
         // Each rule is keyed on the most-used field it requires.
         for (field, _) in order {
-            let mut map: std::collections::HashMap<Vec<u8>, Vec<usize>> = Default::default();
+            let mut map = ValueRules::default();
             for (ri, rs) in &reqs {
                 if keyed[*ri] {
                     continue;
