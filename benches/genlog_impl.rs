@@ -130,7 +130,7 @@ pub fn generate_cloudtrail(w: &mut impl Write, size: u64) -> std::io::Result<u64
             .unwrap_or(&CT_CALLS[0]);
         let user = (r >> 11) % 400;
         let ip = (r >> 20) % 5000;
-        let role = user % 3 == 0;
+        let role = user.is_multiple_of(3);
         let identity = if role {
             format!(
                 r#"{{"type":"AssumedRole","principalId":"AROA4EXAMPLE{user:05}:session-{user}","arn":"arn:aws:sts::123456789012:assumed-role/app-role-{}/session-{user}","accountId":"123456789012","accessKeyId":"ASIA4EXAMPLE{user:08}","sessionContext":{{"sessionIssuer":{{"type":"Role","principalId":"AROA4EXAMPLE{user:05}","arn":"arn:aws:iam::123456789012:role/app-role-{}","accountId":"123456789012","userName":"app-role-{}"}},"attributes":{{"creationDate":"2026-10-{day:02}T{h:02}:00:00Z","mfaAuthenticated":"false"}}}}}}"#,
