@@ -1,7 +1,12 @@
-//! Gaps (a heuristic, reported at level low): a silence inside an otherwise busy log source — logging stopped, a rotation missing,
+//! Gaps: a silence inside an otherwise busy log source — logging stopped, a rotation missing,
 //! a file deleted. Activity is kept per file in five-minute buckets (first and last event of
-//! each); at the end files are grouped into sources and the silences between busy stretches
-//! become findings.
+//! each); at the end files are grouped into sources and the silences become findings.
+//!
+//! With three days or more of a source, its own hour-of-day baseline (the median events in each
+//! hour of the day, over the days it covers) decides: a silence in hours that usually hold many
+//! events is a medium finding; one in hours that are usually quiet (a night) is not reported.
+//! With less history, the half hour on each side gives the usual rate and a silence is a low
+//! finding.
 
 use super::finding::Finding;
 use super::{MAX_EVIDENCE, Ref};
@@ -16,6 +21,10 @@ const SIDE: i64 = 6;
 /// A silence is reported when at the usual rate at least this many events would have been
 /// written in it (the chance of such a silence by accident is then negligible).
 const EXPECTED: f64 = 40.0;
+/// Days of history a source needs for its hour-of-day baseline.
+const BASELINE_DAYS: usize = 3;
+const HOUR: i64 = 3600 * 1_000_000_000;
+const DAY: i64 = 24 * HOUR;
 /// The rule id of gap findings.
 pub const RULE_ID: &str = "leaktrail-log-gap";
 
@@ -78,6 +87,7 @@ pub fn gaps(a: &Activity, sources: &[String], paths: &[String]) -> Vec<Finding> 
     let mut out = Vec::new();
     for (src, buckets) in by {
         let keys: Vec<i64> = buckets.keys().copied().collect();
+        let baseline = Baseline::of(&buckets);
         for w in keys.windows(2) {
             let (a, b) = (w[0], w[1]);
             let before = &buckets[&a];
@@ -85,6 +95,24 @@ pub fn gaps(a: &Activity, sources: &[String], paths: &[String]) -> Vec<Finding> 
             let silence = after.first.0 - before.last.0;
             if silence < MIN_GAP {
                 continue;
+            }
+            if let Some(base) = &baseline {
+                let expected = base.expected(before.last.0, after.first.0);
+                if expected >= EXPECTED {
+                    let mut f = finding(src, before.last, after.first, silence, paths);
+                    f.level = "medium";
+                    f.detail = format!(
+                        "{src}: silent between its last event before and its first event after; over the {} days of this source, these hours usually hold about {} events",
+                        base.days,
+                        expected.round()
+                    );
+                    out.push(f);
+                    continue;
+                }
+                if expected < EXPECTED / 4.0 {
+                    // Usually quiet at these hours: a night, not a stopped log.
+                    continue;
+                }
             }
             // Both sides busy in most five-minute slots (bursts alone do not count), and busy
             // enough that the silence would have held many events at that pace.
@@ -103,6 +131,55 @@ pub fn gaps(a: &Activity, sources: &[String], paths: &[String]) -> Vec<Finding> 
         }
     }
     out
+}
+
+/// A source's events per hour of the day (UTC), the median over the days it covers.
+struct Baseline {
+    per_hour: [f64; 24],
+    days: usize,
+}
+
+impl Baseline {
+    /// None when the source covers fewer than [`BASELINE_DAYS`] whole days.
+    fn of(buckets: &BTreeMap<i64, Span>) -> Option<Baseline> {
+        let first = buckets.first_key_value()?.1.first.0;
+        let last = buckets.last_key_value()?.1.last.0;
+        let (d0, d1) = (first.div_euclid(DAY), last.div_euclid(DAY));
+        // Whole days only: the first and last may be partial.
+        let days = (d1 - d0 - 1).max(0) as usize;
+        if days < BASELINE_DAYS {
+            return None;
+        }
+        let mut counts = vec![[0u64; 24]; days];
+        for (&k, s) in buckets {
+            let t = k * BUCKET;
+            let d = t.div_euclid(DAY) - d0 - 1;
+            if (0..days as i64).contains(&d) {
+                counts[d as usize][(t.rem_euclid(DAY) / HOUR) as usize] += s.count;
+            }
+        }
+        let mut per_hour = [0.0; 24];
+        for (h, slot) in per_hour.iter_mut().enumerate() {
+            let mut v: Vec<u64> = counts.iter().map(|c| c[h]).collect();
+            v.sort_unstable();
+            *slot = v[v.len() / 2] as f64;
+        }
+        Some(Baseline { per_hour, days })
+    }
+
+    /// Events the baseline expects between two times.
+    fn expected(&self, from: i64, to: i64) -> f64 {
+        let mut t = from;
+        let mut sum = 0.0;
+        while t < to {
+            let hour_end = (t.div_euclid(HOUR) + 1) * HOUR;
+            let end = hour_end.min(to);
+            let h = (t.rem_euclid(DAY) / HOUR) as usize;
+            sum += self.per_hour[h] * (end - t) as f64 / HOUR as f64;
+            t = end;
+        }
+        sum
+    }
 }
 
 fn finding(
@@ -130,8 +207,8 @@ fn finding(
             "No events for {} minutes in a busy log source",
             silence / 60_000_000_000
         ),
-        // A heuristic over event times: worth a look, not an alarm, until baselines per hour
-        // of day tell a stopped log from a quiet night.
+        // Without an hour-of-day baseline, a heuristic over event times: worth a look, not an
+        // alarm (the baseline raises it to medium).
         level: "low",
         tactics: vec!["defense-evasion"],
         technique: Some("T1562.002".into()),
@@ -177,5 +254,57 @@ mod tests {
         assert_eq!((g[0].first_seen, g[0].last_seen), (59 * MIN, 102 * MIN));
         assert_eq!(g[0].title, "No events for 43 minutes in a busy log source");
         assert_eq!(g[0].evidence[0].1, 59);
+        assert_eq!(g[0].level, "low", "no baseline yet: a heuristic");
+    }
+
+    /// Five days of a source busy by day (08:00-20:00, 60 events an hour) and quiet by night
+    /// (3 an hour): a silence by day is a medium finding; the same silence at night is not
+    /// reported, even with busy neighbours on both sides.
+    #[test]
+    fn the_hour_of_day_baseline_tells_a_stopped_log_from_a_quiet_night() {
+        let mut a = Activity::default();
+        let mut line = 0;
+        let silent = |t: i64| {
+            let day_min = t / MIN;
+            // Day 3, 13:00-14:00 (a stopped log) and day 2, 02:00-03:00 (a quiet night's
+            // hour, with a burst of a nightly job on each side).
+            (3 * 1440 + 13 * 60..3 * 1440 + 14 * 60).contains(&day_min)
+                || (2 * 1440 + 2 * 60..2 * 1440 + 3 * 60).contains(&day_min)
+        };
+        for m in 0..5 * 1440 {
+            let t = m * MIN;
+            let h = (m % 1440) / 60;
+            let busy = (8..20).contains(&h);
+            let night_job = m % 1440 >= 60 && m % 1440 < 120 || m % 1440 >= 180 && m % 1440 < 240;
+            let n = if busy || (night_job && m / 1440 == 2) {
+                1
+            } else {
+                i64::from(m % 20 == 0)
+            };
+            if silent(t) {
+                continue;
+            }
+            for _ in 0..n {
+                line += 1;
+                a.add(
+                    0,
+                    t,
+                    Ref {
+                        file: 0,
+                        line,
+                        offset: line,
+                    },
+                );
+            }
+        }
+        let g = gaps(&a, &["web1".into()], &["a.log".into()]);
+        assert_eq!(g.len(), 1, "{g:#?}");
+        assert_eq!(g[0].level, "medium");
+        assert_eq!(g[0].first_seen / MIN, 3 * 1440 + 13 * 60 - 1);
+        assert!(
+            g[0].detail.contains("usually hold about"),
+            "{}",
+            g[0].detail
+        );
     }
 }
