@@ -94,11 +94,12 @@ impl Minute {
     }
 }
 
-/// The longest run of consecutive integers in a sorted, deduplicated list.
-fn longest_run(sorted: &[u64]) -> usize {
+/// The longest run in a sorted, deduplicated list: values each at most `max_gap + 1` above the
+/// one before (consecutive integers when `max_gap` is 0); its length is the values in it.
+fn longest_run(sorted: &[u64], max_gap: u64) -> usize {
     let (mut best, mut cur) = (0, 0);
     for (i, &n) in sorted.iter().enumerate() {
-        cur = if i > 0 && sorted[i - 1].checked_add(1) == Some(n) {
+        cur = if i > 0 && n - sorted[i - 1] <= max_gap.saturating_add(1) {
             cur + 1
         } else {
             1
@@ -228,8 +229,9 @@ pub struct CorrSpec {
     predicates: Vec<(ConditionOperator, u64)>,
     /// Every group-by field is a client address.
     by_address: bool,
-    /// leaktrail's `run: true`: the longest run of consecutive integer values counts.
-    run: bool,
+    /// leaktrail's `run`: the longest run of consecutive integer values counts, with up to
+    /// this many missing ids between two of them.
+    run: Option<u64>,
     /// Escalation and message template.
     post: super::post::Post,
     /// leaktrail's `baseline`: (factor, minimum windows of history).
@@ -356,7 +358,10 @@ impl CorrSpec {
             span: (s.timespan.seconds as i64).max(1) * 1_000_000_000,
             predicates,
             by_address: Self::group_is_address(&group),
-            run: c.ext.run && s.correlation_type == CorrelationType::ValueCount,
+            run: c
+                .ext
+                .run
+                .filter(|_| s.correlation_type == CorrelationType::ValueCount),
             post: super::post::Post::from_ext(&c.ext)?,
             baseline: c.ext.baseline,
             off_hours: c.ext.off_hours,
@@ -454,7 +459,7 @@ impl CorrSpec {
                 let f = self.field[k].as_deref().unwrap_or("sc-bytes");
                 Value::Num(v.number(f).unwrap_or(0.0))
             }
-            CorrelationType::ValueCount if self.run => {
+            CorrelationType::ValueCount if self.run.is_some() => {
                 // Ids as numbers (the run is over consecutive integers); others are ignored.
                 match self.field[k]
                     .as_deref()
@@ -533,8 +538,8 @@ impl CorrSpec {
                 let mut all: Vec<u64> = w.iter().flat_map(|m| m.distinct.iter().copied()).collect();
                 all.sort_unstable();
                 all.dedup();
-                if self.run {
-                    longest_run(&all) as f64
+                if let Some(gap) = self.run {
+                    longest_run(&all, gap) as f64
                 } else {
                     all.len() as f64
                 }
@@ -640,7 +645,7 @@ impl CorrSpec {
         );
         f.detail = format!(
             "{} {} in {}s for {}",
-            if self.run {
+            if self.run.is_some() {
                 "run of consecutive ids"
             } else {
                 self.kind.as_str()
@@ -667,10 +672,16 @@ mod tests {
 
     #[test]
     fn runs_of_consecutive_ids() {
-        assert_eq!(longest_run(&[]), 0);
-        assert_eq!(longest_run(&[7]), 1);
-        assert_eq!(longest_run(&[1, 2, 3, 5, 6, 10, 11, 12, 13]), 4);
-        assert_eq!(longest_run(&[3, 13, 23, 33]), 1);
-        assert_eq!(longest_run(&[u64::MAX - 1, u64::MAX]), 2);
+        assert_eq!(longest_run(&[], 0), 0);
+        assert_eq!(longest_run(&[7], 0), 1);
+        assert_eq!(longest_run(&[1, 2, 3, 5, 6, 10, 11, 12, 13], 0), 4);
+        assert_eq!(longest_run(&[3, 13, 23, 33], 0), 1);
+        assert_eq!(longest_run(&[u64::MAX - 1, u64::MAX], 0), 2);
+        // Up to one missing id between two: 1-3, 5-6 join (4 is missing), 10 does not.
+        assert_eq!(longest_run(&[1, 2, 3, 5, 6, 10, 11, 12, 13], 1), 5);
+        // Up to three: everything joins (6 → 10 leaves 7, 8, 9 out).
+        assert_eq!(longest_run(&[1, 2, 3, 5, 6, 10, 11, 12, 13], 3), 9);
+        assert_eq!(longest_run(&[3, 13, 23, 33], 9), 4);
+        assert_eq!(longest_run(&[0, u64::MAX], u64::MAX), 2);
     }
 }

@@ -48,8 +48,10 @@ pub struct Extension {
     /// (or whole match) in `field`, usable by the rule's correlations like any field.
     pub extract: Vec<Extract>,
     /// `run: true` on a `value_count` correlation: the window's value is the longest run of
-    /// consecutive integers among the values (sequential id walking), not their number.
-    pub run: bool,
+    /// consecutive integers among the values (sequential id walking), not their number;
+    /// `run: {max_gap: N}` lets up to N missing ids sit between two of the run's values (ids
+    /// deleted, or skipped by the walker). The run's length is the ids seen in it.
+    pub run: Option<u64>,
     /// `escalate: [{bytes: N, count: N, level: L}]` — raise the finding's level at thresholds.
     pub escalate: Vec<Escalation>,
     /// `message: "..."` — a template for the finding's message (`{ips}`, `{bytes_human}`, ...).
@@ -239,7 +241,14 @@ impl Extension {
                         .collect()
                 })
                 .unwrap_or_default(),
-            run: v.get("run").and_then(Json::as_bool).unwrap_or(false),
+            run: match v.get("run") {
+                Some(Json::Bool(true)) => Some(0),
+                Some(o) => o
+                    .get("max_gap")
+                    .and_then(Json::as_u64)
+                    .map(|g| g.min(1_000_000)),
+                None => None,
+            },
             escalate: list("escalate")
                 .iter()
                 .map(|e| Escalation {
