@@ -617,6 +617,53 @@ fn filters_and_correlations_from_other_files_apply_and_are_checked() {
     );
 }
 
+/// `--working-hours` and `--workdays` move the working day of the off-hours rules: the
+/// stuffing pool's 09:00 bulk is working time by default and off hours in a 21-24 day.
+#[test]
+fn working_hours_come_from_the_command_line() {
+    let sample = Path::new(env!("CARGO_MANIFEST_DIR")).join("sample-logs");
+    let dir = tempfile::tempdir().unwrap();
+    let off_hours = |extra: &[&str]| -> Vec<(String, String)> {
+        let out = dir.path().join(format!("case{}", extra.len()));
+        leaktrail()
+            .args(["scan", "-q", "--exclude", "EXPECTED.md", "-o"])
+            .arg(&out)
+            .args(extra)
+            .arg(&sample)
+            .assert()
+            .code(predicates::ord::lt(2));
+        let case: serde_json::Value =
+            serde_json::from_slice(&fs::read(out.join("case.json")).unwrap()).unwrap();
+        case["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|f| f["rule_id"] == "4c718f82-3560-5749-a591-a0b77382312d")
+            .map(|f| {
+                (
+                    f["first_seen"].as_str().unwrap().to_string(),
+                    f["entities"]["ips"][0].as_str().unwrap().to_string(),
+                )
+            })
+            .collect()
+    };
+    assert!(off_hours(&[]).is_empty());
+    let late = off_hours(&["--working-hours", "21-24", "--workdays", "mon-fri"]);
+    assert!(
+        late.iter()
+            .any(|(t, ip)| t == "2026-10-13T09:00:00Z" && ip.starts_with("198.51.100.")),
+        "{late:?}"
+    );
+    let bad = leaktrail()
+        .args(["scan", "--workdays", "funday", "-o"])
+        .arg(dir.path().join("x"))
+        .arg(&sample)
+        .assert()
+        .code(2);
+    let err = String::from_utf8_lossy(&bad.get_output().stderr).into_owned();
+    assert!(err.contains("\"funday\" is not a day"), "{err}");
+}
+
 /// `|expand` takes its values from `--placeholder`; without them the rule is skipped, named.
 #[test]
 fn expand_placeholders_come_from_the_command_line() {

@@ -50,6 +50,21 @@ pub struct RuleArgs {
     /// fields and field-name mappings to the built-in one (repeatable).
     #[arg(long = "pipeline", value_name = "FILE")]
     pub pipelines: Vec<PathBuf>,
+    /// Working hours for the rules that look at off-hours activity, in the logs' own local
+    /// time: START-END in whole hours, e.g. 08-18 (default per rule; the built-in one 07-20).
+    #[arg(long, value_name = "START-END", value_parser = parse_hours)]
+    pub working_hours: Option<(u32, u32)>,
+    /// Working days for those rules: mon-fri (the default), sun-thu, mon-sat, mon,wed,fri or all.
+    #[arg(long, value_name = "DAYS", value_parser = parse_workdays)]
+    pub workdays: Option<u8>,
+}
+
+fn parse_hours(s: &str) -> Result<(u32, u32), String> {
+    crate::rules::OffHours::parse_hours(s)
+}
+
+fn parse_workdays(s: &str) -> Result<u8, String> {
+    crate::rules::OffHours::parse_workdays(s)
 }
 
 /// `leaktrail rules`.
@@ -165,6 +180,8 @@ impl RuleArgs {
         if !self.no_builtin_rules {
             crate::rules::builtin::load(&mut set);
         }
+        set.working_hours = self.working_hours;
+        set.off_days = self.workdays;
         for p in &self.pipelines {
             if let Err(message) = set.pipeline.add_path(p) {
                 set.problems.push(crate::rules::Problem {

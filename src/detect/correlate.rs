@@ -290,10 +290,10 @@ impl CorrSpec {
     /// Compiles a correlation against the loaded (`rules`) and compiled rules.
     pub fn new(
         c: &Correlation,
-        rules: &[Rule],
+        set: &crate::rules::RuleSet,
         compiled: &[Compiled],
-        pipeline: &crate::rules::pipeline::Pipeline,
     ) -> Result<CorrSpec, String> {
+        let (rules, pipeline) = (&set.rules, &set.pipeline);
         let s = &c.sigma;
         let (predicates, cond_field) = match &s.condition {
             CorrelationCondition::Threshold {
@@ -364,7 +364,7 @@ impl CorrSpec {
                 .filter(|_| s.correlation_type == CorrelationType::ValueCount),
             post: super::post::Post::from_ext(&c.ext)?,
             baseline: c.ext.baseline,
-            off_hours: c.ext.off_hours,
+            off_hours: super::working(set, c.ext.off_hours),
             group,
         })
     }

@@ -125,7 +125,7 @@ impl Engine {
                     extract,
                     post,
                     filters: Vec::new(),
-                    off_hours: r.ext.off_hours,
+                    off_hours: working(set, r.ext.off_hours),
                 }),
                 Err(reason) => skipped.push(Skipped {
                     origin: r.origin.display(),
@@ -137,7 +137,7 @@ impl Engine {
         attach_filters(set, &mut rules, &mut skipped);
         let mut corrs = Vec::new();
         for c in &set.correlations {
-            match CorrSpec::new(c, &set.rules, &rules, &set.pipeline) {
+            match CorrSpec::new(c, set, &rules) {
                 Ok(spec) => {
                     for &b in &spec.bases {
                         rules[b].feeds.push(corrs.len());
@@ -200,6 +200,22 @@ impl Engine {
             .map(|(_, p)| p)
             .filter(|p| p.ac.is_some())
     }
+}
+
+/// A rule's working hours, with `--working-hours` and `--workdays` applied.
+pub(crate) fn working(
+    set: &RuleSet,
+    h: Option<crate::rules::OffHours>,
+) -> Option<crate::rules::OffHours> {
+    h.map(|mut h| {
+        if let Some((a, b)) = set.working_hours {
+            (h.start, h.end) = (a, b);
+        }
+        if let Some(d) = set.off_days {
+            h.off_days = d;
+        }
+        h
+    })
 }
 
 /// Compiles the Sigma filters and attaches each to the rules it names whose logsource it

@@ -71,9 +71,14 @@ pub struct OffHours {
     /// First working hour (0-23) and the hour work ends (1-24), local time.
     pub start: u32,
     pub end: u32,
-    /// Saturdays and Sundays are off hours all day.
-    pub weekends: bool,
+    /// Days that are off all day: bit 0 Monday ... bit 6 Sunday.
+    pub off_days: u8,
 }
+
+/// Saturday and Sunday.
+pub const WEEKEND: u8 = 0b110_0000;
+
+const DAYS: [&str; 7] = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"];
 
 impl OffHours {
     /// True when a time (UTC nanoseconds, with the log's offset in seconds) is outside
@@ -84,8 +89,54 @@ impl OffHours {
         let Some(t) = chrono::DateTime::from_timestamp(local, 0) else {
             return false;
         };
-        let weekend = matches!(t.weekday(), chrono::Weekday::Sat | chrono::Weekday::Sun);
-        (self.weekends && weekend) || t.hour() < self.start || t.hour() >= self.end
+        let day = t.weekday().num_days_from_monday();
+        self.off_days & (1 << day) != 0 || t.hour() < self.start || t.hour() >= self.end
+    }
+
+    /// Working hours `8-18` or `08:00-18:00` → (start, end).
+    pub fn parse_hours(s: &str) -> Result<(u32, u32), String> {
+        let hour = |x: &str| -> Option<u32> {
+            let h = x.trim().strip_suffix(":00").unwrap_or(x.trim());
+            h.parse().ok()
+        };
+        let (a, b) = s.split_once('-').ok_or("expected START-END, e.g. 08-18")?;
+        match (hour(a), hour(b)) {
+            (Some(a), Some(b)) if a < b && b <= 24 => Ok((a, b)),
+            _ => Err(format!(
+                "{s:?}: expected START-END in whole hours, start before end, e.g. 08-18 or 07:00-20:00"
+            )),
+        }
+    }
+
+    /// Working days `mon-fri`, `sun-thu` (ranges wrap), `mon,wed,fri` or `all` → the mask of
+    /// days off.
+    pub fn parse_workdays(s: &str) -> Result<u8, String> {
+        let s = s.trim().to_ascii_lowercase();
+        if s == "all" {
+            return Ok(0);
+        }
+        let day = |d: &str| {
+            DAYS.iter()
+                .position(|x| d.trim().starts_with(x))
+                .ok_or_else(|| format!("{d:?} is not a day (mon, tue, ... sun)"))
+        };
+        let mut work = 0u8;
+        for part in s.split(',') {
+            match part.split_once('-') {
+                Some((a, b)) => {
+                    let (mut i, j) = (day(a)?, day(b)?);
+                    loop {
+                        work |= 1 << i;
+                        if i == j {
+                            break;
+                        }
+                        i = (i + 1) % 7;
+                    }
+                }
+                None => work |= 1 << day(part)?,
+            }
+        }
+        Ok(!work & 0x7f)
     }
 }
 
@@ -269,7 +320,11 @@ impl Extension {
                     .and_then(Json::as_u64)
                     .unwrap_or(19)
                     .clamp(1, 24) as u32,
-                weekends: o.get("weekends").and_then(Json::as_bool).unwrap_or(true),
+                off_days: match o.get("workdays").and_then(Json::as_str) {
+                    Some(w) => OffHours::parse_workdays(w).unwrap_or(WEEKEND),
+                    None if o.get("weekends").and_then(Json::as_bool).unwrap_or(true) => WEEKEND,
+                    None => 0,
+                },
             }),
             baseline: v.get("baseline").map(|b| {
                 (
@@ -337,6 +392,10 @@ pub struct RuleSet {
     pub pipeline: pipeline::Pipeline,
     /// Number of files read.
     pub files: usize,
+    /// `--working-hours`: replaces the hours of every rule with `off_hours`.
+    pub working_hours: Option<(u32, u32)>,
+    /// `--workdays`: replaces the days off of every rule with `off_hours`.
+    pub off_days: Option<u8>,
     /// SHA-256 over the rule texts, in load order (recorded in the case file).
     texts: Vec<u8>,
 }
@@ -428,7 +487,7 @@ mod tests {
         let h = OffHours {
             start: 7,
             end: 20,
-            weekends: true,
+            off_days: super::WEEKEND,
         };
         // 2026-10-12 is a Monday.
         let at = |hh: i64, offset: i32| {
@@ -443,5 +502,22 @@ mod tests {
         assert!(!h.is_off(at(10, 9 * 3600), 9 * 3600));
         // Saturday noon.
         assert!(h.is_off(at(5 * 24 + 12, 0), 0));
+        // A Sunday-to-Thursday week: Saturday is off, Sunday and Monday work, Friday is off.
+        let gulf = OffHours {
+            off_days: OffHours::parse_workdays("sun-thu").unwrap(),
+            ..h
+        };
+        assert!(gulf.is_off(at(5 * 24 + 12, 0), 0));
+        assert!(!gulf.is_off(at(6 * 24 + 12, 0), 0));
+        assert!(!gulf.is_off(at(12, 0), 0));
+        assert!(gulf.is_off(at(4 * 24 + 12, 0), 0));
+        assert_eq!(OffHours::parse_workdays("mon-fri"), Ok(super::WEEKEND));
+        assert_eq!(OffHours::parse_workdays("all"), Ok(0));
+        assert_eq!(OffHours::parse_workdays("mon,wed"), Ok(0b111_1010));
+        assert!(OffHours::parse_workdays("someday").is_err());
+        assert_eq!(OffHours::parse_hours("08-18"), Ok((8, 18)));
+        assert_eq!(OffHours::parse_hours("07:00-20:00"), Ok((7, 20)));
+        assert!(OffHours::parse_hours("18-08").is_err());
+        assert!(OffHours::parse_hours("8").is_err());
     }
 }
