@@ -7,6 +7,7 @@
 use super::Compiled;
 use super::matcher::{Cond, Matcher, Node, Pat};
 use rsigma_parser::Quantifier;
+use std::collections::BTreeSet;
 
 /// The prefilter of one log format: the literals of the rules its events can match.
 pub(super) struct Prefilter {
@@ -115,31 +116,43 @@ pub(super) type ValueRules = std::collections::HashMap<Vec<u8>, Vec<usize>>;
 /// A key index pays off from this many rules keyed on its main field.
 const KEY_MIN_RULES: usize = 4;
 
+/// A field is selective when the rules name this many distinct values of it (`eventName`, not
+/// `sc-status`): keying on it beats any literal.
+const SELECTIVE_VALUES: usize = 8;
+
 impl KeyIndex {
     fn new(rules: &[Compiled], subset: &[usize]) -> Option<KeyIndex> {
         let reqs: Vec<(usize, Vec<Req>)> = subset
             .iter()
             .map(|&ri| (ri, rules[ri].matcher.requirements()))
             .collect();
-        // Fields by how many rules require them.
-        let mut count: std::collections::BTreeMap<&str, usize> = Default::default();
+        // Fields by how many rules require them, and how many values they name.
+        let mut count: std::collections::BTreeMap<&str, (usize, BTreeSet<&[u8]>)> =
+            Default::default();
         for (_, rs) in &reqs {
             let mut fields: Vec<&str> = rs.iter().map(|r| r.0.as_str()).collect();
             fields.sort_unstable();
             fields.dedup();
             for f in fields {
-                *count.entry(f).or_default() += 1;
+                count.entry(f).or_default().0 += 1;
+            }
+            for (f, vals) in rs {
+                let e = count.entry(f.as_str()).or_default();
+                e.1.extend(vals.iter().map(Vec::as_slice));
             }
         }
-        let mut order: Vec<(&str, usize)> = count.into_iter().collect();
-        order.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(b.0)));
-        if order.first().is_none_or(|f| f.1 < KEY_MIN_RULES) {
+        let mut order: Vec<(&str, usize, bool)> = count
+            .iter()
+            .map(|(f, (n, vals))| (*f, *n, vals.len() >= SELECTIVE_VALUES))
+            .collect();
+        // Selective fields first, then by how many rules need them.
+        order.sort_by(|a, b| b.2.cmp(&a.2).then(b.1.cmp(&a.1)).then(a.0.cmp(b.0)));
+        if order.iter().map(|o| o.1).max().unwrap_or(0) < KEY_MIN_RULES {
             return None;
         }
         let mut keyed = vec![false; rules.len()];
         let mut fields = Vec::new();
-        // Each rule is keyed on the most-used field it requires.
-        for (field, _) in order {
+        for (field, _, selective) in order {
             let mut map = ValueRules::default();
             for (ri, rs) in &reqs {
                 if keyed[*ri] {
@@ -150,6 +163,16 @@ impl KeyIndex {
                 else {
                     continue;
                 };
+                // On a field of few values (`sc-status: 200`), a rule keeps its literals
+                // (`/.env`) unless they are nothing but those values (or it has none).
+                if !selective
+                    && rules[*ri]
+                        .matcher
+                        .literals()
+                        .is_some_and(|lits| lits.iter().any(|l| !best.1.contains(l)))
+                {
+                    continue;
+                }
                 keyed[*ri] = true;
                 for v in &best.1 {
                     let list = map.entry(v.clone()).or_default();
@@ -162,7 +185,7 @@ impl KeyIndex {
                 fields.push((field.to_string(), map));
             }
         }
-        Some(KeyIndex { fields, keyed })
+        (!fields.is_empty()).then_some(KeyIndex { fields, keyed })
     }
 }
 
