@@ -13,8 +13,8 @@ use std::collections::BTreeMap;
 const MAX_DISTINCT: usize = 4096;
 const MINUTE: i64 = 60_000_000_000;
 
-/// One bucket (a minute, or longer for long windows) of one group: counters only (about 60 bytes), so the state grows with groups
-/// and active minutes, not with events.
+/// One bucket (a minute, or longer for long windows) of one group: counters only (88 bytes),
+/// so the state grows with groups and active minutes, not with events.
 #[derive(Clone, Debug)]
 pub struct Minute {
     pub minute: i64,
@@ -25,15 +25,21 @@ pub struct Minute {
     pub last: i64,
     /// The first event of the minute (evidence for a finding over it).
     pub first_ref: Ref,
-    /// Distinct values (`value_count` only).
-    /// Hashes of the distinct values (`value_count` only), sorted; the smallest are kept when
-    /// there are too many, so the result does not depend on arrival order.
-    pub distinct: Vec<u64>,
-    /// First time each base rule matched (temporal correlations only).
-    pub bases: Option<Box<BTreeMap<usize, i64>>>,
+    /// What only `value_count` and temporal correlations keep (none for the others).
+    pub extra: Option<Box<Extra>>,
     /// The UTC offset the log wrote for the bucket's first event (its local time, for
     /// off-hours correlations).
     pub offset: i32,
+}
+
+/// A bucket's distinct values and base-rule times.
+#[derive(Clone, Debug, Default)]
+pub struct Extra {
+    /// Hashes of the distinct values (`value_count`), sorted; the smallest are kept when
+    /// there are too many, so the result does not depend on arrival order.
+    pub distinct: Vec<u64>,
+    /// First time each base rule matched (temporal correlations).
+    pub bases: BTreeMap<usize, i64>,
 }
 
 impl Minute {
@@ -47,9 +53,13 @@ impl Minute {
             first: ts,
             last: ts,
             first_ref: r,
-            distinct: Vec::new(),
-            bases: None,
+            extra: None,
         }
+    }
+
+    /// The distinct value hashes (`value_count`).
+    pub fn distinct(&self) -> &[u64] {
+        self.extra.as_deref().map_or(&[], |e| &e.distinct)
     }
 
     fn add(&mut self, ts: i64, value: Value, bytes: f64, r: Ref) {
@@ -62,9 +72,9 @@ impl Minute {
         self.last = self.last.max(ts);
         match value {
             Value::Num(n) => self.sum += n,
-            Value::Hash(h) => insert_distinct(&mut self.distinct, h),
+            Value::Hash(h) => insert_distinct(&mut self.extra.get_or_insert_default().distinct, h),
             Value::Base(b) => {
-                let m = self.bases.get_or_insert_with(Default::default);
+                let m = &mut self.extra.get_or_insert_default().bases;
                 let first = m.entry(b).or_insert(ts);
                 *first = (*first).min(ts);
             }
@@ -81,13 +91,13 @@ impl Minute {
             self.first_ref = o.first_ref;
         }
         self.last = self.last.max(o.last);
-        for h in o.distinct {
-            insert_distinct(&mut self.distinct, h);
-        }
-        if let Some(ob) = o.bases {
-            let m = self.bases.get_or_insert_with(Default::default);
-            for (b, t) in *ob {
-                let first = m.entry(b).or_insert(t);
+        if let Some(oe) = o.extra {
+            let e = self.extra.get_or_insert_default();
+            for h in oe.distinct {
+                insert_distinct(&mut e.distinct, h);
+            }
+            for (b, t) in oe.bases {
+                let first = e.bases.entry(b).or_insert(t);
                 *first = (*first).min(t);
             }
         }
@@ -500,7 +510,7 @@ impl CorrSpec {
             CorrelationType::EventCount => g.minutes.iter().map(|m| m.count).sum::<u64>() as f64,
             CorrelationType::ValueSum => g.minutes.iter().map(|m| m.sum).sum(),
             CorrelationType::ValueCount => {
-                g.minutes.iter().map(|m| m.distinct.len()).sum::<usize>() as f64
+                g.minutes.iter().map(|m| m.distinct().len()).sum::<usize>() as f64
             }
             _ => return true,
         };
@@ -535,7 +545,10 @@ impl CorrSpec {
             CorrelationType::EventCount => w.iter().map(|m| m.count).sum::<u64>() as f64,
             CorrelationType::ValueSum => w.iter().map(|m| m.sum).sum(),
             CorrelationType::ValueCount => {
-                let mut all: Vec<u64> = w.iter().flat_map(|m| m.distinct.iter().copied()).collect();
+                let mut all: Vec<u64> = w
+                    .iter()
+                    .flat_map(|m| m.distinct().iter().copied())
+                    .collect();
                 all.sort_unstable();
                 all.dedup();
                 if let Some(gap) = self.run {
@@ -546,7 +559,10 @@ impl CorrSpec {
             }
             CorrelationType::Temporal | CorrelationType::TemporalOrdered => {
                 let mut first: BTreeMap<usize, i64> = BTreeMap::new();
-                for m in w.iter().filter_map(|m| m.bases.as_deref()) {
+                for m in w
+                    .iter()
+                    .filter_map(|m| m.extra.as_deref().map(|e| &e.bases))
+                {
                     for (&k, &t) in m {
                         let e = first.entry(k).or_insert(t);
                         *e = (*e).min(t);

@@ -44,9 +44,13 @@ impl Span {
     }
 }
 
-/// Activity per (file, bucket).
+/// Activity per (file, bucket). The bucket being filled is kept aside (events of a chunk come
+/// in time order, so nearly every event lands in it) and enters the map when the next begins.
 #[derive(Clone, Debug, Default)]
-pub struct Activity(pub BTreeMap<(usize, i64), Span>);
+pub struct Activity(
+    pub BTreeMap<(usize, i64), Span>,
+    Option<((usize, i64), Span)>,
+);
 
 impl Activity {
     /// Records an event.
@@ -56,14 +60,28 @@ impl Activity {
             last: (ts, r),
             count: 1,
         };
-        self.0
-            .entry((file, ts.div_euclid(BUCKET)))
-            .and_modify(|x| x.merge(s))
-            .or_insert(s);
+        let key = (file, ts.div_euclid(BUCKET));
+        match &mut self.1 {
+            Some((k, open)) if *k == key => open.merge(s),
+            open => {
+                if let Some((k, o)) = open.replace((key, s)) {
+                    self.0.entry(k).and_modify(|x| x.merge(o)).or_insert(o);
+                }
+            }
+        }
+    }
+
+    /// Puts the bucket being filled into the map.
+    pub fn flush(&mut self) {
+        if let Some((k, o)) = self.1.take() {
+            self.0.entry(k).and_modify(|x| x.merge(o)).or_insert(o);
+        }
     }
 
     /// Adds another part.
-    pub fn merge(&mut self, o: Activity) {
+    pub fn merge(&mut self, mut o: Activity) {
+        self.flush();
+        o.flush();
         for (k, s) in o.0 {
             self.0.entry(k).and_modify(|x| x.merge(s)).or_insert(s);
         }
@@ -73,6 +91,8 @@ impl Activity {
 /// Gap findings. `sources[file]` names the source a file belongs to (files of one source are
 /// one stream: a CloudTrail folder, a web server's rotated logs).
 pub fn gaps(a: &Activity, sources: &[String], paths: &[String]) -> Vec<Finding> {
+    let mut a = a.clone();
+    a.flush();
     let mut by: BTreeMap<&str, BTreeMap<i64, Span>> = BTreeMap::new();
     for (&(file, bucket), &s) in &a.0 {
         let Some(src) = sources.get(file) else {
@@ -255,6 +275,29 @@ mod tests {
         assert_eq!(g[0].title, "No events for 43 minutes in a busy log source");
         assert_eq!(g[0].evidence[0].1, 59);
         assert_eq!(g[0].level, "low", "no baseline yet: a heuristic");
+    }
+
+    /// The bucket being filled reaches the map whatever the order: events of two files
+    /// interleaved, a bucket reopened, parts merged.
+    #[test]
+    fn activity_counts_every_event_in_its_bucket() {
+        let r = |n: u64| Ref {
+            file: 0,
+            line: n,
+            offset: n,
+        };
+        let (mut a, mut b) = (Activity::default(), Activity::default());
+        for (i, (f, m)) in [(0, 0), (1, 0), (0, 1), (0, 7), (0, 2), (1, 9)]
+            .iter()
+            .enumerate()
+        {
+            a.add(*f, m * MIN, r(i as u64));
+        }
+        b.add(0, 3 * MIN, r(9));
+        a.merge(b);
+        let counts: Vec<((usize, i64), u64)> = a.0.iter().map(|(k, s)| (*k, s.count)).collect();
+        // Buckets are five minutes: minutes 0-4 are bucket 0, 7 and 9 bucket 1.
+        assert_eq!(counts, [((0, 0), 4), ((0, 1), 1), ((1, 0), 1), ((1, 1), 1)]);
     }
 
     /// Five days of a source busy by day (08:00-20:00, 60 events an hour) and quiet by night
