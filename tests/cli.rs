@@ -617,6 +617,89 @@ fn filters_and_correlations_from_other_files_apply_and_are_checked() {
     );
 }
 
+/// `rules lint` names the rules that can never fire: a logsource no format produces, a field
+/// no format of the rule produces (after the pipeline's mapping), a format absent from the
+/// evidence; a `--pipeline` that declares the field quiets it.
+#[test]
+fn rules_lint_names_rules_that_can_never_fire() {
+    let dir = tempfile::tempdir().unwrap();
+    let ev = dir.path().join("evidence");
+    fs::create_dir(&ev).unwrap();
+    fs::write(ev.join("access.log"), A1).unwrap();
+    let rules = dir.path().join("rules");
+    fs::create_dir(&rules).unwrap();
+    let rule = |name: &str, ls: &str, det: &str| {
+        fs::write(
+            rules.join(format!("{name}.yml")),
+            format!("title: {name}\nid: {name}\nlogsource:\n{ls}detection:\n  sel:\n{det}  condition: sel\nlevel: low\n"),
+        )
+        .unwrap();
+    };
+    rule(
+        "web-ok",
+        "  category: webserver\n",
+        "    c-uri|contains: /.env\n",
+    );
+    rule(
+        "windows",
+        "  product: windows\n  service: security\n",
+        "    EventID: 4624\n",
+    );
+    rule(
+        "web-extension",
+        "  category: webserver\n",
+        "    c-uri-extension: exe\n",
+    );
+    rule(
+        "trail",
+        "  product: aws\n  service: cloudtrail\n",
+        "    eventName: StopLogging\n",
+    );
+    let run = |extra: &[&str]| {
+        let out = leaktrail()
+            .args(["rules", "lint", "--no-builtin-rules", "--rules"])
+            .arg(&rules)
+            .args(extra)
+            .arg(&ev)
+            .assert()
+            .code(1);
+        String::from_utf8_lossy(&out.get_output().stdout).into_owned()
+    };
+    let text = run(&[]);
+    let line = |id: &str| {
+        text.lines()
+            .find(|l| l.contains(&format!("rule {id}:")))
+            .unwrap_or_default()
+            .to_string()
+    };
+    assert!(
+        line("windows").contains("logsource `windows/security`: no format"),
+        "{text}"
+    );
+    assert!(
+        line("web-extension").contains("`c-uri-extension`"),
+        "{text}"
+    );
+    assert!(line("trail").contains("no file in the evidence"), "{text}");
+    assert_eq!(line("web-ok"), "", "{text}");
+    assert!(text.contains("evidence formats: access 1"), "{text}");
+    assert!(
+        text.trim_end().ends_with(
+            "4 rules: 1 can fire, 1 test fields no format produces, 1 have a logsource no format produces, 1 read no format present in the evidence"
+        ),
+        "{text}"
+    );
+    // A pipeline that says the access log carries the field.
+    let pipe = dir.path().join("pipe.yml");
+    fs::write(
+        &pipe,
+        "name: ours\nformats:\n  - format: access\n    fields: [c-uri-extension]\n",
+    )
+    .unwrap();
+    let text = run(&["--pipeline", pipe.to_str().unwrap()]);
+    assert!(!text.contains("rule web-extension:"), "{text}");
+}
+
 /// `--working-hours` and `--workdays` move the working day of the off-hours rules: the
 /// stuffing pool's 09:00 bulk is working time by default and off hours in a 21-24 day.
 #[test]
