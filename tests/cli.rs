@@ -471,6 +471,18 @@ fn broken_leaktrail_extensions_are_named_and_skipped() {
     );
 }
 
+/// `scan -q --no-builtin-rules --rules R...` over `ev` into `dir/case`; its case.json.
+fn scan_with_rules(dir: &Path, rules: &[&Path], ev: &Path) -> serde_json::Value {
+    let out = dir.join("case");
+    let mut cmd = leaktrail();
+    cmd.args(["scan", "-q", "--no-builtin-rules"]);
+    for r in rules {
+        cmd.arg("--rules").arg(r);
+    }
+    cmd.arg("-o").arg(&out).arg(ev).assert().success();
+    serde_json::from_slice(&fs::read(out.join("case.json")).unwrap()).unwrap()
+}
+
 /// A Sigma filter excludes its events from the rules it names, and only those.
 #[test]
 fn sigma_filters_exclude_events_from_their_rules() {
@@ -491,17 +503,7 @@ fn sigma_filters_exclude_events_from_their_rules() {
         "title: Test scanner\nid: 5f0c4b7e-0000-4000-8000-000000000001\nname: test_scanner\nlogsource:\n  category: webserver\ndetection:\n  selection:\n    cs-user-agent|contains: sqlmap\n  condition: selection\nlevel: high\n---\ntitle: Our own scanner host\nid: 5f0c4b7e-0000-4000-8000-000000000002\nlogsource:\n  category: webserver\nfilter:\n  rules:\n    - test_scanner\n  selection:\n    c-ip|cidr: 10.0.0.0/8\n  condition: not selection\n",
     )
     .unwrap();
-    let out = dir.path().join("case");
-    leaktrail()
-        .args(["scan", "-q", "--no-builtin-rules", "--rules"])
-        .arg(&rules)
-        .arg("-o")
-        .arg(&out)
-        .arg(&ev)
-        .assert()
-        .success();
-    let case: serde_json::Value =
-        serde_json::from_slice(&fs::read(out.join("case.json")).unwrap()).unwrap();
+    let case = scan_with_rules(dir.path(), &[&rules], &ev);
     let ips: Vec<&str> = case["findings"]
         .as_array()
         .unwrap()
@@ -558,22 +560,7 @@ fn filters_and_correlations_from_other_files_apply_and_are_checked() {
         "title: Scanner keeps going\nid: 5f0c4b7e-0000-4000-8000-000000000013\ncorrelation:\n  type: event_count\n  rules:\n    - test_scanner\n  group-by:\n    - c-ip\n  timespan: 10m\n  condition:\n    gte: 3\nlevel: high\n",
     )
     .unwrap();
-    let out = dir.path().join("case");
-    leaktrail()
-        .args(["scan", "-q", "--no-builtin-rules"])
-        .arg("--rules")
-        .arg(&a)
-        .arg("--rules")
-        .arg(&b)
-        .arg("--rules")
-        .arg(&c)
-        .arg("-o")
-        .arg(&out)
-        .arg(&ev)
-        .assert()
-        .success();
-    let case: serde_json::Value =
-        serde_json::from_slice(&fs::read(out.join("case.json")).unwrap()).unwrap();
+    let case = scan_with_rules(dir.path(), &[&a, &b, &c], &ev);
     let by_title = |t: &str| -> Vec<String> {
         case["findings"]
             .as_array()

@@ -10,7 +10,7 @@
 
 mod common;
 
-use common::{corpus, pct};
+use common::{corpus, pct, wazuh_cases};
 use leaktrail::detect::{self, Engine};
 use leaktrail::rules::{RuleSet, builtin};
 use leaktrail::scan::Options;
@@ -78,33 +78,6 @@ fn crowdsec_scenarios() {
     );
     println!("crowdsec: missed: {missed:?}");
     assert!(rate >= 40.0, "crowdsec detection rate fell to {rate:.1}%");
-}
-
-/// `log N pass = <line>` cases of one Wazuh INI file, with the section's rule level.
-fn wazuh_cases(path: &Path) -> Vec<(String, u32, String)> {
-    let text = std::fs::read_to_string(path).unwrap();
-    let mut out = Vec::new();
-    let (mut section, mut lines, mut level) = (String::new(), Vec::new(), 0u32);
-    let mut flush = |section: &str, lines: &mut Vec<String>, level: u32| {
-        for l in lines.drain(..) {
-            out.push((section.to_string(), level, l));
-        }
-    };
-    for l in text.lines() {
-        if let Some(s) = l.strip_prefix('[') {
-            flush(&section, &mut lines, level);
-            section = s.trim_end_matches(']').to_string();
-            level = 0;
-        } else if let Some((k, v)) = l.split_once(" = ") {
-            if k.starts_with("log ") && k.ends_with(" pass") {
-                lines.push(v.to_string());
-            } else if k.trim() == "alert" {
-                level = v.trim().parse().unwrap_or(0);
-            }
-        }
-    }
-    flush(&section, &mut lines, level);
-    out
 }
 
 #[test]

@@ -13,7 +13,7 @@
 
 mod common;
 
-use common::{corpus, pct};
+use common::{corpus, pct, wazuh_cases};
 use serde_json::Value;
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
@@ -217,27 +217,6 @@ fn sigmahq_web_rules_on_crowdsec_cases() {
     );
 }
 
-/// `log N pass = <line>` cases of a Wazuh INI file, with the section's alert level.
-fn wazuh_cases(path: &Path) -> Vec<(String, u32, String)> {
-    let text = std::fs::read_to_string(path).unwrap();
-    let mut out = Vec::new();
-    let (mut section, mut level, mut lines) = (String::new(), 0u32, Vec::<String>::new());
-    for l in text.lines().chain(std::iter::once("[end]")) {
-        if let Some(s) = l.strip_prefix('[') {
-            out.extend(lines.drain(..).map(|x| (section.clone(), level, x)));
-            section = s.trim_end_matches(']').to_string();
-            level = 0;
-        } else if let Some((k, v)) = l.split_once(" = ") {
-            if k.starts_with("log ") && k.ends_with(" pass") {
-                lines.push(v.to_string());
-            } else if k.trim() == "alert" {
-                level = v.trim().parse().unwrap_or(0);
-            }
-        }
-    }
-    out
-}
-
 #[test]
 fn sigmahq_web_rules_on_wazuh_cases() {
     let Some(dir) = corpus("wazuh-ruleset-tests") else {
@@ -305,6 +284,24 @@ fn sigmahq_web_rules_on_wazuh_cases() {
     );
 }
 
+/// Writes each line to a file of its own, scans it with the rules, and asserts that its rule
+/// fires on line 1; returns how many did.
+fn each_fires(attacks: &[(&str, &str)], rules: &Path, tmp: &Path) -> usize {
+    for (k, (line, rule)) in attacks.iter().enumerate() {
+        let f = tmp.join(format!("case-{k}.log"));
+        std::fs::write(&f, format!("{line}\n")).unwrap();
+        let found = scan(&[&f], &[rules.to_path_buf()]);
+        assert!(
+            found
+                .iter()
+                .any(|x| x.rule_id == *rule && x.evidence[0].1 == 1),
+            "rule {rule} did not fire on: {line} (got {:?})",
+            found.iter().map(|x| &x.rule_id).collect::<Vec<_>>()
+        );
+    }
+    attacks.len()
+}
+
 #[test]
 fn sigmahq_proxy_rules_on_squid_lines() {
     let Some(proxy) = sigmahq("rules/web/proxy_generic") else {
@@ -327,20 +324,7 @@ fn sigmahq_proxy_rules_on_squid_lines() {
         ),
     ];
     let tmp = tempfile::tempdir().unwrap();
-    let mut hit = 0;
-    for (k, (line, rule)) in attacks.iter().enumerate() {
-        let f = tmp.path().join(format!("access-{k}.log"));
-        std::fs::write(&f, format!("{line}\n")).unwrap();
-        let found = scan(&[&f], std::slice::from_ref(&proxy));
-        assert!(
-            found
-                .iter()
-                .any(|x| x.rule_id == *rule && x.evidence[0].1 == 1),
-            "rule {rule} did not fire on: {line} (got {:?})",
-            found.iter().map(|x| &x.rule_id).collect::<Vec<_>>()
-        );
-        hit += 1;
-    }
+    let hit = each_fires(attacks, &proxy, tmp.path());
     // Background: Wazuh's Squid test lines (real proxy traffic and errors, no attack).
     let mut background = (0, 0);
     if let Some(dir) = corpus("wazuh-ruleset-tests") {
@@ -552,20 +536,7 @@ fn sigmahq_linux_rules_on_auth_and_syslog_lines() {
         ),
     ];
     let tmp = tempfile::tempdir().unwrap();
-    let mut hit = 0;
-    for (k, (line, rule)) in attacks.iter().enumerate() {
-        let f = tmp.path().join(format!("auth-{k}.log"));
-        std::fs::write(&f, format!("{line}\n")).unwrap();
-        let found = scan(&[&f], std::slice::from_ref(&rules));
-        assert!(
-            found
-                .iter()
-                .any(|x| x.rule_id == *rule && x.evidence[0].1 == 1),
-            "rule {rule} did not fire on: {line} (got {:?})",
-            found.iter().map(|x| &x.rule_id).collect::<Vec<_>>()
-        );
-        hit += 1;
-    }
+    let hit = each_fires(attacks, &rules, tmp.path());
     // Unlabelled background: real syslog and sshd logs (loghub) and the sample bastion.
     let mut background = 0;
     let mut bg_lines = 0;

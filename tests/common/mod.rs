@@ -118,3 +118,25 @@ pub fn pct(n: usize, d: usize) -> f64 {
         100.0 * n as f64 / d as f64
     }
 }
+
+/// `log N pass = <line>` cases of a Wazuh ruleset test file (INI), with their section's name
+/// and alert level.
+pub fn wazuh_cases(path: &std::path::Path) -> Vec<(String, u32, String)> {
+    let text = std::fs::read_to_string(path).unwrap();
+    let mut out = Vec::new();
+    let (mut section, mut level, mut lines) = (String::new(), 0u32, Vec::<String>::new());
+    for l in text.lines().chain(std::iter::once("[end]")) {
+        if let Some(s) = l.strip_prefix('[') {
+            out.extend(lines.drain(..).map(|x| (section.clone(), level, x)));
+            section = s.trim_end_matches(']').to_string();
+            level = 0;
+        } else if let Some((k, v)) = l.split_once(" = ") {
+            if k.starts_with("log ") && k.ends_with(" pass") {
+                lines.push(v.to_string());
+            } else if k.trim() == "alert" {
+                level = v.trim().parse().unwrap_or(0);
+            }
+        }
+    }
+    out
+}
