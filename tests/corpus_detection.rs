@@ -150,3 +150,54 @@ fn honeynet_background_stays_out_of_the_incidents() {
         "{levels:?}"
     );
 }
+
+/// The built-in pack on the Invictus Stratus CloudTrail run: each labelled technique counts
+/// as found when a rule's finding of its tactic overlaps its time window (failed attempts included:
+/// several detonations were refused). The rate is printed; the secrets harvest must be found.
+#[test]
+fn invictus_stratus_techniques() {
+    let Some(dir) = corpus("invictus-aws-stratus") else {
+        return;
+    };
+    let engine = engine();
+    let opts = Options::new(vec![dir.join("CloudTrail")]);
+    let (r, state) = detect::scan(&opts, &engine, &|_| {});
+    let found = detect::findings(&engine, &state, &r.paths_by_index());
+    let secs = |t: &str| {
+        chrono::DateTime::parse_from_rfc3339(t)
+            .unwrap()
+            .timestamp_nanos_opt()
+            .unwrap()
+    };
+    let labels = std::fs::read_to_string(dir.join("labels_techniques.csv")).unwrap();
+    let (mut hit, mut total) = (0, 0);
+    let mut missed = Vec::new();
+    for row in labels.lines().skip(1) {
+        let c: Vec<&str> = row.split(',').collect();
+        let tactic = c[1].to_lowercase().replace(' ', "-");
+        let (a, b) = (secs(c[2]), secs(c[3]));
+        total += 1;
+        // leaktrail's own convergence findings span every tactic of an actor: not counted.
+        let ok = found.iter().any(|f| {
+            !f.rule_id.starts_with("leaktrail-")
+                && f.first_seen <= b + 1_000_000_000
+                && f.last_seen >= a - 1_000_000_000
+                && f.tactics.iter().any(|t| *t == tactic)
+        });
+        if ok {
+            hit += 1;
+        } else {
+            missed.push(c[0].to_string());
+        }
+    }
+    println!(
+        "invictus pack: labelled techniques with a finding of their tactic in their window: {hit}/{total} = {:.1}%",
+        pct(hit, total)
+    );
+    println!("invictus pack: missed: {missed:?}");
+    assert!(
+        !missed.contains(&"aws.credential-access.secretsmanager-retrieve-secrets".to_string()),
+        "the secrets harvest was not found"
+    );
+    assert!(hit >= 18, "the pack found only {hit}/{total} techniques");
+}
