@@ -483,6 +483,50 @@ fn scan_with_rules(dir: &Path, rules: &[&Path], ev: &Path) -> serde_json::Value 
     serde_json::from_slice(&fs::read(out.join("case.json")).unwrap()).unwrap()
 }
 
+/// `wide` before `base64`/`base64offset`: the UTF-16LE text, base64-encoded (PowerShell's
+/// -EncodedCommand), at each of the three offsets.
+#[test]
+fn wide_base64_finds_utf16_text_in_base64() {
+    let dir = tempfile::tempdir().unwrap();
+    let ev = dir.path().join("evidence");
+    fs::create_dir(&ev).unwrap();
+    // "secret" as UTF-16LE in base64, at offset 0, and after one UTF-16 character ("x").
+    fs::write(
+        ev.join("app.log"),
+        "{\"ts\":\"2026-10-13T10:00:00Z\",\"cmd\":\"powershell -enc cwBlAGMAcgBlAHQA\"}\n{\"ts\":\"2026-10-13T10:00:01Z\",\"cmd\":\"powershell -enc eABzAGUAYwByAGUAdAA=\"}\n{\"ts\":\"2026-10-13T10:00:02Z\",\"cmd\":\"powershell -enc c2VjcmV0\"}\n",
+    )
+    .unwrap();
+    let rules = dir.path().join("rules.yml");
+    let rule = |id: &str, m: &str| {
+        format!(
+            "title: {id}\nid: {id}\nlogsource:\n  category: application\ndetection:\n  sel:\n    cmd|{m}: secret\n  condition: sel\nlevel: high\n"
+        )
+    };
+    fs::write(
+        &rules,
+        [
+            rule("w-b64", "wide|base64|contains"),
+            rule("w-b64off", "wide|base64offset|contains"),
+        ]
+        .join("---\n"),
+    )
+    .unwrap();
+    let case = scan_with_rules(dir.path(), &[&rules], &ev);
+    let lines = |id: &str| -> Vec<u64> {
+        case["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|f| f["rule_id"] == id)
+            .flat_map(|f| f["evidence"].as_array().unwrap().clone())
+            .map(|e| e["line"].as_u64().unwrap())
+            .collect()
+    };
+    // Plain base64 of "secret" (line 3, not UTF-16) matches neither.
+    assert_eq!(lines("w-b64"), [1]);
+    assert_eq!(lines("w-b64off"), [1, 2]);
+}
+
 /// A Sigma filter excludes its events from the rules it names, and only those.
 #[test]
 fn sigma_filters_exclude_events_from_their_rules() {
@@ -685,6 +729,47 @@ fn rules_lint_names_rules_that_can_never_fire() {
     .unwrap();
     let text = run(&["--pipeline", pipe.to_str().unwrap()]);
     assert!(!text.contains("rule web-extension:"), "{text}");
+}
+
+/// A mistyped rule or pipeline path is a usage error, not a quieter scan; `rules validate`
+/// counts a missing path as a file that failed.
+#[test]
+fn missing_rule_paths_are_usage_errors() {
+    let dir = tempfile::tempdir().unwrap();
+    let ev = dir.path().join("evidence");
+    fs::create_dir(&ev).unwrap();
+    fs::write(ev.join("access.log"), A1).unwrap();
+    for opt in ["--rules", "--pipeline"] {
+        let out = leaktrail()
+            .args(["scan", "-q", opt])
+            .arg(dir.path().join("nope.yml"))
+            .arg("-o")
+            .arg(dir.path().join("case"))
+            .arg(&ev)
+            .assert()
+            .code(2);
+        let err = String::from_utf8_lossy(&out.get_output().stderr).into_owned();
+        assert!(
+            err.contains(&format!("{opt} ")) && err.contains("no such file"),
+            "{err}"
+        );
+    }
+    assert!(!dir.path().join("case").exists());
+    let good = dir.path().join("good.yml");
+    fs::write(
+        &good,
+        "title: t\nid: t\nlogsource:\n  category: webserver\ndetection:\n  sel:\n    c-uri|contains: /.env\n  condition: sel\nlevel: low\n",
+    )
+    .unwrap();
+    let out = leaktrail()
+        .args(["rules", "validate"])
+        .arg(dir.path().join("nope"))
+        .arg(&good)
+        .assert()
+        .code(1);
+    let text = String::from_utf8_lossy(&out.get_output().stdout).into_owned();
+    assert!(text.contains("no such file or folder"), "{text}");
+    assert!(text.contains("loaded 1 of 2 rule files"), "{text}");
 }
 
 /// `--working-hours` and `--workdays` move the working day of the off-hours rules: the

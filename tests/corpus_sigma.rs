@@ -344,6 +344,39 @@ fn sigmahq_proxy_rules_on_squid_lines() {
     );
 }
 
+#[test]
+fn sigmahq_error_log_rules_on_apache_and_nginx_error_logs() {
+    let Some(rules) = sigmahq("rules/web/product") else {
+        return;
+    };
+    // Error-log lines as Apache and nginx write them (written for this test); the rules say
+    // `service: apache` / `service: nginx` with no product.
+    let attacks: &[(&str, &str)] = &[
+        (
+            "[Mon Oct 12 22:31:07.512344 2026] [core:notice] [pid 1187:tid 140231] AH00052: child pid 4412 exit signal Segmentation fault (11)",
+            "1da8ce0b-855d-4004-8860-7d64d42063b1",
+        ),
+        (
+            "2026/10/12 22:31:07 [alert] 1187#1187: worker process 4412 exited on signal 6 (core dumped)",
+            "59ec40bb-322e-40ab-808d-84fa690d7e56",
+        ),
+    ];
+    let tmp = tempfile::tempdir().unwrap();
+    let hit = each_fires(attacks, &rules, tmp.path());
+    // Background: loghub's real Apache error log.
+    let (mut lines, mut background) = (0, 0);
+    if let Some(d) = corpus("loghub/Apache") {
+        let log = d.join("Apache_2k.log");
+        lines = std::fs::read_to_string(&log).unwrap().lines().count();
+        background = scan(&[&log], std::slice::from_ref(&rules)).len();
+    }
+    println!(
+        "sigmahq error logs: attack lines firing their rule: {hit}/{}; findings on {lines} lines of loghub's Apache error log: {background}",
+        attacks.len()
+    );
+    assert_eq!(background, 0);
+}
+
 /// CloudTrail records at the evidence offsets: (eventID, eventName).
 fn cloudtrail_records(f: &Found) -> Vec<(String, String)> {
     f.evidence

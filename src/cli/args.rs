@@ -174,6 +174,22 @@ pub struct SourcesArgs {
 }
 
 impl RuleArgs {
+    /// A `--rules` or `--pipeline` path that does not exist is a usage error: a typo must not
+    /// give a scan with fewer rules than asked for.
+    pub fn check_paths(&self) -> anyhow::Result<()> {
+        for (opt, p) in self
+            .rules
+            .iter()
+            .map(|p| ("--rules", p))
+            .chain(self.pipelines.iter().map(|p| ("--pipeline", p)))
+        {
+            if !p.exists() {
+                anyhow::bail!("{opt} {}: no such file or folder", p.display());
+            }
+        }
+        Ok(())
+    }
+
     /// Loads the built-in pack (unless disabled) and the user's rules.
     pub fn load(&self) -> crate::rules::RuleSet {
         let mut set = crate::rules::RuleSet::default();

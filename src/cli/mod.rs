@@ -19,6 +19,15 @@ pub const EXIT_FINDINGS: u8 = 1;
 /// Exit status: usage error, or nothing could be read.
 pub const EXIT_USAGE: u8 = 2;
 
+/// `eprintln!` that never panics: stderr may be a closed pipe (`scan ... 2>&1 | head`).
+macro_rules! say {
+    ($($t:tt)*) => {{
+        use std::io::Write as _;
+        let _ = writeln!(std::io::stderr(), $($t)*);
+    }};
+}
+pub(crate) use say;
+
 /// Parses the process arguments, runs, and maps the outcome to an exit code.
 pub fn main() -> ExitCode {
     let cli = match Cli::try_parse() {
@@ -33,7 +42,7 @@ pub fn main() -> ExitCode {
         Ok(code) => ExitCode::from(code),
         Err(e) if is_broken_pipe(&e) => ExitCode::from(EXIT_OK),
         Err(e) => {
-            eprintln!(
+            say!(
                 "leaktrail: error: {}",
                 crate::report::sanitize::terminal(&format!("{e:#}"))
             );
@@ -56,14 +65,14 @@ pub(crate) fn nothing_read(r: &crate::scan::ScanResult, roots: &[std::path::Path
         return false;
     }
     let t = crate::report::sanitize::terminal;
-    eprintln!("leaktrail: nothing could be read");
+    say!("leaktrail: nothing could be read");
     if r.files.is_empty() {
         for root in roots {
-            eprintln!("  {}: no files found", t(&root.display().to_string()));
+            say!("  {}: no files found", t(&root.display().to_string()));
         }
     }
     for f in &r.files {
-        eprintln!(
+        say!(
             "  {}: {} ({})",
             t(&f.path),
             f.status.name(),

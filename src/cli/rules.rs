@@ -1,6 +1,7 @@
 //! `leaktrail rules list | validate PATH | test`.
 
 use super::args::{RuleArgs, RulesAction, RulesArgs};
+use super::say;
 use crate::detect::{self, DetectFactory, Engine};
 use crate::parse::{Event, Fields, Format, Outcome, ParseCtx, Timestamp, YearRef, Zone};
 use crate::report::sanitize::terminal;
@@ -33,6 +34,7 @@ fn origin_of(set: &RuleSet, id: &str) -> String {
 }
 
 fn list(r: &RuleArgs) -> anyhow::Result<u8> {
+    r.check_paths()?;
     let set = r.load();
     let engine = Engine::new(&set);
     println!(
@@ -75,10 +77,10 @@ fn list(r: &RuleArgs) -> anyhow::Result<u8> {
 /// Prints what could not be loaded; returns how many problems there were.
 fn report_problems(set: &RuleSet, engine: &Engine) -> usize {
     for p in &set.problems {
-        eprintln!("{}: {}", terminal(&p.origin), terminal(&p.message));
+        say!("{}: {}", terminal(&p.origin), terminal(&p.message));
     }
     for s in &engine.skipped {
-        eprintln!(
+        say!(
             "{}: rule {}: {}",
             terminal(&s.origin),
             terminal(&s.id),
@@ -112,7 +114,7 @@ fn validate(paths: &[std::path::PathBuf]) -> anyhow::Result<u8> {
     let total = set.files;
     println!(
         "loaded {} of {} rule files ({} rules, {} correlations, {} filters)",
-        total - bad.len(),
+        total.saturating_sub(bad.len()),
         total,
         engine.rules.len(),
         engine.corrs.len(),
@@ -127,6 +129,10 @@ fn validate(paths: &[std::path::PathBuf]) -> anyhow::Result<u8> {
 
 /// `rules lint`: every rule that can never fire, and why.
 fn lint(r: &RuleArgs, evidence: &[std::path::PathBuf]) -> anyhow::Result<u8> {
+    r.check_paths()?;
+    if let Some(p) = evidence.iter().find(|p| !p.exists()) {
+        anyhow::bail!("{}: no such file or folder", p.display());
+    }
     let set = r.load();
     let engine = Engine::new(&set);
     report_problems(&set, &engine);
@@ -252,6 +258,7 @@ fn locate(path: &str, reason: &str) -> Option<usize> {
 }
 
 fn test(r: &RuleArgs) -> anyhow::Result<u8> {
+    r.check_paths()?;
     let set = r.load();
     let engine = Engine::new(&set);
     let problems = report_problems(&set, &engine);

@@ -3,6 +3,7 @@
 
 use super::args::ScanArgs;
 use super::progress::Progress;
+use super::say;
 use crate::detect::{self, Engine, finding::level_rank};
 use crate::input::excerpt;
 use crate::report::{self, ReportInput, RunInfo, manifest, sanitize::terminal};
@@ -17,6 +18,7 @@ use std::path::{Path, PathBuf};
 pub fn run(args: ScanArgs, quiet: bool) -> anyhow::Result<u8> {
     let opts = args.input.options()?;
     refuse_inside_evidence(&args.output, &opts.roots)?;
+    args.rules.check_paths()?;
     let started = now();
     let set = args.rules.load();
     let engine = Engine::new(&set);
@@ -43,14 +45,14 @@ pub fn run(args: ScanArgs, quiet: bool) -> anyhow::Result<u8> {
     let case_path = write_case(&args.output, &run, &result, &story)?;
     if !quiet {
         for p in &set.problems {
-            eprintln!(
-                "leaktrail: rule {}: {}",
+            say!(
+                "leaktrail: {}: {}",
                 terminal(&p.origin),
                 terminal(&p.message)
             );
         }
         for s in &engine.skipped {
-            eprintln!(
+            say!(
                 "leaktrail: rule {} ({}) skipped: {}",
                 terminal(&s.id),
                 terminal(&s.origin),
@@ -59,7 +61,7 @@ pub fn run(args: ScanArgs, quiet: bool) -> anyhow::Result<u8> {
         }
         print_incidents(&story);
         if state.notable.total > state.notable.kept.len() as u64 {
-            eprintln!(
+            say!(
                 "leaktrail: {} notable events; the timeline holds the first {}",
                 state.notable.total,
                 state.notable.kept.len()
@@ -221,15 +223,15 @@ fn excerpts(story: &timeline::Story) -> HashMap<(String, u64), Vec<u8>> {
 /// Incidents, most important first.
 fn print_incidents(story: &timeline::Story) {
     if story.incidents.is_empty() {
-        eprintln!("leaktrail: no incident");
+        say!("leaktrail: no incident");
         return;
     }
-    eprintln!(
+    say!(
         "leaktrail: {} incidents, most important first",
         story.incidents.len()
     );
     for inc in story.incidents.iter().take(10) {
-        eprintln!(
+        say!(
             "  {} [{}] score {}: {}",
             inc.id,
             inc.level,
@@ -238,7 +240,7 @@ fn print_incidents(story: &timeline::Story) {
         );
     }
     if story.incidents.len() > 10 {
-        eprintln!(
+        say!(
             "  ... and {} more in report.html",
             story.incidents.len() - 10
         );
@@ -324,7 +326,7 @@ fn print_findings(findings: &[detect::Finding]) {
     for f in findings {
         counts[level_rank(f.level) as usize] += 1;
     }
-    eprintln!(
+    say!(
         "leaktrail: {} findings: {} critical, {} high, {} medium, {} low, {} informational",
         findings.len(),
         counts[4],
@@ -334,10 +336,10 @@ fn print_findings(findings: &[detect::Finding]) {
         counts[0]
     );
     for f in sorted.iter().take(15) {
-        eprintln!("  {}", terminal(&f.summary()));
+        say!("  {}", terminal(&f.summary()));
     }
     if sorted.len() > 15 {
-        eprintln!(
+        say!(
             "  ... and {} more in report.html and case.json",
             sorted.len() - 15
         );
@@ -349,19 +351,19 @@ fn summary(r: &scan::ScanResult, case: &Path) {
     let lines: u64 = r.files.iter().map(|f| f.stats.lines).sum();
     let parsed: u64 = r.files.iter().map(|f| f.stats.parsed).sum();
     let unparsed: u64 = r.files.iter().map(|f| f.stats.unparsed).sum();
-    eprintln!(
+    say!(
         "leaktrail: {} files ({} read), {lines} lines, {parsed} events, {unparsed} unparsed records",
         r.files.len(),
         read
     );
     for f in r.files.iter().filter(|f| !f.problems.is_empty()) {
-        eprintln!(
+        say!(
             "  {}: {}",
             terminal(&f.path),
             terminal(&f.problems.join("; "))
         );
     }
-    eprintln!(
+    say!(
         "leaktrail: case written to {}",
         terminal(&case.display().to_string())
     );

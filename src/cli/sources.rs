@@ -3,6 +3,7 @@
 
 use super::args::SourcesArgs;
 use super::progress::Progress;
+use super::say;
 use crate::report::{manifest, sanitize::terminal};
 use crate::scan::{self, ScanResult, Status, records::NullSink};
 use std::io::Write;
@@ -134,7 +135,7 @@ pub fn warn_summary(r: &ScanResult, quiet: bool) {
     let unparsed: u64 = r.files.iter().map(|f| f.stats.unparsed).sum();
     let notread = r.files.len() - read;
     if unparsed > 0 || notread > 0 {
-        eprintln!(
+        say!(
             "leaktrail: {read} files read, {notread} not read, {unparsed} records unparsed (see `leaktrail sources`)"
         );
     }

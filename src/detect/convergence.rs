@@ -1,5 +1,5 @@
-//! Kill-chain convergence: one actor (address, user or access key) whose findings reach three
-//! or more ATT&CK tactics. Each finding alone may be noise; together they are an intrusion, so
+//! Kill-chain convergence: one actor (address, user or access key) whose findings, of two rules
+//! or more, reach three or more ATT&CK tactics. Each finding alone may be noise; together they are an intrusion, so
 //! this is what lifts an attack chain above a busy but benign actor.
 
 use super::finding::{Finding, level_rank};
@@ -35,7 +35,9 @@ pub fn converge(findings: &[Finding]) -> Vec<Finding> {
             .collect::<BTreeSet<_>>()
             .into_iter()
             .collect();
-        if tactics.len() < MIN_TACTICS {
+        // A chain is several steps: one rule tagged with many tactics is one step.
+        let rules: BTreeSet<&str> = fs.iter().map(|f| f.rule_id.as_str()).collect();
+        if tactics.len() < MIN_TACTICS || rules.len() < 2 {
             continue;
         }
         tactics.sort_by_key(|t| tags::order(t));
@@ -130,5 +132,27 @@ mod tests {
         );
         assert_eq!((c[0].first_seen, c[0].last_seen, c[0].count), (1, 13, 6));
         assert_eq!(c[0].evidence.len(), 3);
+    }
+
+    #[test]
+    fn one_rule_with_many_tactics_is_one_step() {
+        let mut login = f("login", "initial-access", "198.51.100.9", "medium", 1);
+        login.tactics = vec![
+            "initial-access",
+            "persistence",
+            "privilege-escalation",
+            "defense-evasion",
+        ];
+        assert!(converge(std::slice::from_ref(&login)).is_empty());
+        // The same rule found twice is still one step.
+        let again = Finding {
+            id: "login2".into(),
+            first_seen: 50,
+            ..login.clone()
+        };
+        assert!(converge(&[login.clone(), again]).is_empty());
+        // A second rule makes it a chain.
+        let other = f("scan", "reconnaissance", "198.51.100.9", "medium", 0);
+        assert_eq!(converge(&[login, other]).len(), 1);
     }
 }

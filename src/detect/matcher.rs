@@ -522,24 +522,41 @@ fn value_pat(v: &SigmaValue, mode: Mode, f: &Flags) -> Result<Vec<Pat>, CompileE
 
 /// The value as written, or its encoded forms (base64, base64 at three offsets, UTF-16LE, and
 /// Windows dash variants).
+const DASHES: [char; 4] = ['/', '–', '—', '―'];
+
 fn encodings(s: &SigmaString, f: &Flags) -> Vec<(Vec<StringPart>, Option<Mode>)> {
     let plain = || s.as_plain().unwrap_or_else(|| s.original.clone());
-    if f.base64 {
-        return vec![(vec![StringPart::Plain(b64(plain().as_bytes()))], None)];
-    }
-    if f.base64offset {
-        return base64_offsets(plain().as_bytes())
-            .into_iter()
-            .map(|v| (vec![StringPart::Plain(v)], Some(Mode::Contains)))
-            .collect();
-    }
-    if f.wide {
-        let w: String = plain().chars().flat_map(|c| [c, '\0']).collect();
-        return vec![(vec![StringPart::Plain(w)], None)];
+    if f.base64 || f.base64offset || f.wide {
+        // The text (and its windash variants), as UTF-16LE when `wide`, then base64-encoded
+        // when asked: `wide|base64offset` is how rules find PowerShell's -EncodedCommand.
+        let mut texts = vec![plain()];
+        if f.windash {
+            texts.extend(DASHES.iter().map(|d| plain().replace('-', &d.to_string())));
+        }
+        let mut out = Vec::new();
+        for t in texts {
+            let bytes: Vec<u8> = if f.wide {
+                t.encode_utf16().flat_map(u16::to_le_bytes).collect()
+            } else {
+                t.into_bytes()
+            };
+            if f.base64 {
+                out.push((vec![StringPart::Plain(b64(&bytes))], None));
+            } else if f.base64offset {
+                out.extend(
+                    base64_offsets(&bytes)
+                        .into_iter()
+                        .map(|v| (vec![StringPart::Plain(v)], Some(Mode::Contains))),
+                );
+            } else if let Ok(w) = String::from_utf8(bytes) {
+                out.push((vec![StringPart::Plain(w)], None));
+            }
+        }
+        return out;
     }
     let mut out = vec![(s.parts.clone(), None)];
     if f.windash {
-        for dash in ['/', '–', '—', '―'] {
+        for dash in DASHES {
             let parts = s
                 .parts
                 .iter()

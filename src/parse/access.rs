@@ -176,6 +176,10 @@ fn trailer<'a>(line: &'a [u8], mut i: usize, bs: bool, f: &mut Fields<'a>) {
         let v = &line[s..e];
         match k {
             0 => f.put_str("cs-referer", v, esc(bs, v)),
+            // An empty quoted agent (`""`) is a value (scripts send none), unlike `-`.
+            1 if v.is_empty() && line[s - 1] == b'"' => {
+                f.put("cs-user-agent", Val::Str(b"", Esc::None))
+            }
             1 => f.put_str("cs-user-agent", v, esc(bs, v)),
             _ => extra(v, bs, f),
         }
@@ -205,6 +209,23 @@ fn extra<'a>(v: &'a [u8], bs: bool, f: &mut Fields<'a>) {
 mod tests {
     use super::super::Format;
     use super::super::testutil::parse_fmt;
+
+    #[test]
+    fn an_empty_quoted_user_agent_is_a_value() {
+        let (_, f) = parse_fmt(
+            Format::Access,
+            "1.2.3.4 - - [13/Oct/2026:09:14:02 +0000] \"GET / HTTP/1.1\" 200 5 \"-\" \"\"",
+        )
+        .unwrap();
+        assert_eq!(f.get("cs-user-agent").map(String::as_str), Some(""));
+        assert!(!f.contains_key("cs-referer"));
+        let (_, f) = parse_fmt(
+            Format::Access,
+            "1.2.3.4 - - [13/Oct/2026:09:14:02 +0000] \"GET / HTTP/1.1\" 200 5 \"-\" \"-\"",
+        )
+        .unwrap();
+        assert!(!f.contains_key("cs-user-agent"));
+    }
 
     #[test]
     fn combined_nginx_with_extras() {

@@ -84,7 +84,8 @@ impl RecordParser for Squid {
         {
             let ua = &line[q + 1..end];
             if ua != b"-" {
-                f.put_str("cs-user-agent", ua, Esc::None);
+                // `""`: the client sent no user agent, a value Sigma rules test.
+                f.put("cs-user-agent", Val::Str(ua, Esc::None));
             }
         }
         Ok(Outcome::Event(Some(ts)))
@@ -95,6 +96,10 @@ impl RecordParser for Squid {
 fn url<'a>(u: &'a [u8], f: &mut Fields<'a>) {
     f.put_str("c-uri", u, Esc::None);
     f.put_str("cs-uri-query", u, Esc::None);
+    // `error:invalid-request`, `error:transaction-end-before-headers`: no request was read.
+    if u.starts_with(b"error:") {
+        return;
+    }
     let (host_part, path) = match memchr::memmem::find(u, b"://") {
         Some(p) => {
             let after = &u[p + 3..];
@@ -172,6 +177,20 @@ mod tests {
         .unwrap();
         assert_eq!(f["cs-user-agent"], "rclone/v1.62.2");
         assert_eq!(f["cs-content-type"], "text/html");
+        let (_, f) = parse_fmt(
+            Format::Squid,
+            "1286536308.779 180 10.0.0.5 TCP_MISS/200 411 GET http://x.example/ - DIRECT/93.184.216.34 text/html \"\"",
+        )
+        .unwrap();
+        assert_eq!(f["cs-user-agent"], "");
+        // A request Squid could not read has no host.
+        let (_, f) = parse_fmt(
+            Format::Squid,
+            "1286536308.779      0 10.0.0.5 NONE/400 3718 NONE error:invalid-request - HIER_NONE/- text/html",
+        )
+        .unwrap();
+        assert_eq!(f["c-uri"], "error:invalid-request");
+        assert!(!f.contains_key("cs-host") && !f.contains_key("r-dns"));
         // Not Squid.
         assert!(
             parse_fmt(

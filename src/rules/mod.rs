@@ -455,6 +455,8 @@ impl RuleSet {
             .filter(|p| path.is_file() || p.extension().is_some_and(|x| x == "yml" || x == "yaml"))
             .collect();
         if files.is_empty() && !path.exists() {
+            // Counted as a file that failed, so `loaded N of T` stays true.
+            self.files += 1;
             self.problems.push(Problem {
                 origin: path.display().to_string(),
                 message: "no such file or folder".into(),

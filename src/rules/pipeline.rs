@@ -284,12 +284,10 @@ impl Pipeline {
         Ok(())
     }
 
-    /// Adds a user's pipeline file.
+    /// Adds a user's pipeline file (errors do not repeat the path).
     pub fn add_path(&mut self, path: &std::path::Path) -> Result<(), String> {
-        let text = std::fs::read_to_string(path)
-            .map_err(|e| format!("{}: cannot read: {e}", path.display()))?;
+        let text = std::fs::read_to_string(path).map_err(|e| format!("cannot read: {e}"))?;
         self.add_text(&text)
-            .map_err(|e| format!("{}: {e}", path.display()))
     }
 
     /// The format's spec.
