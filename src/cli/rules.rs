@@ -100,7 +100,12 @@ fn validate(paths: &[std::path::PathBuf]) -> anyhow::Result<u8> {
         set.problems.iter().map(|p| p.origin.clone()).collect();
     bad.extend(engine.skipped.iter().map(|s| s.origin.clone()));
     for p in &set.problems {
-        println!("{}: {}", terminal(&p.origin), terminal(&p.message));
+        let line = locate(&p.origin, &p.message).map_or(String::new(), |l| format!(":{l}"));
+        println!(
+            "{}{line}: {}",
+            terminal(&p.origin),
+            terminal(&one_line(&p.message))
+        );
     }
     for s in &engine.skipped {
         let line = locate(&s.origin, &s.reason).map_or(String::new(), |l| format!(":{l}"));
@@ -108,7 +113,7 @@ fn validate(paths: &[std::path::PathBuf]) -> anyhow::Result<u8> {
             "{}{line}: rule {}: {}",
             terminal(&s.origin),
             terminal(&s.id),
-            terminal(&s.reason)
+            terminal(&one_line(&s.reason))
         );
     }
     let total = set.files;
@@ -248,9 +253,23 @@ fn lint(r: &RuleArgs, evidence: &[std::path::PathBuf]) -> anyhow::Result<u8> {
     })
 }
 
-/// The line of a rule file where the construct named in `reason` (between backticks) appears.
+/// A parser's multi-line message (a caret under the position) on one line.
+fn one_line(msg: &str) -> String {
+    msg.lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty() && *l != "|")
+        .collect::<Vec<_>>()
+        .join(" | ")
+}
+
+/// The line of a rule file where the construct named in `reason` (between backticks or single
+/// quotes) appears.
 fn locate(path: &str, reason: &str) -> Option<usize> {
-    let construct = reason.split('`').nth(1)?;
+    let construct = reason
+        .split('`')
+        .nth(1)
+        .or_else(|| reason.split('\'').nth(1))
+        .filter(|c| !c.trim().is_empty())?;
     let text = std::fs::read_to_string(path).ok()?;
     text.lines()
         .position(|l| l.contains(construct))
