@@ -23,12 +23,15 @@ pub fn run(args: ScanArgs, quiet: bool) -> anyhow::Result<u8> {
     let set = args.rules.load();
     let engine = Engine::new(&set);
     let progress = Progress::for_roots(&opts.roots, quiet);
+    let t0 = std::time::Instant::now();
     let (result, state) = detect::scan(&opts, &engine, &|n| progress.inc(n));
     progress.finish();
+    detect::timing(&format!("scanned at {:?}", t0.elapsed()));
     if super::nothing_read(&result, &opts.roots) {
         return Ok(super::EXIT_USAGE);
     }
     let story = story(&engine, &state, &result, level_rank(&args.min_level));
+    detect::timing(&format!("story at {:?}", t0.elapsed()));
     let finished = now();
     let run = RunInfo {
         started,
@@ -43,6 +46,7 @@ pub fn run(args: ScanArgs, quiet: bool) -> anyhow::Result<u8> {
         version: env!("CARGO_PKG_VERSION"),
     };
     let case_path = write_case(&args.output, &run, &result, &story)?;
+    detect::timing(&format!("case written at {:?}", t0.elapsed()));
     if !quiet {
         for p in &set.problems {
             say!(
@@ -74,10 +78,14 @@ pub fn run(args: ScanArgs, quiet: bool) -> anyhow::Result<u8> {
         return Ok(super::EXIT_USAGE);
     }
     let fail = args.fail_on.as_deref().map(level_rank);
-    Ok(match fail {
+    let code = match fail {
         Some(l) if story.findings.iter().any(|f| level_rank(f.level) >= l) => super::EXIT_FINDINGS,
         _ => super::EXIT_OK,
-    })
+    };
+    // The process ends here: freeing millions of buckets one by one would take a second on a
+    // large scan, for nothing.
+    std::mem::forget((state, story, result));
+    Ok(code)
 }
 
 /// Findings (rules, correlations, convergence, silent logs) at or above `min` level, turned

@@ -142,6 +142,8 @@ pub struct Group {
     pub key: String,
     /// In arrival order; sorted and combined when evaluated.
     pub minutes: Vec<Minute>,
+    /// Other parts' minutes, kept as they came (merging moves a vector, copies nothing).
+    pub more: Vec<Vec<Minute>>,
     /// The entities of the group's earliest events, sorted by reference (so the result does
     /// not depend on the order parts arrive in).
     pub firsts: Vec<(Ref, Entities)>,
@@ -186,7 +188,10 @@ impl Group {
 
     /// Adds the same group from another part.
     pub fn merge(&mut self, o: Group) {
-        self.minutes.extend(o.minutes);
+        if !o.minutes.is_empty() {
+            self.more.push(o.minutes);
+        }
+        self.more.extend(o.more);
         for (r, e) in o.firsts {
             self.add_first(r, e);
         }
@@ -197,9 +202,15 @@ impl Group {
         self.firsts.len() < ENTITY_EVENTS || self.firsts.last().is_some_and(|(x, _)| r < *x)
     }
 
+    /// Every minute of every part, in no order.
+    pub fn all_minutes(&self) -> impl Iterator<Item = &Minute> {
+        self.minutes.iter().chain(self.more.iter().flatten())
+    }
+
     /// Minutes sorted, one entry per minute.
     fn combined(&self) -> Vec<Minute> {
-        let mut ms = self.minutes.clone();
+        let mut ms = Vec::with_capacity(self.all_minutes().count());
+        ms.extend(self.all_minutes().cloned());
         ms.sort_by_key(|m| m.minute);
         let mut out: Vec<Minute> = Vec::with_capacity(ms.len());
         for m in ms {
@@ -507,10 +518,10 @@ impl CorrSpec {
             return true;
         }
         let total = match self.kind {
-            CorrelationType::EventCount => g.minutes.iter().map(|m| m.count).sum::<u64>() as f64,
-            CorrelationType::ValueSum => g.minutes.iter().map(|m| m.sum).sum(),
+            CorrelationType::EventCount => g.all_minutes().map(|m| m.count).sum::<u64>() as f64,
+            CorrelationType::ValueSum => g.all_minutes().map(|m| m.sum).sum(),
             CorrelationType::ValueCount => {
-                g.minutes.iter().map(|m| m.distinct().len()).sum::<usize>() as f64
+                g.all_minutes().map(|m| m.distinct().len()).sum::<usize>() as f64
             }
             _ => return true,
         };

@@ -618,27 +618,47 @@ impl Notables {
 impl Partial {
     /// Adds the next part.
     pub fn merge(&mut self, o: Partial) {
-        for (k, a) in o.singles {
-            self.singles.entry(k).or_default().merge(a);
-        }
-        for (k, g) in o.corr {
-            match self.corr.entry(k) {
-                std::collections::hash_map::Entry::Vacant(v) => {
-                    v.insert(g);
+        let Partial {
+            singles,
+            corr,
+            collided,
+            activity,
+            seen,
+            notable,
+            first_seen,
+        } = o;
+        // The correlation groups and the entities are the two big maps: merged side by side.
+        let (mine, theirs) = (&mut self.seen, seen);
+        let rest = (&mut self.singles, &mut self.corr, &mut self.collided);
+        rayon::join(
+            || mine.merge(theirs),
+            || {
+                for (k, a) in singles {
+                    rest.0.entry(k).or_default().merge(a);
                 }
-                std::collections::hash_map::Entry::Occupied(mut m) if m.get().key == g.key => {
-                    m.get_mut().merge(g)
+                for (k, g) in corr {
+                    match rest.1.entry(k) {
+                        std::collections::hash_map::Entry::Vacant(v) => {
+                            v.insert(g);
+                        }
+                        std::collections::hash_map::Entry::Occupied(mut m)
+                            if m.get().key == g.key =>
+                        {
+                            m.get_mut().merge(g)
+                        }
+                        std::collections::hash_map::Entry::Occupied(_) => {
+                            add_collided(rest.2, k.0, g)
+                        }
+                    }
                 }
-                std::collections::hash_map::Entry::Occupied(_) => self.add_collided(k.0, g),
-            }
-        }
-        for (ci, g) in o.collided {
-            self.add_collided(ci, g);
-        }
-        self.activity.merge(o.activity);
-        self.seen.merge(o.seen);
-        self.notable.merge(o.notable);
-        for (k, g) in o.first_seen {
+                for (ci, g) in collided {
+                    add_collided(rest.2, ci, g);
+                }
+            },
+        );
+        self.activity.merge(activity);
+        self.notable.merge(notable);
+        for (k, g) in first_seen {
             match self.first_seen.entry(k) {
                 std::collections::hash_map::Entry::Vacant(v) => {
                     v.insert(g);
@@ -651,16 +671,16 @@ impl Partial {
             }
         }
     }
+}
 
-    fn add_collided(&mut self, ci: usize, g: Group) {
-        match self
-            .collided
-            .iter_mut()
-            .find(|(c, m)| *c == ci && m.key == g.key)
-        {
-            Some((_, m)) => m.merge(g),
-            None => self.collided.push((ci, g)),
-        }
+/// Adds a group whose key hash collided, merging it with the same key's.
+fn add_collided(collided: &mut Vec<(usize, Group)>, ci: usize, g: Group) {
+    match collided
+        .iter_mut()
+        .find(|(c, m)| *c == ci && m.key == g.key)
+    {
+        Some((_, m)) => m.merge(g),
+        None => collided.push((ci, g)),
     }
 }
 
@@ -736,11 +756,14 @@ impl<'e> DetectFactory<'e> {
             .iter()
             .flat_map(|s| std::mem::take(&mut *s.lock().unwrap_or_else(|e| e.into_inner())))
             .collect();
+        let t0 = std::time::Instant::now();
+        let n = parts.len();
         let mut parts = parts.into_iter();
         let mut state = parts.next().unwrap_or_default();
         for p in parts {
             state.merge(p);
         }
+        timing(&format!("merged {n} parts in {:?}", t0.elapsed()));
         state.notable.trim();
         state
     }
@@ -983,8 +1006,18 @@ pub fn scan(
     progress: &(dyn Fn(u64) + Sync),
 ) -> (crate::scan::ScanResult, Partial) {
     let factory = DetectFactory::new(engine);
+    let t0 = std::time::Instant::now();
     let result = crate::scan::run(opts, &factory, &mut |_, ()| {}, progress);
+    timing(&format!("read and matched in {:?}", t0.elapsed()));
     (result, factory.into_state())
+}
+
+/// With `LEAKTRAIL_TIMING` set, a line on stderr for each phase of a scan (a diagnostic).
+pub fn timing(what: &str) {
+    if std::env::var_os("LEAKTRAIL_TIMING").is_some() {
+        use std::io::Write as _;
+        let _ = writeln!(std::io::stderr(), "timing: {what}");
+    }
 }
 
 /// Turns the merged state into findings, sorted by time then rule.

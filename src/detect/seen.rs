@@ -69,10 +69,37 @@ impl Activity {
         for f in o.files {
             add_file(&mut self.files, f);
         }
-        for (h, b) in o.hours {
-            add_hour(&mut self.hours, h, b);
-        }
+        self.hours = merge_hours(std::mem::take(&mut self.hours), o.hours);
     }
+}
+
+/// Two sorted hour lists as one, in one pass (the parts of one entity interleave in time: a
+/// file's chunks go to both threads, so inserting one by one would be quadratic).
+fn merge_hours(a: Vec<(i64, u64)>, b: Vec<(i64, u64)>) -> Vec<(i64, u64)> {
+    if b.is_empty() {
+        return a;
+    }
+    if a.is_empty() {
+        return b;
+    }
+    let mut out = Vec::with_capacity(a.len() + b.len());
+    let (mut i, mut j) = (a.into_iter().peekable(), b.into_iter().peekable());
+    loop {
+        let next = match (i.peek(), j.peek()) {
+            (Some(x), Some(y)) if x.0 < y.0 => i.next(),
+            (Some(x), Some(y)) if x.0 > y.0 => j.next(),
+            (Some(_), Some(_)) => {
+                let (h, x) = i.next().unwrap_or_default();
+                let (_, y) = j.next().unwrap_or_default();
+                Some((h, x + y))
+            }
+            (Some(_), None) => i.next(),
+            (None, Some(_)) => j.next(),
+            (None, None) => break,
+        };
+        out.extend(next);
+    }
+    out
 }
 
 fn add_file(files: &mut Vec<u32>, f: u32) {
@@ -292,5 +319,23 @@ impl Seen {
     /// The id of an entity, by kind and value.
     pub fn id(kind: u8, value: &str) -> EntityId {
         id_of(kind, value.as_bytes())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{add_hour, merge_hours};
+
+    #[test]
+    fn hour_lists_merge_like_hours_added_one_by_one() {
+        let a = vec![(1, 10), (3, 30), (5, 50), (9, 90)];
+        let b = vec![(2, 2), (3, 3), (9, 9), (12, 1)];
+        let mut slow = a.clone();
+        for (h, x) in &b {
+            add_hour(&mut slow, *h, *x);
+        }
+        assert_eq!(merge_hours(a.clone(), b.clone()), slow);
+        assert_eq!(merge_hours(a.clone(), Vec::new()), a);
+        assert_eq!(merge_hours(Vec::new(), b.clone()), b);
     }
 }
