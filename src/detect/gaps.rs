@@ -91,10 +91,9 @@ impl Activity {
 /// Gap findings. `sources[file]` names the source a file belongs to (files of one source are
 /// one stream: a CloudTrail folder, a web server's rotated logs).
 pub fn gaps(a: &Activity, sources: &[String], paths: &[String]) -> Vec<Finding> {
-    let mut a = a.clone();
-    a.flush();
     let mut by: BTreeMap<&str, BTreeMap<i64, Span>> = BTreeMap::new();
-    for (&(file, bucket), &s) in &a.0 {
+    // The bucket still open joins the map's (the same bucket may be in both).
+    for (&(file, bucket), &s) in a.0.iter().chain(a.1.iter().map(|(k, s)| (k, s))) {
         let Some(src) = sources.get(file) else {
             continue;
         };

@@ -244,12 +244,7 @@ fn attach_filters(set: &RuleSet, rules: &mut [Compiled], skipped: &mut Vec<Skipp
         let mut all_known = true;
         if let rsigma_parser::FilterRuleTarget::Specific(names) = &f.sigma.rules {
             for n in names {
-                let known = set.rules.iter().any(|r| {
-                    r.sigma.id.as_deref() == Some(n.as_str())
-                        || r.sigma.name.as_deref() == Some(n.as_str())
-                        || r.sigma.title == *n
-                });
-                if !known {
+                if !set.rules.iter().any(|r| r.answers_to(n)) {
                     all_known = false;
                     skipped.push(Skipped {
                         origin: f.origin.display(),
@@ -264,17 +259,7 @@ fn attach_filters(set: &RuleSet, rules: &mut [Compiled], skipped: &mut Vec<Skipp
             let Some(rule) = set.rules.iter().find(|r| r.id() == c.id) else {
                 continue;
             };
-            let fits = f.sigma.logsource.as_ref().is_none_or(|l| {
-                let same = |a: &Option<String>, b: &Option<String>| {
-                    a.as_ref()
-                        .is_none_or(|a| b.as_ref().is_some_and(|b| a.eq_ignore_ascii_case(b)))
-                };
-                let r = &rule.sigma.logsource;
-                same(&l.category, &r.category)
-                    && same(&l.product, &r.product)
-                    && same(&l.service, &r.service)
-            });
-            if fits && f.targets(rule) {
+            if ls.covers(&c.logsource) && f.targets(rule) {
                 c.filters.push(m.clone());
                 attached += 1;
             }

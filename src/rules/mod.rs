@@ -232,11 +232,9 @@ impl Filter {
     pub fn targets(&self, rule: &Rule) -> bool {
         match &self.sigma.rules {
             rsigma_parser::FilterRuleTarget::Any => true,
-            rsigma_parser::FilterRuleTarget::Specific(names) => names.iter().any(|n| {
-                rule.sigma.id.as_deref() == Some(n.as_str())
-                    || rule.sigma.name.as_deref() == Some(n.as_str())
-                    || rule.sigma.title == *n
-            }),
+            rsigma_parser::FilterRuleTarget::Specific(names) => {
+                names.iter().any(|n| rule.answers_to(n))
+            }
         }
     }
 }
@@ -345,6 +343,13 @@ pub struct Rule {
 }
 
 impl Rule {
+    /// True when a reference names this rule: its id, name or title.
+    pub fn answers_to(&self, n: &str) -> bool {
+        self.sigma.id.as_deref() == Some(n)
+            || self.sigma.name.as_deref() == Some(n)
+            || self.sigma.title == n
+    }
+
     /// The rule's id (Sigma's `id`, else its title).
     pub fn id(&self) -> String {
         id_or_title(&self.sigma.id, &self.sigma.title)

@@ -33,6 +33,18 @@ impl Logsource {
         self.category.is_none() && self.product.is_none() && self.service.is_none()
     }
 
+    /// True when every key this logsource sets is `other`'s too (a filter's or a
+    /// transformation's logsource against a rule's).
+    pub fn covers(&self, other: &Logsource) -> bool {
+        let same = |a: &Option<String>, b: &Option<String>| {
+            a.as_ref()
+                .is_none_or(|a| b.as_ref().is_some_and(|b| a.eq_ignore_ascii_case(b)))
+        };
+        same(&self.category, &other.category)
+            && same(&self.product, &other.product)
+            && same(&self.service, &other.service)
+    }
+
     /// `category/product/service`, the keys set.
     pub fn display(&self) -> String {
         [&self.category, &self.product, &self.service]
@@ -152,22 +164,13 @@ pub struct Transformation {
 
 impl Transformation {
     fn applies(&self, ls: &Logsource) -> bool {
-        let one = |c: &Logsource| {
-            let same = |a: &Option<String>, b: &Option<String>| {
-                a.as_ref()
-                    .is_none_or(|a| b.as_ref().is_some_and(|b| a.eq_ignore_ascii_case(b)))
-            };
-            same(&c.category, &ls.category)
-                && same(&c.product, &ls.product)
-                && same(&c.service, &ls.service)
-        };
         if self.conditions.is_empty() {
             return true;
         }
         if self.any {
-            self.conditions.iter().any(one)
+            self.conditions.iter().any(|c| c.covers(ls))
         } else {
-            self.conditions.iter().all(one)
+            self.conditions.iter().all(|c| c.covers(ls))
         }
     }
 }
