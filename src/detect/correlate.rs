@@ -224,6 +224,7 @@ impl Group {
 }
 
 /// What an event contributes to a correlation.
+#[derive(Debug)]
 pub enum Value {
     Num(f64),
     /// A value counted by `value_count`, as a hash of its bytes.
@@ -394,65 +395,28 @@ impl CorrSpec {
         self.bases.iter().position(|&b| b == rule)
     }
 
-    /// The group key of an event matched by base rule `rule` (None when a field is missing).
-    pub fn group_key(&self, rule: usize, v: &mut View<'_, '_>) -> Option<String> {
-        let k = self.base_pos(rule)?;
-        let mut key = String::new();
-        for (i, g) in self.group[k].iter().enumerate() {
-            if i > 0 {
-                key.push(KEY_SEP);
-            }
-            key.push_str(&String::from_utf8_lossy(v.value(g)?));
-        }
-        Some(key)
-    }
-
-    /// A hash of the group key, computed without allocating (None when a field is missing).
-    pub fn key_hash(&self, rule: usize, v: &mut View<'_, '_>) -> Option<u64> {
-        use std::hash::Hasher;
-        let k = self.base_pos(rule)?;
-        let mut h = super::hasher();
-        for g in &self.group[k] {
-            h.write(v.value(g)?);
-            h.write_u8(0);
-        }
-        Some(h.finish())
-    }
-
-    /// True when the event's group key equals `key` (compared as bytes, without splitting).
-    pub fn key_matches(&self, rule: usize, v: &mut View<'_, '_>, key: &str) -> bool {
+    /// Writes the group key of an event matched by base rule `rule` into `out`: the values'
+    /// bytes joined by [`KEY_SEP`] (false when a field is missing).
+    pub fn key_bytes(&self, rule: usize, v: &mut View<'_, '_>, out: &mut Vec<u8>) -> bool {
+        out.clear();
         let Some(k) = self.base_pos(rule) else {
             return false;
         };
-        let mut rest = key.as_bytes();
         for (i, g) in self.group[k].iter().enumerate() {
             if i > 0 {
-                let mut sep = [0u8; 4];
-                let sep = KEY_SEP.encode_utf8(&mut sep).as_bytes();
-                let Some(r) = rest.strip_prefix(sep) else {
-                    return false;
-                };
-                rest = r;
+                out.push(super::corrlog::KEY_SEP_BYTE);
             }
-            let Some(got) = v.value(g) else {
-                return false;
-            };
-            // Keys are built with from_utf8_lossy: valid UTF-8 compares as is.
-            match std::str::from_utf8(got) {
-                Ok(_) => match rest.strip_prefix(got) {
-                    Some(r) => rest = r,
-                    None => return false,
-                },
-                Err(_) => {
-                    let lossy = String::from_utf8_lossy(got);
-                    match rest.strip_prefix(lossy.as_bytes()) {
-                        Some(r) => rest = r,
-                        None => return false,
-                    }
-                }
+            match v.value(g) {
+                Some(x) => out.extend_from_slice(x),
+                None => return false,
             }
         }
-        rest.is_empty()
+        true
+    }
+
+    /// The group-by fields of base rule `rule` (events with the same fields share a key).
+    pub fn group_fields(&self, rule: usize) -> Option<&[String]> {
+        Some(&self.group[self.base_pos(rule)?])
     }
 
     /// True when every group-by field is a client address: the key then names the actor and
@@ -508,8 +472,9 @@ impl CorrSpec {
     }
 
     /// False when no window can meet a `gt`/`gte` condition because even the whole group's
-    /// total does not (most groups of a busy log), so the windows need not be slid.
-    fn may_fire(&self, g: &Group) -> bool {
+    /// total (`events` matched, `sum` of values) does not (most groups of a busy log), so the
+    /// windows need not be slid. A group's distinct values are at most its events.
+    pub fn may_fire(&self, events: u64, sum: f64) -> bool {
         let monotone = self
             .predicates
             .iter()
@@ -518,11 +483,8 @@ impl CorrSpec {
             return true;
         }
         let total = match self.kind {
-            CorrelationType::EventCount => g.all_minutes().map(|m| m.count).sum::<u64>() as f64,
-            CorrelationType::ValueSum => g.all_minutes().map(|m| m.sum).sum(),
-            CorrelationType::ValueCount => {
-                g.all_minutes().map(|m| m.distinct().len()).sum::<usize>() as f64
-            }
+            CorrelationType::EventCount | CorrelationType::ValueCount => events as f64,
+            CorrelationType::ValueSum => sum,
             _ => return true,
         };
         self.holds(total)
@@ -596,7 +558,8 @@ impl CorrSpec {
     /// Slides the window over a group's minutes; a finding covers every minute that was part
     /// of a window meeting the condition.
     pub fn evaluate(&self, g: &Group, paths: &[String]) -> Option<Finding> {
-        if !self.may_fire(g) {
+        let events = g.all_minutes().map(|m| m.count).sum();
+        if !self.may_fire(events, g.all_minutes().map(|m| m.sum).sum()) {
             return None;
         }
         let mut mins = g.combined();

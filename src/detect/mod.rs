@@ -4,6 +4,7 @@
 
 pub mod convergence;
 pub mod correlate;
+pub mod corrlog;
 pub mod finding;
 pub mod firstseen;
 pub mod gaps;
@@ -17,7 +18,7 @@ pub mod view;
 use crate::parse::{Event, Format};
 use crate::rules::{RuleSet, tags};
 use crate::scan::records::{FileCtx, Sink, SinkFactory};
-use correlate::{CorrSpec, Group};
+use correlate::CorrSpec;
 pub use finding::Finding;
 use matcher::Matcher;
 use prefilter::Prefilter;
@@ -541,10 +542,10 @@ pub(crate) fn hasher() -> foldhash::fast::FoldHasher<'static> {
 #[derive(Default)]
 pub struct Partial {
     pub singles: BTreeMap<(usize, String), Agg>,
-    /// (correlation, hash of the group key) → its group.
-    pub corr: std::collections::HashMap<(usize, u64), Group, HashState>,
-    /// Groups whose key hash collided with another group's (rare; kept apart, never merged).
-    pub collided: Vec<(usize, Group)>,
+    /// The events correlations read, kept by this part.
+    pub corr: corrlog::Log,
+    /// Other parts' correlation events (merged parts keep their logs as they are).
+    pub more_corr: Vec<corrlog::Log>,
     /// When each file had events (for gaps).
     pub activity: gaps::Activity,
     /// What each entity did, across all events.
@@ -606,41 +607,25 @@ impl Partial {
         let Partial {
             singles,
             corr,
-            collided,
+            more_corr,
             activity,
             seen,
             notable,
             first_seen,
         } = o;
-        // The correlation groups and the entities are the two big maps: merged side by side.
+        // The singles and the entities are the two big maps: merged side by side.
         let (mine, theirs) = (&mut self.seen, seen);
-        let rest = (&mut self.singles, &mut self.corr, &mut self.collided);
+        let rest = &mut self.singles;
         rayon::join(
             || mine.merge(theirs),
             || {
                 for (k, a) in singles {
-                    rest.0.entry(k).or_default().merge(a);
-                }
-                for (k, g) in corr {
-                    match rest.1.entry(k) {
-                        std::collections::hash_map::Entry::Vacant(v) => {
-                            v.insert(g);
-                        }
-                        std::collections::hash_map::Entry::Occupied(mut m)
-                            if m.get().key == g.key =>
-                        {
-                            m.get_mut().merge(g)
-                        }
-                        std::collections::hash_map::Entry::Occupied(_) => {
-                            add_collided(rest.2, k.0, g)
-                        }
-                    }
-                }
-                for (ci, g) in collided {
-                    add_collided(rest.2, ci, g);
+                    rest.entry(k).or_default().merge(a);
                 }
             },
         );
+        self.more_corr.push(corr);
+        self.more_corr.extend(more_corr);
         self.activity.merge(activity);
         self.notable.merge(notable);
         for (k, g) in first_seen {
@@ -658,17 +643,6 @@ impl Partial {
     }
 }
 
-/// Adds a group whose key hash collided, merging it with the same key's.
-fn add_collided(collided: &mut Vec<(usize, Group)>, ci: usize, g: Group) {
-    match collided
-        .iter_mut()
-        .find(|(c, m)| *c == ci && m.key == g.key)
-    {
-        Some((_, m)) => m.merge(g),
-        None => collided.push((ci, g)),
-    }
-}
-
 /// Runs the engine over events.
 pub struct DetectSink<'e> {
     engine: &'e Engine,
@@ -679,6 +653,10 @@ pub struct DetectSink<'e> {
     mark: Vec<u32>,
     generation: u32,
     chunk: ChunkScan,
+    /// The group key being built, and the keys of this event already interned: (group-by
+    /// fields, as the address of their list, → group id).
+    key: Vec<u8>,
+    keys: Vec<(usize, u32)>,
 }
 
 /// The buffer being parsed, lower-cased, with the positions of literal matches in it.
@@ -770,6 +748,8 @@ impl<'e> SinkFactory for DetectFactory<'e> {
             mark: vec![0; self.engine.rules.len()],
             generation: 0,
             chunk: ChunkScan::default(),
+            key: Vec::new(),
+            keys: Vec::new(),
         }
     }
 }
@@ -822,6 +802,7 @@ impl Sink for DetectSink<'_> {
             }
         }
         let mut ent: Option<Entities> = None;
+        self.keys.clear();
         for &ri in cands {
             let rule = &engine.rules[ri];
             if pf.key.as_ref().is_some_and(|k| k.keyed[ri]) {
@@ -874,15 +855,19 @@ impl Sink for DetectSink<'_> {
                 if engine.state_of[ci] != ci {
                     continue;
                 }
-                feed(
-                    &engine.corrs[ci],
-                    ci,
+                let mut f = Feed {
                     ri,
                     ts,
-                    r,
+                    at: r,
+                    key: &mut self.key,
+                    keys: &mut self.keys,
+                };
+                f.feed(
+                    &engine.corrs[ci],
+                    ci,
                     &mut v,
                     &mut ent,
-                    &mut self.state,
+                    &mut self.state.corr,
                 );
             }
         }
@@ -919,69 +904,51 @@ fn mark(pf: &Prefilter, lower: &[u8], marks: &mut [u32], generation: u32) {
     }
 }
 
-/// Adds one matching event to a correlation's bucket. Entities are read only for the first
-/// events of a bucket (enough to name the actor; the count and sum cover every event).
-#[allow(clippy::too_many_arguments)]
-fn feed(
-    spec: &CorrSpec,
-    ci: usize,
+/// One matching event on its way to the correlations its rule feeds.
+struct Feed<'s> {
     ri: usize,
     ts: i64,
-    r: Ref,
-    v: &mut View<'_, '_>,
-    ent: &mut Option<Entities>,
-    state: &mut Partial,
-) {
-    let Some(h) = spec.key_hash(ri, v) else {
-        return;
-    };
-    let value = spec.value_of(ri, v);
-    let b = bytes(v);
-    let g = match state.corr.entry((ci, h)) {
-        std::collections::hash_map::Entry::Occupied(o) if spec.key_matches(ri, v, &o.get().key) => {
-            o.into_mut()
-        }
-        std::collections::hash_map::Entry::Occupied(_) => {
-            let Some(key) = spec.group_key(ri, v) else {
-                return;
-            };
-            let pos = match state
-                .collided
-                .iter()
-                .position(|(c, g)| *c == ci && g.key == key)
-            {
-                Some(p) => p,
-                None => {
-                    state.collided.push((
-                        ci,
-                        Group {
-                            key,
-                            ..Default::default()
-                        },
-                    ));
-                    state.collided.len() - 1
+    at: Ref,
+    key: &'s mut Vec<u8>,
+    keys: &'s mut Vec<(usize, u32)>,
+}
+
+impl Feed<'_> {
+    /// Adds the event to a correlation's log. The group key is interned once per event for
+    /// each set of group-by fields; entities are read only for a group's earliest events
+    /// (enough to name the actor) and only when the key is not the client address.
+    fn feed(
+        &mut self,
+        spec: &CorrSpec,
+        ci: usize,
+        v: &mut View<'_, '_>,
+        ent: &mut Option<Entities>,
+        log: &mut corrlog::Log,
+    ) {
+        let Some(fields) = spec.group_fields(self.ri) else {
+            return;
+        };
+        let which = fields.as_ptr() as usize;
+        let gid = match self.keys.iter().find(|(f, _)| *f == which) {
+            Some(&(_, id)) => id,
+            None => {
+                if !spec.key_bytes(self.ri, v, self.key) {
+                    return;
                 }
-            };
-            &mut state.collided[pos].1
+                let id = log.intern(self.key);
+                self.keys.push((which, id));
+                id
+            }
+        };
+        let value = spec.value_of(self.ri, v);
+        let b = bytes(v);
+        if !spec.key_is_address() && log.wants_entities(ci, gid, self.at) {
+            let e = ent.get_or_insert_with(|| entities(v)).clone();
+            log.add_entities(ci, gid, self.at, e);
         }
-        std::collections::hash_map::Entry::Vacant(vac) => {
-            let Some(key) = spec.group_key(ri, v) else {
-                return;
-            };
-            vac.insert(Group {
-                key,
-                ..Default::default()
-            })
-        }
-    };
-    // A group keyed by the client address already names its actor.
-    let e = if !spec.key_is_address() && g.wants_entities(r) {
-        Some(ent.get_or_insert_with(|| entities(v)).clone())
-    } else {
-        None
-    };
-    let offset = v.event().ts.map_or(0, |t| t.offset);
-    g.add(ts, spec.bucket(), value, b, r, e, offset);
+        let tz = v.event().ts.map_or(0, |t| t.offset);
+        log.add(ci, gid, self.ts, tz, self.at, b, value);
+    }
 }
 
 /// Scans with the engine: the scan's result and the merged detection state.
@@ -1022,12 +989,17 @@ pub fn findings(engine: &Engine, state: &Partial, paths: &[String]) -> Vec<Findi
         r.post.apply(&mut f);
         out.push(f);
     }
-    let groups = state.corr.iter().map(|((ci, _), g)| (*ci, g));
-    for (ci, g) in groups.chain(state.collided.iter().map(|(ci, g)| (*ci, g))) {
-        let readers = (0..engine.corrs.len()).filter(|&cj| engine.state_of[cj] == ci);
-        for cj in readers {
-            if let Some(f) = engine.corrs[cj].evaluate(g, paths) {
-                out.push(f);
+    let parts: Vec<&corrlog::Log> = std::iter::once(&state.corr)
+        .chain(&state.more_corr)
+        .collect();
+    for ci in (0..engine.corrs.len()).filter(|&ci| engine.state_of[ci] == ci) {
+        let readers: Vec<&CorrSpec> = (0..engine.corrs.len())
+            .filter(|&cj| engine.state_of[cj] == ci)
+            .map(|cj| &engine.corrs[cj])
+            .collect();
+        for g in corrlog::groups(&parts, ci, &readers, engine.corrs[ci].bucket()) {
+            for spec in &readers {
+                out.extend(spec.evaluate(&g, paths));
             }
         }
     }

@@ -1,0 +1,511 @@
+//! What correlations keep during a scan: for each part (a worker thread's share of the work),
+//! the group keys interned once, and per correlation state a compact log of the events its
+//! base rules matched (group, time, reference, value, bytes: about a dozen bytes each, delta
+//! coded) with each group's running totals.
+//!
+//! Windows are slid only at the end, and only for the groups whose totals over the whole
+//! scan could meet a condition at all (`gte 50 MB` cannot hold in any window of a client that
+//! received 3 MB in all). A busy web log has tens of thousands of clients and one correlation
+//! bucket per request for most of them; building those buckets while scanning cost more than
+//! parsing. The log is exact: the groups that may fire get every event back, sorted, and are
+//! evaluated as before.
+
+use super::correlate::{CorrSpec, Group, Value};
+use super::{Entities, HashState, Ref};
+use std::borrow::Borrow;
+use std::collections::HashMap;
+use std::hash::{Hash, Hasher};
+
+/// Bytes per log page (a page is never reallocated: the log grows without copying).
+const PAGE: usize = 1 << 20;
+/// The most bytes one record takes (group, context, deltas, bytes and value).
+const MAX_RECORD: usize = 96;
+/// How many events of a group have their entities kept (the earliest, by reference).
+const ENTITY_EVENTS: usize = 2;
+
+/// A group key: the group-by values' bytes joined by [`KEY_SEP_BYTE`]; short keys (addresses)
+/// are stored inline so a lookup touches one cache line.
+#[derive(Clone)]
+enum Key {
+    Inline(u8, [u8; 30]),
+    Heap(Box<[u8]>),
+}
+
+/// The byte that joins the values of a multi-field key (U+001F, as in the findings).
+pub const KEY_SEP_BYTE: u8 = 0x1f;
+
+impl Key {
+    fn new(b: &[u8]) -> Key {
+        if b.len() <= 30 {
+            let mut a = [0; 30];
+            a[..b.len()].copy_from_slice(b);
+            Key::Inline(b.len() as u8, a)
+        } else {
+            Key::Heap(b.into())
+        }
+    }
+
+    fn bytes(&self) -> &[u8] {
+        match self {
+            Key::Inline(n, a) => &a[..*n as usize],
+            Key::Heap(b) => b,
+        }
+    }
+}
+
+impl Borrow<[u8]> for Key {
+    fn borrow(&self) -> &[u8] {
+        self.bytes()
+    }
+}
+
+impl Hash for Key {
+    fn hash<H: Hasher>(&self, h: &mut H) {
+        self.bytes().hash(h)
+    }
+}
+
+impl PartialEq for Key {
+    fn eq(&self, o: &Key) -> bool {
+        self.bytes() == o.bytes()
+    }
+}
+
+impl Eq for Key {}
+
+/// One part's correlation events.
+#[derive(Default)]
+pub struct Log {
+    /// Group keys → this part's group id.
+    keys: HashMap<Key, u32, HashState>,
+    /// By correlation index (empty for correlations that read another's state).
+    states: Vec<StateLog>,
+}
+
+/// The events of one correlation state in one part.
+#[derive(Default)]
+struct StateLog {
+    /// By group id: (events, sum of values).
+    totals: Vec<(u64, f64)>,
+    pages: Vec<Vec<u8>>,
+    /// The previous record (deltas are taken from it).
+    prev: Cursor,
+    /// Entities of each group's earliest events (correlations not keyed by address).
+    firsts: HashMap<u32, Vec<(Ref, Entities)>, HashState>,
+}
+
+#[derive(Clone, Copy, Default, PartialEq)]
+struct Cursor {
+    ts: i64,
+    file: usize,
+    line: u64,
+    offset: u64,
+    tz: i32,
+}
+
+/// A decoded record.
+struct Rec {
+    gid: u32,
+    ts: i64,
+    tz: i32,
+    at: Ref,
+    bytes: f64,
+    value: Value,
+}
+
+fn put_varint(out: &mut Vec<u8>, mut n: u64) {
+    while n >= 0x80 {
+        out.push(n as u8 | 0x80);
+        n >>= 7;
+    }
+    out.push(n as u8);
+}
+
+fn put_signed(out: &mut Vec<u8>, n: i64) {
+    put_varint(out, ((n << 1) ^ (n >> 63)) as u64);
+}
+
+fn get_varint(b: &[u8], i: &mut usize) -> u64 {
+    let (mut n, mut shift) = (0u64, 0);
+    loop {
+        let c = b[*i];
+        *i += 1;
+        n |= u64::from(c & 0x7f) << shift;
+        if c < 0x80 {
+            return n;
+        }
+        shift += 7;
+    }
+}
+
+fn get_signed(b: &[u8], i: &mut usize) -> i64 {
+    let n = get_varint(b, i);
+    (n >> 1) as i64 ^ -((n & 1) as i64)
+}
+
+fn get_u64(b: &[u8], i: &mut usize) -> u64 {
+    let mut a = [0; 8];
+    a.copy_from_slice(&b[*i..*i + 8]);
+    *i += 8;
+    u64::from_le_bytes(a)
+}
+
+/// Numbers that are whole and not negative (byte counts) take a varint; others all 8 bytes.
+fn whole(x: f64) -> Option<u64> {
+    ((0.0..9.0e15).contains(&x) && x.fract() == 0.0).then_some(x as u64)
+}
+
+fn put_num(out: &mut Vec<u8>, x: f64) {
+    match whole(x) {
+        Some(n) => {
+            out.push(0);
+            put_varint(out, n);
+        }
+        None => {
+            out.push(1);
+            out.extend_from_slice(&x.to_bits().to_le_bytes());
+        }
+    }
+}
+
+fn get_num(b: &[u8], i: &mut usize) -> f64 {
+    *i += 1;
+    match b[*i - 1] {
+        0 => get_varint(b, i) as f64,
+        _ => f64::from_bits(get_u64(b, i)),
+    }
+}
+
+// Value tags.
+const V_NONE: u8 = 0;
+const V_SAME: u8 = 1;
+const V_NUM: u8 = 2;
+const V_HASH: u8 = 3;
+const V_SMALL: u8 = 4;
+const V_BASE: u8 = 5;
+
+fn put_value(out: &mut Vec<u8>, v: &Value, bytes: f64) {
+    match *v {
+        Value::None => out.push(V_NONE),
+        Value::Num(x) if x.to_bits() == bytes.to_bits() => out.push(V_SAME),
+        Value::Num(x) => {
+            out.push(V_NUM);
+            put_num(out, x);
+        }
+        Value::Hash(h) if h < 1 << 56 => {
+            out.push(V_SMALL);
+            put_varint(out, h);
+        }
+        Value::Hash(h) => {
+            out.push(V_HASH);
+            out.extend_from_slice(&h.to_le_bytes());
+        }
+        Value::Base(k) => {
+            out.push(V_BASE);
+            put_varint(out, k as u64);
+        }
+    }
+}
+
+fn get_value(b: &[u8], i: &mut usize, bytes: f64) -> Value {
+    *i += 1;
+    match b[*i - 1] {
+        V_SAME => Value::Num(bytes),
+        V_NUM => Value::Num(get_num(b, i)),
+        V_HASH => Value::Hash(get_u64(b, i)),
+        V_SMALL => Value::Hash(get_varint(b, i)),
+        V_BASE => Value::Base(get_varint(b, i) as usize),
+        _ => Value::None,
+    }
+}
+
+impl StateLog {
+    /// Appends one record. A page starts with a full context (file, zone, reference, time);
+    /// within a page a record carries deltas, and the context again when file or zone change.
+    fn push(&mut self, gid: u32, ts: i64, tz: i32, at: Ref, bytes: f64, value: &Value) {
+        let fresh = match self.pages.last() {
+            Some(p) => p.len() + MAX_RECORD > p.capacity(),
+            None => true,
+        };
+        if fresh {
+            self.pages.push(Vec::with_capacity(PAGE));
+        }
+        let Some(out) = self.pages.last_mut() else {
+            return;
+        };
+        let p = self.prev;
+        let ctx = fresh || p.file != at.file || p.tz != tz;
+        put_varint(out, (u64::from(gid) << 1) | u64::from(ctx));
+        if ctx {
+            put_varint(out, at.file as u64);
+            put_signed(out, i64::from(tz));
+            put_varint(out, at.line);
+            put_varint(out, at.offset);
+            put_signed(out, ts);
+        } else {
+            put_signed(out, at.line.wrapping_sub(p.line) as i64);
+            put_signed(out, at.offset.wrapping_sub(p.offset) as i64);
+            put_signed(out, ts.wrapping_sub(p.ts));
+        }
+        put_num(out, bytes);
+        put_value(out, value, bytes);
+        self.prev = Cursor {
+            ts,
+            file: at.file,
+            line: at.line,
+            offset: at.offset,
+            tz,
+        };
+    }
+
+    /// Every record, in the order they were added.
+    fn records(&self, mut each: impl FnMut(Rec)) {
+        for page in &self.pages {
+            let mut c = Cursor::default();
+            let mut i = 0;
+            while i < page.len() {
+                let head = get_varint(page, &mut i);
+                if head & 1 == 1 {
+                    c.file = get_varint(page, &mut i) as usize;
+                    c.tz = get_signed(page, &mut i) as i32;
+                    c.line = get_varint(page, &mut i);
+                    c.offset = get_varint(page, &mut i);
+                    c.ts = get_signed(page, &mut i);
+                } else {
+                    c.line = c.line.wrapping_add(get_signed(page, &mut i) as u64);
+                    c.offset = c.offset.wrapping_add(get_signed(page, &mut i) as u64);
+                    c.ts = c.ts.wrapping_add(get_signed(page, &mut i));
+                }
+                let bytes = get_num(page, &mut i);
+                let value = get_value(page, &mut i, bytes);
+                each(Rec {
+                    gid: (head >> 1) as u32,
+                    ts: c.ts,
+                    tz: c.tz,
+                    at: Ref {
+                        file: c.file,
+                        line: c.line,
+                        offset: c.offset,
+                    },
+                    bytes,
+                    value,
+                });
+            }
+        }
+    }
+}
+
+impl Log {
+    /// The id of a group key in this part (a new id for a key not seen before).
+    pub fn intern(&mut self, key: &[u8]) -> u32 {
+        if let Some(&id) = self.keys.get(key) {
+            return id;
+        }
+        let id = self.keys.len() as u32;
+        self.keys.insert(Key::new(key), id);
+        id
+    }
+
+    /// Adds one event of group `gid` to correlation state `ci`.
+    #[allow(clippy::too_many_arguments)]
+    pub fn add(
+        &mut self,
+        ci: usize,
+        gid: u32,
+        ts: i64,
+        tz: i32,
+        at: Ref,
+        bytes: f64,
+        value: Value,
+    ) {
+        if self.states.len() <= ci {
+            self.states.resize_with(ci + 1, StateLog::default);
+        }
+        let s = &mut self.states[ci];
+        let g = gid as usize;
+        if s.totals.len() <= g {
+            s.totals.resize(g + 1, (0, 0.0));
+        }
+        let t = &mut s.totals[g];
+        t.0 += 1;
+        if let Value::Num(x) = value {
+            t.1 += x;
+        }
+        s.push(gid, ts, tz, at, bytes, &value);
+    }
+
+    /// True when the entities of an event of group `gid` at `at` would be kept.
+    pub fn wants_entities(&self, ci: usize, gid: u32, at: Ref) -> bool {
+        self.states
+            .get(ci)
+            .and_then(|s| s.firsts.get(&gid))
+            .is_none_or(|f| f.len() < ENTITY_EVENTS || f.last().is_some_and(|(x, _)| at < *x))
+    }
+
+    /// Keeps the entities of one of a group's earliest events.
+    pub fn add_entities(&mut self, ci: usize, gid: u32, at: Ref, e: Entities) {
+        if self.states.len() <= ci {
+            self.states.resize_with(ci + 1, StateLog::default);
+        }
+        add_first(self.states[ci].firsts.entry(gid).or_default(), at, e);
+    }
+}
+
+fn add_first(firsts: &mut Vec<(Ref, Entities)>, at: Ref, e: Entities) {
+    if let Err(pos) = firsts.binary_search_by(|(x, _)| x.cmp(&at))
+        && pos < ENTITY_EVENTS
+    {
+        firsts.insert(pos, (at, e));
+        firsts.truncate(ENTITY_EVENTS);
+    }
+}
+
+/// The groups of correlation state `ci` over every part that may meet the condition of one
+/// of the correlations reading it (`readers`), each with all its events: the same groups,
+/// minutes and entities whatever the order the parts were scanned in.
+pub fn groups(parts: &[&Log], ci: usize, readers: &[&CorrSpec], bucket: i64) -> Vec<Group> {
+    // Totals per key over every part.
+    let mut totals: HashMap<&[u8], (u64, f64), HashState> = HashMap::default();
+    for p in parts {
+        let Some(s) = p.states.get(ci).filter(|s| !s.totals.is_empty()) else {
+            continue;
+        };
+        for (k, &id) in &p.keys {
+            if let Some(&(n, sum)) = s.totals.get(id as usize).filter(|t| t.0 > 0) {
+                let t = totals.entry(k.bytes()).or_default();
+                t.0 += n;
+                t.1 += sum;
+            }
+        }
+    }
+    let mut keys: Vec<&[u8]> = totals
+        .iter()
+        .filter(|(_, (n, sum))| readers.iter().any(|c| c.may_fire(*n, *sum)))
+        .map(|(k, _)| *k)
+        .collect();
+    keys.sort_unstable();
+    if keys.is_empty() {
+        return Vec::new();
+    }
+    let index: HashMap<&[u8], usize, HashState> =
+        keys.iter().enumerate().map(|(i, k)| (*k, i)).collect();
+    let mut events: Vec<Vec<Rec>> = (0..keys.len()).map(|_| Vec::new()).collect();
+    let mut firsts: Vec<Vec<(Ref, Entities)>> = vec![Vec::new(); keys.len()];
+    for p in parts {
+        let Some(s) = p.states.get(ci) else { continue };
+        // This part's group ids → the candidate's position.
+        let mut local = vec![usize::MAX; s.totals.len()];
+        for (k, &id) in &p.keys {
+            if let (Some(slot), Some(&i)) = (local.get_mut(id as usize), index.get(k.bytes())) {
+                *slot = i;
+            }
+        }
+        s.records(|r| {
+            if let Some(&i) = local.get(r.gid as usize).filter(|&&i| i != usize::MAX) {
+                events[i].push(r);
+            }
+        });
+        for (gid, fs) in &s.firsts {
+            if let Some(&i) = local.get(*gid as usize).filter(|&&i| i != usize::MAX) {
+                for (at, e) in fs {
+                    add_first(&mut firsts[i], *at, e.clone());
+                }
+            }
+        }
+    }
+    keys.iter()
+        .zip(events)
+        .zip(firsts)
+        .map(|((k, mut evs), fs)| {
+            evs.sort_by_key(|r| (r.ts, r.at));
+            let mut g = Group {
+                key: String::from_utf8_lossy(k).into_owned(),
+                ..Default::default()
+            };
+            for r in evs {
+                g.add(r.ts, bucket, r.value, r.bytes, r.at, None, r.tz);
+            }
+            g.firsts = fs;
+            g
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn at(file: usize, line: u64, offset: u64) -> Ref {
+        Ref { file, line, offset }
+    }
+
+    #[test]
+    fn records_read_back_as_written() {
+        let mut s = StateLog::default();
+        let written = [
+            (3, 1_000, 0, at(0, 10, 900), 512.0, Value::Num(512.0)),
+            (1, 2_000_000_000, 0, at(0, 11, 1000), 0.0, Value::None),
+            (3, 500, 3600, at(2, 4, 80), 7.5, Value::Num(-2.25)),
+            (7, 499, 3600, at(2, 3, 40), 1e300, Value::Hash(u64::MAX)),
+            (0, -5, -18000, at(1, 1, 0), 0.0, Value::Hash(42)),
+            (
+                9,
+                i64::MAX,
+                0,
+                at(1, u64::MAX, u64::MAX),
+                3.0,
+                Value::Base(2),
+            ),
+        ];
+        for (g, ts, tz, r, b, v) in &written {
+            let v = match v {
+                Value::Num(x) => Value::Num(*x),
+                Value::Hash(h) => Value::Hash(*h),
+                Value::Base(k) => Value::Base(*k),
+                Value::None => Value::None,
+            };
+            s.push(*g, *ts, *tz, *r, *b, &v);
+        }
+        let mut back = Vec::new();
+        s.records(|r| back.push(r));
+        assert_eq!(back.len(), written.len());
+        for (r, (g, ts, tz, at, b, v)) in back.iter().zip(&written) {
+            assert_eq!((r.gid, r.ts, r.tz, r.at), (*g, *ts, *tz, *at));
+            assert_eq!(r.bytes.to_bits(), b.to_bits());
+            let same = match (&r.value, v) {
+                (Value::Num(a), Value::Num(b)) => a.to_bits() == b.to_bits(),
+                (Value::Hash(a), Value::Hash(b)) => a == b,
+                (Value::Base(a), Value::Base(b)) => a == b,
+                (Value::None, Value::None) => true,
+                _ => false,
+            };
+            assert!(same, "{:?} read back as {:?}", v, r.value);
+        }
+    }
+
+    #[test]
+    fn pages_fill_and_continue() {
+        let mut s = StateLog::default();
+        let n = 3 * PAGE / 8;
+        for i in 0..n as u64 {
+            s.push(
+                (i % 5000) as u32,
+                i as i64 * 7,
+                0,
+                at(0, i, i * 100),
+                (i % 3) as f64,
+                &Value::None,
+            );
+        }
+        assert!(s.pages.len() > 1, "{} pages", s.pages.len());
+        let mut k = 0u64;
+        s.records(|r| {
+            assert_eq!(
+                (r.gid, r.ts, r.at.line, r.bytes),
+                ((k % 5000) as u32, k as i64 * 7, k, (k % 3) as f64)
+            );
+            k += 1;
+        });
+        assert_eq!(k, n as u64);
+    }
+}
