@@ -26,7 +26,7 @@ const ENTITY_EVENTS: usize = 2;
 /// A group key: the group-by values' bytes joined by [`KEY_SEP_BYTE`]; short keys (addresses)
 /// are stored inline so a lookup touches one cache line.
 #[derive(Clone)]
-enum Key {
+pub(crate) enum Key {
     Inline(u8, [u8; 30]),
     Heap(Box<[u8]>),
 }
@@ -35,7 +35,7 @@ enum Key {
 pub const KEY_SEP_BYTE: u8 = 0x1f;
 
 impl Key {
-    fn new(b: &[u8]) -> Key {
+    pub(crate) fn new(b: &[u8]) -> Key {
         if b.len() <= 30 {
             let mut a = [0; 30];
             a[..b.len()].copy_from_slice(b);
@@ -45,7 +45,7 @@ impl Key {
         }
     }
 
-    fn bytes(&self) -> &[u8] {
+    pub(crate) fn bytes(&self) -> &[u8] {
         match self {
             Key::Inline(n, a) => &a[..*n as usize],
             Key::Heap(b) => b,
@@ -113,7 +113,7 @@ struct Rec {
     value: Value,
 }
 
-fn put_varint(out: &mut Vec<u8>, mut n: u64) {
+pub(crate) fn put_varint(out: &mut Vec<u8>, mut n: u64) {
     while n >= 0x80 {
         out.push(n as u8 | 0x80);
         n >>= 7;
@@ -121,11 +121,11 @@ fn put_varint(out: &mut Vec<u8>, mut n: u64) {
     out.push(n as u8);
 }
 
-fn put_signed(out: &mut Vec<u8>, n: i64) {
+pub(crate) fn put_signed(out: &mut Vec<u8>, n: i64) {
     put_varint(out, ((n << 1) ^ (n >> 63)) as u64);
 }
 
-fn get_varint(b: &[u8], i: &mut usize) -> u64 {
+pub(crate) fn get_varint(b: &[u8], i: &mut usize) -> u64 {
     let (mut n, mut shift) = (0u64, 0);
     loop {
         let c = b[*i];
@@ -138,7 +138,7 @@ fn get_varint(b: &[u8], i: &mut usize) -> u64 {
     }
 }
 
-fn get_signed(b: &[u8], i: &mut usize) -> i64 {
+pub(crate) fn get_signed(b: &[u8], i: &mut usize) -> i64 {
     let n = get_varint(b, i);
     (n >> 1) as i64 ^ -((n & 1) as i64)
 }

@@ -726,6 +726,7 @@ impl<'e> DetectFactory<'e> {
         for p in parts {
             state.merge(p);
         }
+        state.seen.fold();
         timing(&format!("merged {n} parts in {:?}", t0.elapsed()));
         state.notable.trim();
         state

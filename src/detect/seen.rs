@@ -7,6 +7,7 @@
 //! sorted capped sets), so the result does not depend on scheduling.
 
 use super::HashState;
+use super::corrlog::Key;
 use crate::parse::{Esc, Event, Fields, Val};
 use std::collections::HashMap;
 use std::hash::Hasher;
@@ -37,23 +38,9 @@ pub struct Activity {
     pub records: u64,
     /// Scan indices of the files it appears in, sorted (the smallest [`MAX_FILES`]).
     pub files: Vec<u32>,
-    /// Bytes out per hour (hours since the epoch), sorted; hours without bytes are absent.
-    pub hours: Vec<(i64, u64)>,
 }
 
 const HOUR: i64 = 3_600_000_000_000;
-
-fn add_hour(hours: &mut Vec<(i64, u64)>, h: i64, b: u64) {
-    match hours.last_mut() {
-        Some(l) if l.0 == h => l.1 += b,
-        Some(l) if l.0 < h => hours.push((h, b)),
-        None => hours.push((h, b)),
-        _ => match hours.binary_search_by_key(&h, |x| x.0) {
-            Ok(i) => hours[i].1 += b,
-            Err(i) => hours.insert(i, (h, b)),
-        },
-    }
-}
 
 impl Activity {
     fn merge(&mut self, o: Activity) {
@@ -69,37 +56,7 @@ impl Activity {
         for f in o.files {
             add_file(&mut self.files, f);
         }
-        self.hours = merge_hours(std::mem::take(&mut self.hours), o.hours);
     }
-}
-
-/// Two sorted hour lists as one, in one pass (the parts of one entity interleave in time: a
-/// file's chunks go to both threads, so inserting one by one would be quadratic).
-fn merge_hours(a: Vec<(i64, u64)>, b: Vec<(i64, u64)>) -> Vec<(i64, u64)> {
-    if b.is_empty() {
-        return a;
-    }
-    if a.is_empty() {
-        return b;
-    }
-    let mut out = Vec::with_capacity(a.len() + b.len());
-    let (mut i, mut j) = (a.into_iter().peekable(), b.into_iter().peekable());
-    loop {
-        let next = match (i.peek(), j.peek()) {
-            (Some(x), Some(y)) if x.0 < y.0 => i.next(),
-            (Some(x), Some(y)) if x.0 > y.0 => j.next(),
-            (Some(_), Some(_)) => {
-                let (h, x) = i.next().unwrap_or_default();
-                let (_, y) = j.next().unwrap_or_default();
-                Some((h, x + y))
-            }
-            (Some(_), None) => i.next(),
-            (None, Some(_)) => j.next(),
-            (None, None) => break,
-        };
-        out.extend(next);
-    }
-    out
 }
 
 fn add_file(files: &mut Vec<u32>, f: u32) {
@@ -112,11 +69,65 @@ fn add_file(files: &mut Vec<u32>, f: u32) {
 }
 
 /// Entities and links seen so far.
+///
+/// While scanning, a part counts each entity in a compact tally keyed by its kind and value
+/// (one probe per entity per event, the key stored inline); bytes per hour go to a log, since
+/// only the few entities of incidents ever need them. [`Seen::fold`] turns tallies into
+/// [`Activity`] entries; [`Seen::hours`] reads the logs back for the entities asked for.
 #[derive(Default)]
 pub struct Seen {
     pub entities: HashMap<EntityId, Activity, HashState>,
     /// Two entities named by one event (the smaller id first) → the first time they were.
     pub links: HashMap<(EntityId, EntityId), i64, HashState>,
+    tally: HashMap<Key, Hot, HashState>,
+    /// By tally id: the files the entity appears in.
+    files: Vec<Vec<u32>>,
+    hours: HourLog,
+    /// Folded parts' hour logs, each with its tally ids' entities.
+    logs: Vec<(Vec<EntityId>, HourLog)>,
+    key: Vec<u8>,
+}
+
+/// An entity's counters while scanning.
+struct Hot {
+    id: u32,
+    last_file: u32,
+    first: i64,
+    last: i64,
+    events: u64,
+    bytes_out: u64,
+    records: u64,
+    /// The hour being counted and its bytes (written to the log when the next begins).
+    hour: i64,
+    hour_bytes: u64,
+}
+
+/// (tally id, hour, bytes) records, delta coded.
+#[derive(Default)]
+struct HourLog {
+    bytes: Vec<u8>,
+    prev: i64,
+}
+
+impl HourLog {
+    fn push(&mut self, id: u32, hour: i64, b: u64) {
+        use super::corrlog::{put_signed, put_varint};
+        put_varint(&mut self.bytes, u64::from(id));
+        put_signed(&mut self.bytes, hour.wrapping_sub(self.prev));
+        put_varint(&mut self.bytes, b);
+        self.prev = hour;
+    }
+
+    fn each(&self, mut f: impl FnMut(u32, i64, u64)) {
+        use super::corrlog::{get_signed, get_varint};
+        let (mut i, mut prev) = (0, 0i64);
+        while i < self.bytes.len() {
+            let id = get_varint(&self.bytes, &mut i) as u32;
+            prev = prev.wrapping_add(get_signed(&self.bytes, &mut i));
+            let b = get_varint(&self.bytes, &mut i);
+            f(id, prev, b);
+        }
+    }
 }
 
 /// The entity fields of one event, read in one pass over its fields.
@@ -256,43 +267,64 @@ impl Seen {
         // Only the web server's and S3's counts: an application's own `bytes` field repeats
         // the web server's count for the same response.
         let bytes = p.bytes_out.unwrap_or(0);
-        let mut ids: [Option<EntityId>; 4] = [None; 4];
+        let mut named: [(u8, &[u8]); 4] = [(0, b""); 4];
+        let mut n = 0;
         for (kind, slot) in p.found.iter().enumerate() {
-            let Some((_, value)) = slot else { continue };
+            let Some((_, value)) = *slot else { continue };
             // The account a failed login tried is a target, not an actor.
             if kind as u8 == USER && p.failed {
                 continue;
             }
-            let id = id_of(kind as u8, value);
-            let a = self.entities.entry(id).or_default();
-            if a.events == 0 {
-                a.value = String::from_utf8_lossy(value).into_owned();
-                a.first = ts;
-                a.last = ts;
-            } else if a.value.as_bytes() != *value {
-                // A 64-bit hash collision: vanishingly rare; the event is not counted twice.
-                continue;
-            }
-            a.first = a.first.min(ts);
-            a.last = a.last.max(ts);
-            a.events += 1;
-            a.bytes_out += bytes;
+            self.key.clear();
+            self.key.push(kind as u8);
+            self.key.extend_from_slice(value);
+            let hot = match self.tally.get_mut(self.key.as_slice()) {
+                Some(h) => h,
+                None => {
+                    let id = self.files.len() as u32;
+                    self.files.push(Vec::new());
+                    let hot = Hot {
+                        id,
+                        last_file: u32::MAX,
+                        first: ts,
+                        last: ts,
+                        events: 0,
+                        bytes_out: 0,
+                        records: 0,
+                        hour: 0,
+                        hour_bytes: 0,
+                    };
+                    self.tally.entry(Key::new(&self.key)).or_insert(hot)
+                }
+            };
+            hot.first = hot.first.min(ts);
+            hot.last = hot.last.max(ts);
+            hot.events += 1;
+            hot.bytes_out += bytes;
+            hot.records += p.records.unwrap_or(0);
             if bytes > 0 {
-                add_hour(&mut a.hours, ts.div_euclid(HOUR), bytes);
+                let h = ts.div_euclid(HOUR);
+                if h != hot.hour {
+                    if hot.hour_bytes > 0 {
+                        self.hours.push(hot.id, hot.hour, hot.hour_bytes);
+                    }
+                    (hot.hour, hot.hour_bytes) = (h, 0);
+                }
+                hot.hour_bytes += bytes;
             }
-            a.records += p.records.unwrap_or(0);
-            add_file(&mut a.files, file as u32);
-            ids[kind] = Some(id);
-        }
-        let mut named = [(0, 0); 4];
-        let mut n = 0;
-        for id in ids.into_iter().flatten() {
-            named[n] = id;
+            if hot.last_file != file as u32 {
+                hot.last_file = file as u32;
+                add_file(&mut self.files[hot.id as usize], file as u32);
+            }
+            named[n] = (kind as u8, value);
             n += 1;
         }
-        let named = &named[..n];
-        for (i, a) in named.iter().enumerate() {
-            for b in &named[i + 1..] {
+        if n < 2 {
+            return;
+        }
+        let ids: Vec<EntityId> = named[..n].iter().map(|(k, v)| id_of(*k, v)).collect();
+        for (i, a) in ids.iter().enumerate() {
+            for b in &ids[i + 1..] {
                 let key = if a < b { (*a, *b) } else { (*b, *a) };
                 let t = self.links.entry(key).or_insert(ts);
                 *t = (*t).min(ts);
@@ -300,8 +332,49 @@ impl Seen {
         }
     }
 
+    /// Turns this part's tallies into activities (call before reading, and before merging).
+    pub fn fold(&mut self) {
+        if self.tally.is_empty() {
+            return;
+        }
+        let mut ids = vec![(0, 0); self.files.len()];
+        let mut files = std::mem::take(&mut self.files);
+        for (k, mut h) in std::mem::take(&mut self.tally) {
+            if h.hour_bytes > 0 {
+                self.hours.push(h.id, h.hour, h.hour_bytes);
+                h.hour_bytes = 0;
+            }
+            let (kind, value) = k.bytes().split_first().unwrap_or((&0, b""));
+            let id = id_of(*kind, value);
+            ids[h.id as usize] = id;
+            let a = Activity {
+                value: String::from_utf8_lossy(value).into_owned(),
+                first: h.first,
+                last: h.last,
+                events: h.events,
+                bytes_out: h.bytes_out,
+                records: h.records,
+                files: std::mem::take(&mut files[h.id as usize]),
+            };
+            match self.entities.entry(id) {
+                std::collections::hash_map::Entry::Occupied(mut o) => {
+                    // Two values with one 64-bit hash: vanishingly rare; the first is kept.
+                    if o.get().value == a.value {
+                        o.get_mut().merge(a)
+                    }
+                }
+                std::collections::hash_map::Entry::Vacant(v) => {
+                    v.insert(a);
+                }
+            }
+        }
+        self.logs.push((ids, std::mem::take(&mut self.hours)));
+    }
+
     /// Adds another part (in any order: the result is the same).
-    pub fn merge(&mut self, o: Seen) {
+    pub fn merge(&mut self, mut o: Seen) {
+        self.fold();
+        o.fold();
         for (k, a) in o.entities {
             self.entities.entry(k).or_default().merge(a);
         }
@@ -309,6 +382,33 @@ impl Seen {
             let e = self.links.entry(k).or_insert(t);
             *e = (*e).min(t);
         }
+        self.logs.extend(o.logs);
+    }
+
+    /// Bytes out per hour (hours since the epoch, sorted) of each entity asked for, from every
+    /// part's log in one pass.
+    pub fn hours(&self, want: &[EntityId]) -> HashMap<EntityId, Vec<(i64, u64)>, HashState> {
+        let mut by: HashMap<EntityId, std::collections::BTreeMap<i64, u64>, HashState> =
+            want.iter().map(|&id| (id, Default::default())).collect();
+        for (ids, log) in &self.logs {
+            let slots: Vec<Option<EntityId>> = ids
+                .iter()
+                .map(|id| by.contains_key(id).then_some(*id))
+                .collect();
+            if slots.iter().all(Option::is_none) {
+                continue;
+            }
+            log.each(|i, h, b| {
+                if let Some(Some(id)) = slots.get(i as usize)
+                    && let Some(m) = by.get_mut(id)
+                {
+                    *m.entry(h).or_default() += b;
+                }
+            });
+        }
+        by.into_iter()
+            .map(|(id, m)| (id, m.into_iter().collect()))
+            .collect()
     }
 
     /// The activity of an entity, by kind and value.
@@ -324,18 +424,65 @@ impl Seen {
 
 #[cfg(test)]
 mod tests {
-    use super::{add_hour, merge_hours};
+    use super::*;
+    use crate::parse::Fields;
+
+    const H: i64 = HOUR;
+
+    fn add(s: &mut Seen, file: usize, ts: i64, ip: &'static str, user: &'static str, b: i64) {
+        let mut f = Fields::default();
+        f.put_str("c-ip", ip.as_bytes(), Esc::None);
+        f.put_str("cs-username", user.as_bytes(), Esc::None);
+        f.put("sc-bytes", Val::Num(b));
+        let ev = Event {
+            ts: None,
+            line: 1,
+            offset: 0,
+            raw: b"",
+            fields: &f,
+        };
+        s.add(file, ts, &ev);
+    }
 
     #[test]
-    fn hour_lists_merge_like_hours_added_one_by_one() {
-        let a = vec![(1, 10), (3, 30), (5, 50), (9, 90)];
-        let b = vec![(2, 2), (3, 3), (9, 9), (12, 1)];
-        let mut slow = a.clone();
-        for (h, x) in &b {
-            add_hour(&mut slow, *h, *x);
-        }
-        assert_eq!(merge_hours(a.clone(), b.clone()), slow);
-        assert_eq!(merge_hours(a.clone(), Vec::new()), a);
-        assert_eq!(merge_hours(Vec::new(), b.clone()), b);
+    fn parts_fold_and_merge_to_the_same_activity_and_hours() {
+        // One entity seen by two parts, hours interleaved, and an unrelated one.
+        let mut a = Seen::default();
+        add(&mut a, 0, 5 * H + 10, "192.0.2.7", "-", 100);
+        add(&mut a, 0, 5 * H + 20, "192.0.2.7", "-", 50);
+        add(&mut a, 0, 7 * H, "192.0.2.7", "-", 1);
+        add(&mut a, 2, 9 * H, "198.51.100.1", "j.miller", 0);
+        let mut b = Seen::default();
+        add(&mut b, 1, 6 * H, "192.0.2.7", "-", 1000);
+        add(&mut b, 1, 7 * H + 5, "192.0.2.7", "-", 2);
+        add(&mut b, 0, 3 * H, "192.0.2.7", "-", 0);
+        let mut merged = Seen::default();
+        merged.merge(b);
+        merged.merge(a);
+        merged.fold();
+        let ip = merged.get(IP, "192.0.2.7").expect("the address");
+        assert_eq!((ip.events, ip.bytes_out), (6, 1153));
+        assert_eq!((ip.first, ip.last), (3 * H, 7 * H + 5));
+        assert_eq!(ip.files, vec![0, 1]);
+        let id = Seen::id(IP, "192.0.2.7");
+        let hours = merged.hours(&[id]);
+        assert_eq!(hours[&id], vec![(5, 150), (6, 1000), (7, 3)]);
+        // The user acted with the other address: linked; "-" is no user.
+        let user = merged.get(USER, "j.miller").expect("the user");
+        assert_eq!((user.events, user.files.as_slice()), (1, &[2u32][..]));
+        assert!(merged.get(USER, "-").is_none());
+        let link = (Seen::id(IP, "198.51.100.1"), Seen::id(USER, "j.miller"));
+        let link = if link.0 < link.1 {
+            link
+        } else {
+            (link.1, link.0)
+        };
+        assert_eq!(merged.links.get(&link), Some(&(9 * H)));
+        assert!(
+            merged
+                .hours(&[Seen::id(IP, "203.0.113.9")])
+                .values()
+                .all(Vec::is_empty)
+        );
     }
 }

@@ -270,9 +270,12 @@ fn incident(
     let acts: Vec<&seen::Activity> = measure.iter().filter_map(|v| seen.get(kind, v)).collect();
     let bytes_out = acts.iter().map(|a| a.bytes_out).sum();
     let records: u64 = acts.iter().map(|a| a.records).sum();
+    let measured: Vec<EntityId> = measure.iter().map(|v| Seen::id(kind, v)).collect();
     let mut by_hour: BTreeMap<i64, u64> = BTreeMap::new();
-    for (h, b) in acts.iter().flat_map(|a| a.hours.iter()) {
-        *by_hour.entry(*h).or_default() += b;
+    for hours in seen.hours(&measured).values() {
+        for (h, b) in hours {
+            *by_hour.entry(*h).or_default() += b;
+        }
     }
     let first_seen = fs.iter().map(|f| f.first_seen).min().unwrap_or(0);
     let last_seen = fs.iter().map(|f| f.last_seen).max().unwrap_or(0);
