@@ -1,7 +1,7 @@
 //! What correlations keep during a scan: for each part (a worker thread's share of the work),
-//! the group keys interned once, and per correlation state a compact log of the events its
-//! base rules matched (group, time, reference, value, bytes: about a dozen bytes each, delta
-//! coded) with each group's running totals.
+//! per correlation state a compact log of the events its base rules matched (group, time,
+//! reference, value, bytes: about a dozen bytes each, delta coded). Group ids are ids of the
+//! part's [`Interner`], shared with the entities (a client address is probed once per event).
 //!
 //! Windows are slid only at the end, and only for the groups whose totals over the whole
 //! scan could meet a condition at all (`gte 50 MB` cannot hold in any window of a client that
@@ -73,11 +73,108 @@ impl PartialEq for Key {
 
 impl Eq for Key {}
 
+/// The canonical dotted-quad IPv4 address a whole slice spells (no leading zeros, so one
+/// number has one spelling), as a number.
+pub(crate) fn ipv4(b: &[u8]) -> Option<u32> {
+    if b.len() < 7 || b.len() > 15 {
+        return None;
+    }
+    let (mut n, mut part, mut digits, mut dots) = (0u32, 0u32, 0, 0);
+    for &c in b {
+        if c == b'.' {
+            if digits == 0 || dots == 3 {
+                return None;
+            }
+            n = (n << 8) | part;
+            (part, digits, dots) = (0, 0, dots + 1);
+        } else if c.is_ascii_digit() {
+            if digits > 0 && part == 0 {
+                return None;
+            }
+            part = part * 10 + u32::from(c - b'0');
+            digits += 1;
+            if part > 255 {
+                return None;
+            }
+        } else {
+            return None;
+        }
+    }
+    (digits > 0 && dots == 3).then_some((n << 8) | part)
+}
+
+/// Keys (a tag byte and a value) numbered in order of arrival: a part's entities and
+/// correlation groups. An IPv4 address under tag 0 is looked up as a number, in a table a
+/// quarter the size: a busy web log's clients are probed once per event.
+#[derive(Default)]
+pub struct Interner {
+    v4: HashMap<u32, u32, HashState>,
+    other: HashMap<Key, u32, HashState>,
+    /// By id: the tag and the value.
+    keys: Vec<Key>,
+    scratch: Vec<u8>,
+}
+
+impl Interner {
+    /// The id of a key, and whether it is new.
+    pub(crate) fn id(&mut self, tag: u8, value: &[u8]) -> (u32, bool) {
+        let next = self.keys.len() as u32;
+        if tag == 0
+            && let Some(a) = ipv4(value)
+        {
+            return match self.v4.entry(a) {
+                std::collections::hash_map::Entry::Occupied(o) => (*o.get(), false),
+                std::collections::hash_map::Entry::Vacant(v) => {
+                    v.insert(next);
+                    self.keys.push(tagged(tag, value, &mut self.scratch));
+                    (next, true)
+                }
+            };
+        }
+        let k = tagged_bytes(tag, value, &mut self.scratch);
+        if let Some(&id) = self.other.get(k) {
+            return (id, false);
+        }
+        let key = Key::new(k);
+        self.other.insert(key.clone(), next);
+        self.keys.push(key);
+        (next, true)
+    }
+
+    /// Every key (tag and value), by id.
+    pub(crate) fn keys(&self) -> impl Iterator<Item = (u8, &[u8])> {
+        self.keys.iter().map(|k| {
+            k.bytes()
+                .split_first()
+                .map_or((0, &b""[..]), |(t, v)| (*t, v))
+        })
+    }
+
+    pub(crate) fn len(&self) -> usize {
+        self.keys.len()
+    }
+
+    pub(crate) fn is_empty(&self) -> bool {
+        self.keys.is_empty()
+    }
+}
+
+fn tagged_bytes<'s>(tag: u8, value: &[u8], scratch: &'s mut Vec<u8>) -> &'s [u8] {
+    scratch.clear();
+    scratch.push(tag);
+    scratch.extend_from_slice(value);
+    scratch
+}
+
+fn tagged(tag: u8, value: &[u8], scratch: &mut Vec<u8>) -> Key {
+    Key::new(tagged_bytes(tag, value, scratch))
+}
+
 /// One part's correlation events.
 #[derive(Default)]
 pub struct Log {
-    /// Group keys → this part's group id.
-    keys: HashMap<Key, u32, HashState>,
+    /// The part's keys (group ids are ids of its interner), given when the part is done.
+    keys: Interner,
     /// By correlation index (empty for correlations that read another's state).
     states: Vec<StateLog>,
 }
@@ -85,8 +182,6 @@ pub struct Log {
 /// The events of one correlation state in one part.
 #[derive(Default)]
 struct StateLog {
-    /// By group id: (events, sum of values).
-    totals: Vec<(u64, f64)>,
     pages: Vec<Vec<u8>>,
     /// The previous record (deltas are taken from it).
     prev: Cursor,
@@ -296,14 +391,9 @@ impl StateLog {
 }
 
 impl Log {
-    /// The id of a group key in this part (a new id for a key not seen before).
-    pub fn intern(&mut self, key: &[u8]) -> u32 {
-        if let Some(&id) = self.keys.get(key) {
-            return id;
-        }
-        let id = self.keys.len() as u32;
-        self.keys.insert(Key::new(key), id);
-        id
+    /// Gives the log the keys its group ids stand for (when the part is done).
+    pub fn seal(&mut self, keys: Interner) {
+        self.keys = keys;
     }
 
     /// Adds one event of group `gid` to correlation state `ci`.
@@ -321,17 +411,7 @@ impl Log {
         if self.states.len() <= ci {
             self.states.resize_with(ci + 1, StateLog::default);
         }
-        let s = &mut self.states[ci];
-        let g = gid as usize;
-        if s.totals.len() <= g {
-            s.totals.resize(g + 1, (0, 0.0));
-        }
-        let t = &mut s.totals[g];
-        t.0 += 1;
-        if let Value::Num(x) = value {
-            t.1 += x;
-        }
-        s.push(gid, ts, tz, at, bytes, &value);
+        self.states[ci].push(gid, ts, tz, at, bytes, &value);
     }
 
     /// True when the entities of an event of group `gid` at `at` would be kept.
@@ -364,18 +444,26 @@ fn add_first(firsts: &mut Vec<(Ref, Entities)>, at: Ref, e: Entities) {
 /// of the correlations reading it (`readers`), each with all its events: the same groups,
 /// minutes and entities whatever the order the parts were scanned in.
 pub fn groups(parts: &[&Log], ci: usize, readers: &[&CorrSpec], bucket: i64) -> Vec<Group> {
-    // Totals per key over every part.
+    // Totals per key over every part, from the records (counting them while scanning would
+    // touch one more table per event).
     let mut totals: HashMap<&[u8], (u64, f64), HashState> = HashMap::default();
     for p in parts {
-        let Some(s) = p.states.get(ci).filter(|s| !s.totals.is_empty()) else {
+        let Some(s) = p.states.get(ci).filter(|s| !s.pages.is_empty()) else {
             continue;
         };
-        for (k, &id) in &p.keys {
-            if let Some(&(n, sum)) = s.totals.get(id as usize).filter(|t| t.0 > 0) {
-                let t = totals.entry(k.bytes()).or_default();
-                t.0 += n;
-                t.1 += sum;
+        let mut local = vec![(0u64, 0.0f64); p.keys.len()];
+        s.records(|r| {
+            if let Some(t) = local.get_mut(r.gid as usize) {
+                t.0 += 1;
+                if let Value::Num(x) = r.value {
+                    t.1 += x;
+                }
             }
+        });
+        for ((_, k), &(n, sum)) in p.keys.keys().zip(&local).filter(|(_, t)| t.0 > 0) {
+            let t = totals.entry(k).or_default();
+            t.0 += n;
+            t.1 += sum;
         }
     }
     let mut keys: Vec<&[u8]> = totals
@@ -394,9 +482,9 @@ pub fn groups(parts: &[&Log], ci: usize, readers: &[&CorrSpec], bucket: i64) -> 
     for p in parts {
         let Some(s) = p.states.get(ci) else { continue };
         // This part's group ids → the candidate's position.
-        let mut local = vec![usize::MAX; s.totals.len()];
-        for (k, &id) in &p.keys {
-            if let (Some(slot), Some(&i)) = (local.get_mut(id as usize), index.get(k.bytes())) {
+        let mut local = vec![usize::MAX; p.keys.len()];
+        for ((_, k), slot) in p.keys.keys().zip(local.iter_mut()) {
+            if let Some(&i) = index.get(k) {
                 *slot = i;
             }
         }
@@ -437,6 +525,48 @@ mod tests {
 
     fn at(file: usize, line: u64, offset: u64) -> Ref {
         Ref { file, line, offset }
+    }
+
+    #[test]
+    fn only_canonical_dotted_quads_are_numbers() {
+        assert_eq!(ipv4(b"192.0.2.7"), Some(0xc000_0207));
+        assert_eq!(ipv4(b"0.0.0.0"), Some(0));
+        assert_eq!(ipv4(b"255.255.255.255"), Some(u32::MAX));
+        for bad in [
+            &b"192.0.2.07"[..],
+            b"192.0.2",
+            b"192.0.2.7.",
+            b".192.0.2.7",
+            b"192..2.7",
+            b"256.0.0.1",
+            b"1.2.3.4.5",
+            b"::1",
+            b"192.0.2.7 ",
+            b"1000.0.0.1",
+        ] {
+            assert_eq!(ipv4(bad), None, "{}", String::from_utf8_lossy(bad));
+        }
+    }
+
+    #[test]
+    fn interned_keys_keep_their_spelling_and_tag() {
+        let mut i = Interner::default();
+        assert_eq!(i.id(0, b"192.0.2.7"), (0, true));
+        assert_eq!(i.id(0, b"j.miller"), (1, true));
+        assert_eq!(i.id(1, b"192.0.2.7"), (2, true));
+        assert_eq!(i.id(0, b"192.0.2.07"), (3, true));
+        assert_eq!(i.id(0, b"192.0.2.7"), (0, false));
+        assert_eq!(i.id(1, b"192.0.2.7"), (2, false));
+        let keys: Vec<(u8, &[u8])> = i.keys().collect();
+        assert_eq!(
+            keys,
+            vec![
+                (0, &b"192.0.2.7"[..]),
+                (0, b"j.miller"),
+                (1, b"192.0.2.7"),
+                (0, b"192.0.2.07")
+            ]
+        );
     }
 
     #[test]

@@ -542,6 +542,8 @@ pub(crate) fn hasher() -> foldhash::fast::FoldHasher<'static> {
 #[derive(Default)]
 pub struct Partial {
     pub singles: BTreeMap<(usize, String), Agg>,
+    /// This part's entities and correlation group keys, numbered.
+    names: corrlog::Interner,
     /// The events correlations read, kept by this part.
     pub corr: corrlog::Log,
     /// Other parts' correlation events (merged parts keep their logs as they are).
@@ -602,9 +604,21 @@ impl Notables {
 }
 
 impl Partial {
+    /// Ends scanning into this part: its tallies become activities and its correlation log
+    /// keeps the keys its ids stand for.
+    fn seal(&mut self) {
+        if !self.names.is_empty() {
+            self.seen.fold(&self.names);
+            self.corr.seal(std::mem::take(&mut self.names));
+        }
+    }
+
     /// Adds the next part.
-    pub fn merge(&mut self, o: Partial) {
+    pub fn merge(&mut self, mut o: Partial) {
+        self.seal();
+        o.seal();
         let Partial {
+            names: _,
             singles,
             corr,
             more_corr,
@@ -726,7 +740,7 @@ impl<'e> DetectFactory<'e> {
         for p in parts {
             state.merge(p);
         }
-        state.seen.fold();
+        state.seal();
         timing(&format!("merged {n} parts in {:?}", t0.elapsed()));
         state.notable.trim();
         state
@@ -768,7 +782,9 @@ impl Sink for DetectSink<'_> {
             offset: ev.offset,
         };
         self.state.activity.add(file.index, ts, r);
-        self.state.seen.add(file.index, ts, ev);
+        self.state
+            .seen
+            .add(&mut self.state.names, file.index, ts, ev);
         let engine = self.engine;
         let Some((cands, pf)) = engine.candidates(format) else {
             return;
@@ -863,12 +879,14 @@ impl Sink for DetectSink<'_> {
                     key: &mut self.key,
                     keys: &mut self.keys,
                 };
+                let st = &mut self.state;
                 f.feed(
                     &engine.corrs[ci],
                     ci,
                     &mut v,
                     &mut ent,
-                    &mut self.state.corr,
+                    &mut st.corr,
+                    &mut st.names,
                 );
             }
         }
@@ -925,6 +943,7 @@ impl Feed<'_> {
         v: &mut View<'_, '_>,
         ent: &mut Option<Entities>,
         log: &mut corrlog::Log,
+        names: &mut corrlog::Interner,
     ) {
         let Some(fields) = spec.group_fields(self.ri) else {
             return;
@@ -936,7 +955,7 @@ impl Feed<'_> {
                 if !spec.key_bytes(self.ri, v, self.key) {
                     return;
                 }
-                let id = log.intern(self.key);
+                let id = names.id(0, self.key).0;
                 self.keys.push((which, id));
                 id
             }

@@ -7,7 +7,7 @@
 //! sorted capped sets), so the result does not depend on scheduling.
 
 use super::HashState;
-use super::corrlog::Key;
+use super::corrlog::Interner;
 use crate::parse::{Esc, Event, Fields, Val};
 use std::collections::HashMap;
 use std::hash::Hasher;
@@ -74,23 +74,25 @@ fn add_file(files: &mut Vec<u32>, f: u32) {
 /// (one probe per entity per event, the key stored inline); bytes per hour go to a log, since
 /// only the few entities of incidents ever need them. [`Seen::fold`] turns tallies into
 /// [`Activity`] entries; [`Seen::hours`] reads the logs back for the entities asked for.
+/// Entities are numbered by the part's [`Interner`], which its correlation groups share.
 #[derive(Default)]
 pub struct Seen {
     pub entities: HashMap<EntityId, Activity, HashState>,
     /// Two entities named by one event (the smaller id first) → the first time they were.
     pub links: HashMap<(EntityId, EntityId), i64, HashState>,
-    tally: HashMap<Key, Hot, HashState>,
+    /// By id of the part's [`Interner`] (kind and value; ids of correlation group keys have
+    /// no events).
+    tally: Vec<Hot>,
     /// By tally id: the files the entity appears in.
     files: Vec<Vec<u32>>,
     hours: HourLog,
     /// Folded parts' hour logs, each with its tally ids' entities.
     logs: Vec<(Vec<EntityId>, HourLog)>,
-    key: Vec<u8>,
 }
 
 /// An entity's counters while scanning.
+#[derive(Clone)]
 struct Hot {
-    id: u32,
     last_file: u32,
     first: i64,
     last: i64,
@@ -261,8 +263,8 @@ fn id_of(kind: u8, value: &[u8]) -> EntityId {
 }
 
 impl Seen {
-    /// Records one event.
-    pub fn add(&mut self, file: usize, ts: i64, ev: &Event<'_, '_>) {
+    /// Records one event; `names` numbers the part's entities.
+    pub fn add(&mut self, names: &mut Interner, file: usize, ts: i64, ev: &Event<'_, '_>) {
         let p = pick(ev.fields);
         // Only the web server's and S3's counts: an application's own `bytes` field repeats
         // the web server's count for the same response.
@@ -275,28 +277,14 @@ impl Seen {
             if kind as u8 == USER && p.failed {
                 continue;
             }
-            self.key.clear();
-            self.key.push(kind as u8);
-            self.key.extend_from_slice(value);
-            let hot = match self.tally.get_mut(self.key.as_slice()) {
-                Some(h) => h,
-                None => {
-                    let id = self.files.len() as u32;
-                    self.files.push(Vec::new());
-                    let hot = Hot {
-                        id,
-                        last_file: u32::MAX,
-                        first: ts,
-                        last: ts,
-                        events: 0,
-                        bytes_out: 0,
-                        records: 0,
-                        hour: 0,
-                        hour_bytes: 0,
-                    };
-                    self.tally.entry(Key::new(&self.key)).or_insert(hot)
-                }
-            };
+            let id = names.id(kind as u8, value).0;
+            if self.tally.len() <= id as usize {
+                self.grow(names.len());
+            }
+            let hot = &mut self.tally[id as usize];
+            if hot.events == 0 {
+                (hot.first, hot.last) = (ts, ts);
+            }
             hot.first = hot.first.min(ts);
             hot.last = hot.last.max(ts);
             hot.events += 1;
@@ -306,7 +294,7 @@ impl Seen {
                 let h = ts.div_euclid(HOUR);
                 if h != hot.hour {
                     if hot.hour_bytes > 0 {
-                        self.hours.push(hot.id, hot.hour, hot.hour_bytes);
+                        self.hours.push(id, hot.hour, hot.hour_bytes);
                     }
                     (hot.hour, hot.hour_bytes) = (h, 0);
                 }
@@ -314,7 +302,7 @@ impl Seen {
             }
             if hot.last_file != file as u32 {
                 hot.last_file = file as u32;
-                add_file(&mut self.files[hot.id as usize], file as u32);
+                add_file(&mut self.files[id as usize], file as u32);
             }
             named[n] = (kind as u8, value);
             n += 1;
@@ -332,21 +320,40 @@ impl Seen {
         }
     }
 
-    /// Turns this part's tallies into activities (call before reading, and before merging).
-    pub fn fold(&mut self) {
+    fn grow(&mut self, n: usize) {
+        let empty = Hot {
+            last_file: u32::MAX,
+            first: 0,
+            last: 0,
+            events: 0,
+            bytes_out: 0,
+            records: 0,
+            hour: 0,
+            hour_bytes: 0,
+        };
+        self.tally.resize_with(n, || empty.clone());
+        self.files.resize_with(n, Vec::new);
+    }
+
+    /// Turns this part's tallies into activities (before reading, and before merging);
+    /// `names` is the part's interner.
+    pub fn fold(&mut self, names: &Interner) {
         if self.tally.is_empty() {
             return;
         }
-        let mut ids = vec![(0, 0); self.files.len()];
+        let mut ids = Vec::with_capacity(names.len());
         let mut files = std::mem::take(&mut self.files);
-        for (k, mut h) in std::mem::take(&mut self.tally) {
-            if h.hour_bytes > 0 {
-                self.hours.push(h.id, h.hour, h.hour_bytes);
-                h.hour_bytes = 0;
+        let tally = std::mem::take(&mut self.tally);
+        for (n, ((kind, value), h)) in names.keys().zip(tally).enumerate() {
+            if h.events == 0 {
+                ids.push((u8::MAX, 0));
+                continue;
             }
-            let (kind, value) = k.bytes().split_first().unwrap_or((&0, b""));
-            let id = id_of(*kind, value);
-            ids[h.id as usize] = id;
+            if h.hour_bytes > 0 {
+                self.hours.push(n as u32, h.hour, h.hour_bytes);
+            }
+            let id = id_of(kind, value);
+            ids.push(id);
             let a = Activity {
                 value: String::from_utf8_lossy(value).into_owned(),
                 first: h.first,
@@ -354,7 +361,7 @@ impl Seen {
                 events: h.events,
                 bytes_out: h.bytes_out,
                 records: h.records,
-                files: std::mem::take(&mut files[h.id as usize]),
+                files: std::mem::take(&mut files[n]),
             };
             match self.entities.entry(id) {
                 std::collections::hash_map::Entry::Occupied(mut o) => {
@@ -371,10 +378,8 @@ impl Seen {
         self.logs.push((ids, std::mem::take(&mut self.hours)));
     }
 
-    /// Adds another part (in any order: the result is the same).
-    pub fn merge(&mut self, mut o: Seen) {
-        self.fold();
-        o.fold();
+    /// Adds another part, folded (in any order: the result is the same).
+    pub fn merge(&mut self, o: Seen) {
         for (k, a) in o.entities {
             self.entities.entry(k).or_default().merge(a);
         }
@@ -429,7 +434,14 @@ mod tests {
 
     const H: i64 = HOUR;
 
-    fn add(s: &mut Seen, file: usize, ts: i64, ip: &'static str, user: &'static str, b: i64) {
+    fn add(
+        s: &mut (Seen, Interner),
+        file: usize,
+        ts: i64,
+        ip: &'static str,
+        user: &'static str,
+        b: i64,
+    ) {
         let mut f = Fields::default();
         f.put_str("c-ip", ip.as_bytes(), Esc::None);
         f.put_str("cs-username", user.as_bytes(), Esc::None);
@@ -441,25 +453,29 @@ mod tests {
             raw: b"",
             fields: &f,
         };
-        s.add(file, ts, &ev);
+        s.0.add(&mut s.1, file, ts, &ev);
     }
 
     #[test]
     fn parts_fold_and_merge_to_the_same_activity_and_hours() {
         // One entity seen by two parts, hours interleaved, and an unrelated one.
-        let mut a = Seen::default();
+        let mut a = (Seen::default(), Interner::default());
+        // A correlation key interned first: an id without events.
+        a.1.id(0, b"10.0.0.1");
         add(&mut a, 0, 5 * H + 10, "192.0.2.7", "-", 100);
         add(&mut a, 0, 5 * H + 20, "192.0.2.7", "-", 50);
         add(&mut a, 0, 7 * H, "192.0.2.7", "-", 1);
         add(&mut a, 2, 9 * H, "198.51.100.1", "j.miller", 0);
-        let mut b = Seen::default();
+        let mut b = (Seen::default(), Interner::default());
         add(&mut b, 1, 6 * H, "192.0.2.7", "-", 1000);
         add(&mut b, 1, 7 * H + 5, "192.0.2.7", "-", 2);
         add(&mut b, 0, 3 * H, "192.0.2.7", "-", 0);
         let mut merged = Seen::default();
-        merged.merge(b);
-        merged.merge(a);
-        merged.fold();
+        for mut part in [b, a] {
+            part.0.fold(&part.1);
+            merged.merge(part.0);
+        }
+        assert!(merged.get(IP, "10.0.0.1").is_none());
         let ip = merged.get(IP, "192.0.2.7").expect("the address");
         assert_eq!((ip.events, ip.bytes_out), (6, 1153));
         assert_eq!((ip.first, ip.last), (3 * H, 7 * H + 5));
