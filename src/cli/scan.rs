@@ -98,8 +98,11 @@ pub fn story(
 ) -> timeline::Story {
     let paths = result.paths_by_index();
     let gap_sources: Vec<String> = result.by_index().into_iter().map(source_of).collect();
+    let t0 = std::time::Instant::now();
     let mut all = detect::findings(engine, state, &paths);
+    detect::timing(&format!("findings in {:?}", t0.elapsed()));
     all.extend(detect::gaps::gaps(&state.activity, &gap_sources, &paths));
+    detect::timing(&format!("gaps at {:?}", t0.elapsed()));
     let mut findings: Vec<detect::Finding> = all
         .into_iter()
         .filter(|f| level_rank(f.level) >= min)

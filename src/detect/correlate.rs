@@ -497,6 +497,12 @@ impl CorrSpec {
         (tenth / MINUTE).max(1) * MINUTE
     }
 
+    /// The window's length in buckets.
+    pub fn span_buckets(&self) -> i64 {
+        let bucket = self.bucket();
+        (self.span + bucket - 1) / bucket
+    }
+
     fn holds(&self, value: f64) -> bool {
         self.predicates.iter().all(|(op, n)| {
             let n = *n as f64;
@@ -567,8 +573,7 @@ impl CorrSpec {
             let bucket = self.bucket();
             mins.retain(|m| h.is_off(m.minute * bucket, m.offset));
         }
-        let bucket = self.bucket();
-        let span_min = (self.span + bucket - 1) / bucket;
+        let span_min = self.span_buckets();
         let mut windows = Vec::with_capacity(mins.len());
         let mut j = 0;
         for i in 0..mins.len() {

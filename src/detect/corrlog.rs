@@ -501,11 +501,21 @@ pub fn groups(parts: &[&Log], ci: usize, readers: &[&CorrSpec], bucket: i64) -> 
             }
         }
     }
-    keys.iter()
+    use rayon::prelude::*;
+    keys.par_iter()
         .zip(events)
         .zip(firsts)
-        .map(|((k, mut evs), fs)| {
+        .filter_map(|((k, mut evs), fs)| {
             evs.sort_by_key(|r| (r.ts, r.at));
+            // The most events (and the largest sum) in one window bound what any window can
+            // reach: a client with 10 errors over two weeks cannot have 10 in one minute.
+            let possible = readers.iter().any(|c| {
+                let (n, sum) = densest(&evs, bucket, c.span_buckets());
+                c.may_fire(n, sum)
+            });
+            if !possible {
+                return None;
+            }
             let mut g = Group {
                 key: String::from_utf8_lossy(k).into_owned(),
                 ..Default::default()
@@ -514,9 +524,32 @@ pub fn groups(parts: &[&Log], ci: usize, readers: &[&CorrSpec], bucket: i64) -> 
                 g.add(r.ts, bucket, r.value, r.bytes, r.at, None, r.tz);
             }
             g.firsts = fs;
-            g
+            Some(g)
         })
         .collect()
+}
+
+/// The most events, and the largest sum of values, within `span` consecutive buckets, over
+/// events sorted by time.
+fn densest(evs: &[Rec], bucket: i64, span: i64) -> (u64, f64) {
+    let (mut best_n, mut best_sum) = (0u64, 0.0f64);
+    let (mut j, mut sum) = (0, 0.0);
+    for (i, e) in evs.iter().enumerate() {
+        let end = e.ts.div_euclid(bucket).saturating_add(span);
+        while j < evs.len() && evs[j].ts.div_euclid(bucket) < end {
+            if let Value::Num(x) = evs[j].value {
+                sum += x;
+            }
+            j += 1;
+        }
+        best_n = best_n.max((j - i) as u64);
+        // Rounding in the running sum must not lower the bound below a window's true sum.
+        best_sum = best_sum.max(sum * (1.0 + 1e-9) + 1e-6);
+        if let Value::Num(x) = e.value {
+            sum -= x;
+        }
+    }
+    (best_n, best_sum)
 }
 
 #[cfg(test)]
@@ -567,6 +600,40 @@ mod tests {
                 (0, b"192.0.2.07")
             ]
         );
+    }
+
+    #[test]
+    fn densest_window_bounds_every_window() {
+        const M: i64 = 60_000_000_000;
+        let rec = |ts: i64, x: f64| Rec {
+            gid: 0,
+            ts,
+            tz: 0,
+            at: at(0, 0, 0),
+            bytes: x,
+            value: Value::Num(x),
+        };
+        // Minutes 0, 0, 1, 5, 6, 6, 6: three in minute 6, four in minutes 5-6.
+        let evs: Vec<Rec> = [
+            (0, 1.0),
+            (0, 2.0),
+            (1, 4.0),
+            (5, 8.0),
+            (6, 16.0),
+            (6, 32.0),
+            (6, 64.0),
+        ]
+        .iter()
+        .map(|&(m, x)| rec(m * M + 7, x))
+        .collect();
+        let (n, sum) = densest(&evs, M, 1);
+        assert_eq!(n, 3);
+        assert!((112.0..112.01).contains(&sum), "{sum}");
+        let (n, sum) = densest(&evs, M, 2);
+        assert_eq!(n, 4);
+        assert!((120.0..120.01).contains(&sum), "{sum}");
+        assert_eq!(densest(&evs, M, 10).0, 7);
+        assert_eq!(densest(&[], M, 3), (0, 0.0));
     }
 
     #[test]

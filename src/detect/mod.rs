@@ -1012,17 +1012,36 @@ pub fn findings(engine: &Engine, state: &Partial, paths: &[String]) -> Vec<Findi
     let parts: Vec<&corrlog::Log> = std::iter::once(&state.corr)
         .chain(&state.more_corr)
         .collect();
-    for ci in (0..engine.corrs.len()).filter(|&ci| engine.state_of[ci] == ci) {
-        let readers: Vec<&CorrSpec> = (0..engine.corrs.len())
-            .filter(|&cj| engine.state_of[cj] == ci)
-            .map(|cj| &engine.corrs[cj])
-            .collect();
-        for g in corrlog::groups(&parts, ci, &readers, engine.corrs[ci].bucket()) {
-            for spec in &readers {
-                out.extend(spec.evaluate(&g, paths));
+    // Each correlation state is read on its own (in parallel), in a fixed order.
+    use rayon::prelude::*;
+    let states: Vec<usize> = (0..engine.corrs.len())
+        .filter(|&ci| engine.state_of[ci] == ci)
+        .collect();
+    let per_state: Vec<Vec<Finding>> = states
+        .par_iter()
+        .map(|&ci| {
+            let readers: Vec<&CorrSpec> = (0..engine.corrs.len())
+                .filter(|&cj| engine.state_of[cj] == ci)
+                .map(|cj| &engine.corrs[cj])
+                .collect();
+            let mut fs = Vec::new();
+            let t0 = std::time::Instant::now();
+            let gs = corrlog::groups(&parts, ci, &readers, engine.corrs[ci].bucket());
+            timing(&format!(
+                "state {ci} {}: {} groups in {:?}",
+                engine.corrs[ci].id,
+                gs.len(),
+                t0.elapsed()
+            ));
+            for g in gs {
+                for spec in &readers {
+                    fs.extend(spec.evaluate(&g, paths));
+                }
             }
-        }
-    }
+            fs
+        })
+        .collect();
+    out.extend(per_state.into_iter().flatten());
     for ((ri, _), g) in &state.first_seen {
         let rule = &engine.rules[*ri];
         if let Some(spec) = &rule.first_seen {
