@@ -197,6 +197,23 @@ fn scan_writes_case_and_refuses_evidence_folder() {
         !ev.join("case").exists(),
         "nothing written inside the evidence"
     );
+    // A file given alone: its folder is evidence too, and the message names that folder.
+    let file = fs::read_dir(&ev)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .find(|p| p.is_file())
+        .unwrap();
+    leaktrail()
+        .args(["scan", "-o"])
+        .arg(ev.join("case"))
+        .arg(&file)
+        .assert()
+        .code(2)
+        .stderr(predicates::str::contains("the folder of evidence file"))
+        .stderr(predicates::str::contains(
+            ev.file_name().unwrap().to_str().unwrap(),
+        ));
+    assert!(!ev.join("case").exists());
     let case = dir.path().join("case");
     leaktrail()
         .args(["scan", "-q", "-o"])

@@ -286,10 +286,18 @@ fn refuse_inside_evidence(out: &Path, roots: &[PathBuf]) -> anyhow::Result<()> {
         } else {
             r_abs.parent()
         };
-        if dir.is_some_and(|d| out_abs.starts_with(d)) {
+        if let Some(d) = dir.filter(|d| out_abs.starts_with(d)) {
+            if r_abs.is_dir() {
+                bail!(
+                    "the output directory {} is inside the evidence folder {}: choose a folder outside the evidence",
+                    out.display(),
+                    r.display()
+                );
+            }
             bail!(
-                "the output directory {} is inside the evidence folder {}: choose a folder outside the evidence",
+                "the output directory {} is inside {}, the folder of evidence file {}: choose a folder outside it",
                 out.display(),
+                d.display(),
                 r.display()
             );
         }
