@@ -198,14 +198,15 @@ struct Cursor {
     tz: i32,
 }
 
-/// A decoded record.
-struct Rec {
-    gid: u32,
-    ts: i64,
-    tz: i32,
-    at: Ref,
-    bytes: f64,
-    value: Value,
+/// One event of a correlation: its group (an id of the part's interner), time and UTC offset,
+/// reference, bytes and what it adds (a number, a value's hash, its base rule).
+pub struct Rec {
+    pub gid: u32,
+    pub ts: i64,
+    pub tz: i32,
+    pub at: Ref,
+    pub bytes: f64,
+    pub value: Value,
 }
 
 pub(crate) fn put_varint(out: &mut Vec<u8>, mut n: u64) {
@@ -317,7 +318,15 @@ fn get_value(b: &[u8], i: &mut usize, bytes: f64) -> Value {
 impl StateLog {
     /// Appends one record. A page starts with a full context (file, zone, reference, time);
     /// within a page a record carries deltas, and the context again when file or zone change.
-    fn push(&mut self, gid: u32, ts: i64, tz: i32, at: Ref, bytes: f64, value: &Value) {
+    fn push(&mut self, r: &Rec) {
+        let Rec {
+            gid,
+            ts,
+            tz,
+            at,
+            bytes,
+            ref value,
+        } = *r;
         let fresh = match self.pages.last() {
             Some(p) => p.len() + MAX_RECORD > p.capacity(),
             None => true,
@@ -396,22 +405,12 @@ impl Log {
         self.keys = keys;
     }
 
-    /// Adds one event of group `gid` to correlation state `ci`.
-    #[allow(clippy::too_many_arguments)]
-    pub fn add(
-        &mut self,
-        ci: usize,
-        gid: u32,
-        ts: i64,
-        tz: i32,
-        at: Ref,
-        bytes: f64,
-        value: Value,
-    ) {
+    /// Adds one event to correlation state `ci`.
+    pub fn add(&mut self, ci: usize, r: Rec) {
         if self.states.len() <= ci {
             self.states.resize_with(ci + 1, StateLog::default);
         }
-        self.states[ci].push(gid, ts, tz, at, bytes, &value);
+        self.states[ci].push(&r);
     }
 
     /// True when the entities of an event of group `gid` at `at` would be kept.
@@ -661,7 +660,14 @@ mod tests {
                 Value::Base(k) => Value::Base(*k),
                 Value::None => Value::None,
             };
-            s.push(*g, *ts, *tz, *r, *b, &v);
+            s.push(&Rec {
+                gid: *g,
+                ts: *ts,
+                tz: *tz,
+                at: *r,
+                bytes: *b,
+                value: v,
+            });
         }
         let mut back = Vec::new();
         s.records(|r| back.push(r));
@@ -685,14 +691,14 @@ mod tests {
         let mut s = StateLog::default();
         let n = 3 * PAGE / 8;
         for i in 0..n as u64 {
-            s.push(
-                (i % 5000) as u32,
-                i as i64 * 7,
-                0,
-                at(0, i, i * 100),
-                (i % 3) as f64,
-                &Value::None,
-            );
+            s.push(&Rec {
+                gid: (i % 5000) as u32,
+                ts: i as i64 * 7,
+                tz: 0,
+                at: at(0, i, i * 100),
+                bytes: (i % 3) as f64,
+                value: Value::None,
+            });
         }
         assert!(s.pages.len() > 1, "{} pages", s.pages.len());
         let mut k = 0u64;

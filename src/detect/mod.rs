@@ -967,7 +967,17 @@ impl Feed<'_> {
             log.add_entities(ci, gid, self.at, e);
         }
         let tz = v.event().ts.map_or(0, |t| t.offset);
-        log.add(ci, gid, self.ts, tz, self.at, b, value);
+        log.add(
+            ci,
+            corrlog::Rec {
+                gid,
+                ts: self.ts,
+                tz,
+                at: self.at,
+                bytes: b,
+                value,
+            },
+        );
     }
 }
 
