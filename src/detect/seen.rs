@@ -310,7 +310,11 @@ impl Seen {
         if n < 2 {
             return;
         }
-        let ids: Vec<EntityId> = named[..n].iter().map(|(k, v)| id_of(*k, v)).collect();
+        let mut ids: [EntityId; 4] = [(0, 0); 4];
+        for (id, (k, v)) in ids.iter_mut().zip(&named[..n]) {
+            *id = id_of(*k, v);
+        }
+        let ids = &ids[..n];
         for (i, a) in ids.iter().enumerate() {
             for b in &ids[i + 1..] {
                 let key = if a < b { (*a, *b) } else { (*b, *a) };
