@@ -81,27 +81,6 @@ impl Minute {
             Value::None => {}
         }
     }
-
-    fn merge(&mut self, o: Minute) {
-        self.count += o.count;
-        self.sum += o.sum;
-        self.bytes += o.bytes;
-        if (o.first, o.first_ref) < (self.first, self.first_ref) {
-            self.first = o.first;
-            self.first_ref = o.first_ref;
-        }
-        self.last = self.last.max(o.last);
-        if let Some(oe) = o.extra {
-            let e = self.extra.get_or_insert_default();
-            for h in oe.distinct {
-                insert_distinct(&mut e.distinct, h);
-            }
-            for (b, t) in oe.bases {
-                let first = e.bases.entry(b).or_insert(t);
-                *first = (*first).min(t);
-            }
-        }
-    }
 }
 
 /// The longest run in a sorted, deduplicated list: values each at most `max_gap + 1` above the
@@ -131,38 +110,22 @@ fn insert_distinct(d: &mut Vec<u64>, h: u64) {
     }
 }
 
-/// How many events of a group have their entities read (the earliest, in scan order).
-const ENTITY_EVENTS: usize = 2;
-
-/// One group of one correlation: its key, its minutes, and the entities of its earliest
-/// events. Kept small: a busy web log has as many groups as it has clients.
+/// One group of one correlation, built at the end from its events in time order: its key, its
+/// buckets (sorted, one per bucket) and the entities of its earliest events.
 #[derive(Clone, Debug, Default)]
 pub struct Group {
-    /// The group-by values joined by [`KEY_SEP`] (one allocation per group).
+    /// The group-by values joined by [`KEY_SEP`].
     pub key: String,
-    /// In arrival order; sorted and combined when evaluated.
+    /// Sorted by bucket, one entry per bucket (events are added in time order).
     pub minutes: Vec<Minute>,
-    /// Other parts' minutes, kept as they came (merging moves a vector, copies nothing).
-    pub more: Vec<Vec<Minute>>,
-    /// The entities of the group's earliest events, sorted by reference (so the result does
-    /// not depend on the order parts arrive in).
+    /// The entities of the group's earliest events, sorted by reference.
     pub firsts: Vec<(Ref, Entities)>,
 }
 
 impl Group {
-    /// Adds one matching event; `e` is given only when [`Group::wants_entities`] said so.
-    /// `bucket` is the correlation's bucket length in nanoseconds ([`CorrSpec::bucket`]).
-    #[allow(clippy::too_many_arguments)]
-    pub fn add(
-        &mut self,
-        ts: i64,
-        bucket: i64,
-        value: Value,
-        bytes: f64,
-        r: Ref,
-        e: Option<Entities>,
-        offset: i32,
-    ) {
+    /// Adds the next event in time order. `bucket` is the correlation's bucket length in
+    /// nanoseconds ([`CorrSpec::bucket`]); `offset` the UTC offset the log wrote.
+    pub fn add(&mut self, ts: i64, bucket: i64, value: Value, bytes: f64, r: Ref, offset: i32) {
         let minute = ts.div_euclid(bucket);
         match self.minutes.last_mut() {
             Some(m) if m.minute == minute => m.add(ts, value, bytes, r),
@@ -172,54 +135,6 @@ impl Group {
                 self.minutes.push(m);
             }
         }
-        if let Some(e) = e {
-            self.add_first(r, e);
-        }
-    }
-
-    fn add_first(&mut self, r: Ref, e: Entities) {
-        if let Err(pos) = self.firsts.binary_search_by(|(x, _)| x.cmp(&r))
-            && pos < ENTITY_EVENTS
-        {
-            self.firsts.insert(pos, (r, e));
-            self.firsts.truncate(ENTITY_EVENTS);
-        }
-    }
-
-    /// Adds the same group from another part.
-    pub fn merge(&mut self, o: Group) {
-        if !o.minutes.is_empty() {
-            self.more.push(o.minutes);
-        }
-        self.more.extend(o.more);
-        for (r, e) in o.firsts {
-            self.add_first(r, e);
-        }
-    }
-
-    /// True when the entities of an event at `r` would be kept.
-    pub fn wants_entities(&self, r: Ref) -> bool {
-        self.firsts.len() < ENTITY_EVENTS || self.firsts.last().is_some_and(|(x, _)| r < *x)
-    }
-
-    /// Every minute of every part, in no order.
-    pub fn all_minutes(&self) -> impl Iterator<Item = &Minute> {
-        self.minutes.iter().chain(self.more.iter().flatten())
-    }
-
-    /// Minutes sorted, one entry per minute.
-    fn combined(&self) -> Vec<Minute> {
-        let mut ms = Vec::with_capacity(self.all_minutes().count());
-        ms.extend(self.all_minutes().cloned());
-        ms.sort_by_key(|m| m.minute);
-        let mut out: Vec<Minute> = Vec::with_capacity(ms.len());
-        for m in ms {
-            match out.last_mut() {
-                Some(l) if l.minute == m.minute => l.merge(m),
-                _ => out.push(m),
-            }
-        }
-        out
     }
 }
 
@@ -564,11 +479,11 @@ impl CorrSpec {
     /// Slides the window over a group's minutes; a finding covers every minute that was part
     /// of a window meeting the condition.
     pub fn evaluate(&self, g: &Group, paths: &[String]) -> Option<Finding> {
-        let events = g.all_minutes().map(|m| m.count).sum();
-        if !self.may_fire(events, g.all_minutes().map(|m| m.sum).sum()) {
+        let events = g.minutes.iter().map(|m| m.count).sum();
+        if !self.may_fire(events, g.minutes.iter().map(|m| m.sum).sum()) {
             return None;
         }
-        let mut mins = g.combined();
+        let mut mins = g.minutes.clone();
         if let Some(h) = &self.off_hours {
             let bucket = self.bucket();
             mins.retain(|m| h.is_off(m.minute * bucket, m.offset));

@@ -520,7 +520,7 @@ pub fn groups(parts: &[&Log], ci: usize, readers: &[&CorrSpec], bucket: i64) -> 
                 ..Default::default()
             };
             for r in evs {
-                g.add(r.ts, bucket, r.value, r.bytes, r.at, None, r.tz);
+                g.add(r.ts, bucket, r.value, r.bytes, r.at, r.tz);
             }
             g.firsts = fs;
             Some(g)
