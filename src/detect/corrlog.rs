@@ -108,7 +108,7 @@ pub(crate) fn ipv4(b: &[u8]) -> Option<u32> {
 /// quarter the size: a busy web log's clients are probed once per event.
 #[derive(Default)]
 pub struct Interner {
-    v4: HashMap<u32, u32, HashState>,
+    v4: V4,
     other: HashMap<Key, u32, HashState>,
     /// By id: the tag and the value.
     keys: Vec<Key>,
@@ -122,14 +122,11 @@ impl Interner {
         if tag == 0
             && let Some(a) = ipv4(value)
         {
-            return match self.v4.entry(a) {
-                std::collections::hash_map::Entry::Occupied(o) => (*o.get(), false),
-                std::collections::hash_map::Entry::Vacant(v) => {
-                    v.insert(next);
-                    self.keys.push(tagged(tag, value, &mut self.scratch));
-                    (next, true)
-                }
-            };
+            let (id, new) = self.v4.id(a, next);
+            if new {
+                self.keys.push(tagged(tag, value, &mut self.scratch));
+            }
+            return (id, new);
         }
         let k = tagged_bytes(tag, value, &mut self.scratch);
         if let Some(&id) = self.other.get(k) {
@@ -139,6 +136,17 @@ impl Interner {
         self.other.insert(key.clone(), next);
         self.keys.push(key);
         (next, true)
+    }
+
+    /// Asks the memory system for the slot of an IPv4 address (tag 0) that an event soon to
+    /// come names, so its lookup does not wait on memory.
+    pub(crate) fn prefetch_v4(&self, a: u32) {
+        self.v4.prefetch(a);
+    }
+
+    /// The id of an IPv4 address already numbered.
+    pub(crate) fn find_v4(&self, a: u32) -> Option<u32> {
+        self.v4.find(a)
     }
 
     /// Every key (tag and value), by id.
@@ -157,6 +165,97 @@ impl Interner {
     pub(crate) fn is_empty(&self) -> bool {
         self.keys.is_empty()
     }
+}
+
+/// IPv4 address → id, by open addressing with linear probing: a slot is the address in the
+/// high half and the id plus one in the low half (0: empty). Unlike a general hash map, the
+/// slot an address starts at can be computed, and so fetched ahead of need.
+#[derive(Default)]
+struct V4 {
+    slots: Vec<u64>,
+    len: usize,
+    /// 64 minus log2 of the slot count.
+    shift: u32,
+}
+
+impl V4 {
+    fn home(&self, a: u32) -> usize {
+        // Fibonacci hashing: the high bits of the product mix every bit of the address.
+        (u64::from(a).wrapping_mul(0x9E37_79B9_7F4A_7C15) >> self.shift) as usize
+    }
+
+    fn find(&self, a: u32) -> Option<u32> {
+        if self.slots.is_empty() {
+            return None;
+        }
+        let mask = self.slots.len() - 1;
+        let mut i = self.home(a);
+        loop {
+            let s = self.slots[i];
+            if s == 0 {
+                return None;
+            }
+            if (s >> 32) as u32 == a {
+                return Some((s as u32).wrapping_sub(1));
+            }
+            i = (i + 1) & mask;
+        }
+    }
+
+    /// The address's id, or `next` (then true) when it is new.
+    fn id(&mut self, a: u32, next: u32) -> (u32, bool) {
+        if self.len * 2 >= self.slots.len() {
+            self.grow();
+        }
+        let mask = self.slots.len() - 1;
+        let mut i = self.home(a);
+        loop {
+            let s = self.slots[i];
+            if s == 0 {
+                self.slots[i] = (u64::from(a) << 32) | u64::from(next + 1);
+                self.len += 1;
+                return (next, true);
+            }
+            if (s >> 32) as u32 == a {
+                return ((s as u32).wrapping_sub(1), false);
+            }
+            i = (i + 1) & mask;
+        }
+    }
+
+    fn grow(&mut self) {
+        let n = (self.slots.len() * 2).max(1024);
+        let old = std::mem::replace(&mut self.slots, vec![0; n]);
+        self.shift = 64 - n.trailing_zeros();
+        let mask = n - 1;
+        for s in old.into_iter().filter(|&s| s != 0) {
+            let mut i = self.home((s >> 32) as u32);
+            while self.slots[i] != 0 {
+                i = (i + 1) & mask;
+            }
+            self.slots[i] = s;
+        }
+    }
+
+    fn prefetch(&self, a: u32) {
+        if let Some(s) = self.slots.get(self.home(a)) {
+            prefetch(s);
+        }
+    }
+}
+
+/// A hint that `r` will be read soon (a no-op where the hint is not available).
+#[inline]
+pub(crate) fn prefetch<T>(r: &T) {
+    #[cfg(target_arch = "x86_64")]
+    // SAFETY: a prefetch is a hint that never faults nor changes memory, and `r` is a valid
+    // reference besides.
+    unsafe {
+        use std::arch::x86_64::{_MM_HINT_T0, _mm_prefetch};
+        _mm_prefetch::<_MM_HINT_T0>((r as *const T).cast());
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    let _ = r;
 }
 
 fn tagged_bytes<'s>(tag: u8, value: &[u8], scratch: &'s mut Vec<u8>) -> &'s [u8] {
@@ -554,6 +653,36 @@ fn densest(evs: &[Rec], bucket: i64, span: i64) -> (u64, f64) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn addresses_keep_their_ids_as_the_table_grows() {
+        let mut n = Interner::default();
+        // 0.0.0.0 is a valid key (its slot is not mistaken for an empty one); a /16 of
+        // neighbours crosses several growths.
+        assert_eq!(n.id(0, b"0.0.0.0"), (0, true));
+        let mut ids = Vec::new();
+        for i in 0..5000u32 {
+            let a = format!("10.{}.{}.{}", i >> 16, (i >> 8) & 255, i & 255);
+            ids.push(n.id(0, a.as_bytes()));
+        }
+        assert!(
+            ids.iter()
+                .enumerate()
+                .all(|(i, &(id, new))| new && id == i as u32 + 1)
+        );
+        assert_eq!(n.id(0, b"0.0.0.0"), (0, false));
+        assert_eq!(n.id(0, b"10.0.19.135"), (5000, false));
+        assert_eq!(n.find_v4(u32::from_be_bytes([10, 0, 19, 135])), Some(5000));
+        assert_eq!(n.find_v4(u32::from_be_bytes([10, 0, 19, 136])), None);
+        // A spelling that is not canonical is another key, under the same tag.
+        assert_eq!(n.id(0, b"10.0.019.135"), (5001, true));
+        // Another tag is another key even with the same bytes.
+        assert_eq!(n.id(1, b"10.0.19.135"), (5002, true));
+        assert_eq!(n.len(), 5003);
+        let keys: Vec<(u8, Vec<u8>)> = n.keys().map(|(t, v)| (t, v.to_vec())).collect();
+        assert_eq!(keys[5000], (0, b"10.0.19.135".to_vec()));
+        assert_eq!(keys[5002], (1, b"10.0.19.135".to_vec()));
+    }
 
     fn at(file: usize, line: u64, offset: u64) -> Ref {
         Ref { file, line, offset }

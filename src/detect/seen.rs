@@ -90,8 +90,9 @@ pub struct Seen {
     logs: Vec<(Vec<EntityId>, HourLog)>,
 }
 
-/// An entity's counters while scanning.
+/// An entity's counters while scanning (one cache line).
 #[derive(Clone)]
+#[repr(align(64))]
 struct Hot {
     last_file: u32,
     first: i64,
@@ -321,6 +322,13 @@ impl Seen {
                 let t = self.links.entry(key).or_insert(ts);
                 *t = (*t).min(ts);
             }
+        }
+    }
+
+    /// A hint that the entity with this id is about to be counted.
+    pub fn prefetch(&self, id: u32) {
+        if let Some(h) = self.tally.get(id as usize) {
+            super::corrlog::prefetch(h);
         }
     }
 

@@ -40,6 +40,10 @@ pub trait Sink: Send {
     /// A buffer of records of the file's format is about to be parsed (its events follow;
     /// their raw records are slices of it). Lets a sink search the whole buffer at once.
     fn buffer(&mut self, _data: &[u8], _format: Format) {}
+    /// The record about to be parsed is followed by `rest` (the buffer after it): lets a
+    /// sink look ahead, to fetch what coming records will need before they are parsed.
+    #[inline]
+    fn ahead(&mut self, _rest: &[u8]) {}
     /// The sink's result for its work item.
     fn finish(self) -> Self::Out;
 }
@@ -207,6 +211,7 @@ pub fn run_buffer<S: Sink>(
             }
             stats.records += 1;
             let offset = place.offset + pos as u64;
+            sink.ahead(&data[next..]);
             parse_one(rec, line, offset, file, parsers, &mut fields, sink, stats);
         }
         line += nlines;
