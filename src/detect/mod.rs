@@ -764,9 +764,22 @@ pub struct DetectFactory<'e> {
 /// States by worker thread (rayon's thread index; the last slot for other threads): a state
 /// stays with the thread that allocated it, so its growth and frees stay in that thread's
 /// allocator arena.
-type Pool = std::sync::Arc<Vec<std::sync::Mutex<Vec<Partial>>>>;
+/// The buffers a sink reuses from one work item to the next go with it: a work item is a
+/// 1 MiB chunk, and fresh buffers for each (the buffer lower-cased, above all) cost page
+/// faults on every chunk.
+type Pool = std::sync::Arc<Vec<std::sync::Mutex<Vec<(Partial, Reuse)>>>>;
 
-fn slot(pool: &Pool) -> &std::sync::Mutex<Vec<Partial>> {
+/// A sink's buffers, kept between work items.
+#[derive(Default)]
+struct Reuse {
+    scratch: Scratch,
+    chunk: ChunkScan,
+    mark: Vec<u32>,
+    generation: u32,
+    key: Vec<u8>,
+}
+
+fn slot(pool: &Pool) -> &std::sync::Mutex<Vec<(Partial, Reuse)>> {
     let last = pool.len() - 1;
     &pool[rayon::current_thread_index().map_or(last, |i| i.min(last))]
 }
@@ -786,8 +799,15 @@ impl<'e> DetectFactory<'e> {
             .pool
             .iter()
             .flat_map(|s| std::mem::take(&mut *s.lock().unwrap_or_else(|e| e.into_inner())))
+            .map(|(p, _)| p)
             .collect();
         let t0 = std::time::Instant::now();
+        // Each part folds its own tallies, side by side; the merge then only adds.
+        let mut parts = parts;
+        {
+            use rayon::prelude::*;
+            parts.par_iter_mut().for_each(Partial::seal);
+        }
         let n = parts.len();
         let mut parts = parts.into_iter();
         let mut state = parts.next().unwrap_or_default();
@@ -804,20 +824,21 @@ impl<'e> DetectFactory<'e> {
 impl<'e> SinkFactory for DetectFactory<'e> {
     type Sink = DetectSink<'e>;
     fn make(&self) -> DetectSink<'e> {
-        let state = slot(&self.pool)
+        let (state, mut reuse) = slot(&self.pool)
             .lock()
             .unwrap_or_else(|e| e.into_inner())
             .pop()
             .unwrap_or_default();
+        reuse.mark.resize(self.engine.rules.len(), 0);
         DetectSink {
             engine: self.engine,
             pool: self.pool.clone(),
-            scratch: Scratch::default(),
+            scratch: reuse.scratch,
             state,
-            mark: vec![0; self.engine.rules.len()],
-            generation: 0,
-            chunk: ChunkScan::default(),
-            key: Vec::new(),
+            mark: reuse.mark,
+            generation: reuse.generation,
+            chunk: reuse.chunk,
+            key: reuse.key,
             keys: Vec::new(),
             ahead: Ahead::default(),
         }
@@ -971,7 +992,16 @@ impl Sink for DetectSink<'_> {
         slot(&self.pool)
             .lock()
             .unwrap_or_else(|e| e.into_inner())
-            .push(self.state);
+            .push((
+                self.state,
+                Reuse {
+                    scratch: self.scratch,
+                    chunk: self.chunk,
+                    mark: self.mark,
+                    generation: self.generation,
+                    key: self.key,
+                },
+            ));
     }
 }
 
