@@ -201,3 +201,70 @@ fn invictus_stratus_techniques() {
     );
     assert!(hit >= 18, "the pack found only {hit}/{total} techniques");
 }
+
+/// The built-in pack on OTRF's S3 exfiltration (CloudGoat "cloud_breach_s3"): the attacker
+/// stole an EC2 instance's role credentials through its proxy and used them from a Mac to list
+/// and read a bucket. Ground truth (corpus notes): the attacker's events are the 11 made with
+/// the key ASIA5FLZVX4OPVKKVBMX. The console user `pedro`, browsing EC2 from the same
+/// (anonymised) address, must not be named by a high finding.
+#[test]
+fn otrf_stolen_instance_credentials() {
+    let Some(dir) = corpus("otrf-aws-ec2-proxy-s3-exfil") else {
+        return;
+    };
+    let file = dir.join("ec2_proxy_s3_exfiltration_2020-09-14011940.json");
+    let engine = engine();
+    let opts = Options::new(vec![file.clone()]);
+    let (r, state) = detect::scan(&opts, &engine, &|_| {});
+    let found = detect::findings(&engine, &state, &r.paths_by_index());
+    let text = std::fs::read_to_string(&file).unwrap();
+    let attacker: BTreeSet<u64> = text
+        .lines()
+        .enumerate()
+        .filter(|(_, l)| {
+            serde_json::from_str::<serde_json::Value>(l).is_ok_and(|v| {
+                v["userIdentity"]["accessKeyId"].as_str() == Some("ASIA5FLZVX4OPVKKVBMX")
+            })
+        })
+        .map(|(i, _)| i as u64 + 1)
+        .collect();
+    assert_eq!(attacker.len(), 11);
+    let stolen: Vec<_> = found
+        .iter()
+        .filter(|f| f.title == "EC2 instance-role credentials used from a workstation")
+        .collect();
+    assert_eq!(stolen.len(), 1, "{found:#?}");
+    let f = stolen[0];
+    assert_eq!(f.level, "high");
+    assert_eq!(f.keys, vec!["ASIA5FLZVX4OPVKKVBMX".to_string()]);
+    assert_eq!(f.count, 11, "every one of the attacker's events");
+    assert!(f.evidence.iter().all(|e| attacker.contains(&e.1)));
+    // 01:00:04 (the first ListBuckets) to 01:13:20 (the second GetObject of ring.txt).
+    let t = |s: &str| {
+        chrono::DateTime::parse_from_rfc3339(s)
+            .unwrap()
+            .timestamp_nanos_opt()
+            .unwrap()
+    };
+    assert_eq!(
+        (f.first_seen, f.last_seen),
+        (t("2020-09-14T01:00:04Z"), t("2020-09-14T01:13:20Z"))
+    );
+    // Calls made with an access key are grouped by the key: pedro's console browsing and the
+    // attacker's ListBuckets, from one (anonymised) address, are not one finding.
+    assert!(
+        !found
+            .iter()
+            .any(|f| f.keys.iter().any(|k| k == "ASIA5FLZVX4OPVKKVBMX")
+                && f.users.iter().any(|u| u.contains("pedro"))),
+        "{found:#?}"
+    );
+    for f in &found {
+        if matches!(f.level, "high" | "critical") {
+            assert!(
+                !f.users.iter().any(|u| u.contains("pedro")),
+                "a high finding names the console user: {f:?}"
+            );
+        }
+    }
+}

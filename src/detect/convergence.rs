@@ -11,6 +11,9 @@ pub const RULE_ID: &str = "leaktrail-killchain-convergence";
 /// How many distinct tactics make a chain.
 pub const MIN_TACTICS: usize = 3;
 
+/// An actor's name: its kind and value.
+type Name<'a> = (&'static str, &'a str);
+
 /// Convergence findings for the actors of `findings` (informational findings do not count).
 pub fn converge(findings: &[Finding]) -> Vec<Finding> {
     let mut by_actor: BTreeMap<(&'static str, &str), Vec<&Finding>> = BTreeMap::new();
@@ -27,8 +30,20 @@ pub fn converge(findings: &[Finding]) -> Vec<Finding> {
             }
         }
     }
+    // An actor known by several names (its address, its user, its key) whose findings are the
+    // same is one chain naming them all, not a chain per name.
+    let mut by_set: BTreeMap<Vec<&str>, (Vec<Name>, Vec<&Finding>)> = BTreeMap::new();
+    for (name, fs) in by_actor {
+        let mut ids: Vec<&str> = fs.iter().map(|f| f.id.as_str()).collect();
+        ids.sort_unstable();
+        ids.dedup();
+        let e = by_set.entry(ids).or_insert_with(|| (Vec::new(), fs));
+        e.0.push(name);
+    }
+    let mut groups: Vec<_> = by_set.into_values().collect();
+    groups.sort_by(|a, b| a.0.cmp(&b.0));
     let mut out = Vec::new();
-    for ((kind, actor), fs) in by_actor {
+    for (names, fs) in groups {
         let mut tactics: Vec<&'static str> = fs
             .iter()
             .flat_map(|f| f.tactics.iter().copied())
@@ -41,12 +56,13 @@ pub fn converge(findings: &[Finding]) -> Vec<Finding> {
             continue;
         }
         tactics.sort_by_key(|t| tags::order(t));
-        out.push(chain(kind, actor, &tactics, &fs));
+        out.push(chain(&names, &tactics, &fs));
     }
     out
 }
 
-fn chain(kind: &str, actor: &str, tactics: &[&'static str], fs: &[&Finding]) -> Finding {
+/// The chain of one actor: `names` (kind, value), sorted, name it.
+fn chain(names: &[Name], tactics: &[&'static str], fs: &[&Finding]) -> Finding {
     let mut evidence: Vec<(String, u64, u64)> = Vec::new();
     let mut sorted: Vec<&&Finding> = fs.iter().collect();
     sorted.sort_by_key(|f| (f.first_seen, f.rule_id.clone()));
@@ -58,12 +74,14 @@ fn chain(kind: &str, actor: &str, tactics: &[&'static str], fs: &[&Finding]) -> 
         }
     }
     let pick = |want: &str| {
-        if kind == want {
-            vec![actor.to_string()]
-        } else {
-            Vec::new()
-        }
+        names
+            .iter()
+            .filter(|(k, _)| *k == want)
+            .map(|(_, v)| v.to_string())
+            .collect()
     };
+    // Named after its first name (as when every name had its own chain).
+    let (kind, actor) = names[0];
     let id = crate::input::sha256_hex(format!("{RULE_ID}\0{kind}\0{actor}").as_bytes())[..16]
         .to_string();
     Finding {
@@ -132,6 +150,41 @@ mod tests {
         );
         assert_eq!((c[0].first_seen, c[0].last_seen, c[0].count), (1, 13, 6));
         assert_eq!(c[0].evidence.len(), 3);
+    }
+
+    #[test]
+    fn names_of_one_actor_with_the_same_findings_make_one_chain() {
+        let mut fs = vec![
+            f("recon", "discovery", "192.0.2.7", "low", 1),
+            f("stolen", "credential-access", "192.0.2.7", "high", 2),
+            f("read", "collection", "192.0.2.7", "high", 3),
+        ];
+        for x in &mut fs {
+            x.keys = vec!["ASIAEXAMPLE".into()];
+        }
+        // The address also did something the key did not: its chain is another.
+        let mut other = f("probe", "reconnaissance", "192.0.2.7", "medium", 0);
+        other.keys.clear();
+        let c = converge(&fs);
+        assert_eq!(c.len(), 1);
+        assert_eq!(
+            (c[0].ips.as_slice(), c[0].keys.as_slice()),
+            (
+                &["192.0.2.7".to_string()][..],
+                &["ASIAEXAMPLE".to_string()][..]
+            )
+        );
+        fs.push(other);
+        let c = converge(&fs);
+        assert_eq!(c.len(), 2);
+        assert!(
+            c.iter()
+                .any(|x| x.ips.is_empty() && x.keys == ["ASIAEXAMPLE"])
+        );
+        assert!(
+            c.iter()
+                .any(|x| x.ips == ["192.0.2.7"] && x.keys.is_empty() && x.tactics.len() == 4)
+        );
     }
 
     #[test]

@@ -461,8 +461,13 @@ impl Entities {
         }
     }
 
-    /// The actor a finding is grouped by: address, else user, else key.
+    /// The actor a finding is grouped by: address, else user, else key. A call made with an
+    /// access key is grouped by its key: the principal acts, and one address (a NAT, an office,
+    /// AWS itself) is shared by principals that have nothing to do with each other.
     fn primary(&self) -> String {
+        if let Some(k) = &self.key {
+            return k.clone();
+        }
         let actor = self
             .ip
             .clone()
