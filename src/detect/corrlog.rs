@@ -558,6 +558,9 @@ pub fn groups(parts: &[&Log], ci: usize, readers: &[&CorrSpec], bucket: i64) -> 
                 }
             }
         });
+        if totals.is_empty() {
+            totals.reserve(local.iter().filter(|t| t.0 > 0).count());
+        }
         for ((_, k), &(n, sum)) in p.keys.keys().zip(&local).filter(|(_, t)| t.0 > 0) {
             let t = totals.entry(k).or_default();
             t.0 += n;

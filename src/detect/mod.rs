@@ -863,7 +863,8 @@ impl Sink for DetectSink<'_> {
             offset: ev.offset,
         };
         self.state.activity.add(file.index, ts, r);
-        self.state
+        let addr = self
+            .state
             .seen
             .add(&mut self.state.names, file.index, ts, ev);
         let engine = self.engine;
@@ -957,6 +958,7 @@ impl Sink for DetectSink<'_> {
                     ri,
                     ts,
                     at: r,
+                    addr,
                     key: &mut self.key,
                     keys: &mut self.keys,
                 };
@@ -1022,15 +1024,17 @@ fn mark(pf: &Prefilter, lower: &[u8], marks: &mut [u32], generation: u32) {
 }
 
 /// One matching event on its way to the correlations its rule feeds.
-struct Feed<'s> {
+struct Feed<'s, 'f> {
     ri: usize,
     ts: i64,
     at: Ref,
+    /// The field that named the event's address and the address's interned id.
+    addr: Option<(&'f [u8], u32)>,
     key: &'s mut Vec<u8>,
     keys: &'s mut Vec<(usize, u32)>,
 }
 
-impl Feed<'_> {
+impl Feed<'_, '_> {
     /// Adds the event to a correlation's log. The group key is interned once per event for
     /// each set of group-by fields; entities are read only for a group's earliest events
     /// (enough to name the actor) and only when the key is not the client address.
@@ -1049,6 +1053,15 @@ impl Feed<'_> {
         let which = fields.as_ptr() as usize;
         let gid = match self.keys.iter().find(|(f, _)| *f == which) {
             Some(&(_, id)) => id,
+            // Grouped by the address field alone: its id is the address's (the same tag and
+            // bytes), already looked up for the actors table.
+            None if let Some((name, id)) = self.addr
+                && let [only] = fields
+                && only.as_bytes() == name =>
+            {
+                self.keys.push((which, id));
+                id
+            }
             None => {
                 if !spec.key_bytes(self.ri, v, self.key) {
                     return;

@@ -133,11 +133,15 @@ impl HourLog {
     }
 }
 
+/// An entity field of an event: (priority, value, field name, whether the value is the
+/// field's whole text).
+type Found<'a> = (u8, &'a [u8], &'a [u8], bool);
+
 /// The entity fields of one event, read in one pass over its fields.
 #[derive(Default)]
 struct Picked<'a> {
-    /// (priority, value) per kind: the lowest priority wins.
-    found: [Option<(u8, &'a [u8])>; 4],
+    /// Per kind, the lowest priority's.
+    found: [Option<Found<'a>>; 4],
     bytes_out: Option<u64>,
     records: Option<u64>,
     failed: bool,
@@ -212,7 +216,7 @@ fn maybe(name: &[u8]) -> bool {
         .is_some_and(|&c| name.len() < 64 && MAYBE[name.len()][(c & 0x7f) as usize])
 }
 
-fn pick<'a>(f: &Fields<'a>) -> Picked<'a> {
+fn pick<'f>(f: &'f Fields<'_>) -> Picked<'f> {
     let mut p = Picked::default();
     for i in 0..f.len() {
         let name = f.name(i);
@@ -225,6 +229,7 @@ fn pick<'a>(f: &Fields<'a>) -> Picked<'a> {
             let (Val::Str(s, Esc::None) | Val::Json(s)) = v else {
                 continue;
             };
+            let whole = s;
             let s = s.strip_prefix(b"\"").unwrap_or(s);
             let s = s.strip_suffix(b"\"").unwrap_or(s);
             let usable = !s.is_empty()
@@ -232,8 +237,8 @@ fn pick<'a>(f: &Fields<'a>) -> Picked<'a> {
                 && s != b"null"
                 && (kind != IP || crate::parse::util::is_ip(s));
             let slot = &mut p.found[kind as usize];
-            if usable && slot.is_none_or(|(q, _)| prio < q) {
-                *slot = Some((prio, s));
+            if usable && slot.is_none_or(|(q, ..)| prio < q) {
+                *slot = Some((prio, s, name, s.len() == whole.len()));
             }
             continue;
         }
@@ -265,20 +270,36 @@ fn id_of(kind: u8, value: &[u8]) -> EntityId {
 
 impl Seen {
     /// Records one event; `names` numbers the part's entities.
-    pub fn add(&mut self, names: &mut Interner, file: usize, ts: i64, ev: &Event<'_, '_>) {
+    ///
+    /// Returns the field that named the event's address and the address's id, when the id
+    /// is that of the field's whole value (a correlation grouped by that field alone has it as
+    /// its group id, without a second lookup).
+    pub fn add<'f>(
+        &mut self,
+        names: &mut Interner,
+        file: usize,
+        ts: i64,
+        ev: &Event<'_, 'f>,
+    ) -> Option<(&'f [u8], u32)> {
         let p = pick(ev.fields);
+        let mut addr = None;
         // Only the web server's and S3's counts: an application's own `bytes` field repeats
         // the web server's count for the same response.
         let bytes = p.bytes_out.unwrap_or(0);
         let mut named: [(u8, &[u8]); 4] = [(0, b""); 4];
         let mut n = 0;
         for (kind, slot) in p.found.iter().enumerate() {
-            let Some((_, value)) = *slot else { continue };
+            let Some((_, value, field, whole)) = *slot else {
+                continue;
+            };
             // The account a failed login tried is a target, not an actor.
             if kind as u8 == USER && p.failed {
                 continue;
             }
             let id = names.id(kind as u8, value).0;
+            if kind as u8 == IP && whole {
+                addr = Some((field, id));
+            }
             if self.tally.len() <= id as usize {
                 self.grow(names.len());
             }
@@ -309,7 +330,7 @@ impl Seen {
             n += 1;
         }
         if n < 2 {
-            return;
+            return addr;
         }
         let mut ids: [EntityId; 4] = [(0, 0); 4];
         for (id, (k, v)) in ids.iter_mut().zip(&named[..n]) {
@@ -323,6 +344,7 @@ impl Seen {
                 *t = (*t).min(ts);
             }
         }
+        addr
     }
 
     /// A hint that the entity with this id is about to be counted.
@@ -354,6 +376,7 @@ impl Seen {
             return;
         }
         let mut ids = Vec::with_capacity(names.len());
+        self.entities.reserve(names.len());
         let mut files = std::mem::take(&mut self.files);
         let tally = std::mem::take(&mut self.tally);
         for (n, ((kind, value), h)) in names.keys().zip(tally).enumerate() {
