@@ -835,6 +835,10 @@ impl<'e> SinkFactory for DetectFactory<'e> {
             .pop()
             .unwrap_or_default();
         reuse.mark.resize(self.engine.rules.len(), 0);
+        // The buffer searched last belongs to the previous work item: no record of this one
+        // is in it (a CloudTrail document is not announced as a buffer).
+        reuse.chunk.format = None;
+        reuse.chunk.ahead_on = false;
         DetectSink {
             engine: self.engine,
             pool: self.pool.clone(),
