@@ -250,6 +250,14 @@ fn otrf_stolen_instance_credentials() {
         (f.first_seen, f.last_seen),
         (t("2020-09-14T01:00:04Z"), t("2020-09-14T01:13:20Z"))
     );
+    // The actors table counts what S3 sent the key (`bytesTransferredOut` is a decimal:
+    // `500.0`), as the finding does.
+    let act = state
+        .seen
+        .get(detect::seen::KEY, "ASIA5FLZVX4OPVKKVBMX")
+        .expect("the key's activity");
+    assert_eq!((act.events, act.bytes_out), (11, 3726));
+    assert_eq!(f.bytes, 3726.0);
     // Calls made with an access key are grouped by the key: pedro's console browsing and the
     // attacker's ListBuckets, from one (anonymised) address, are not one finding.
     assert!(

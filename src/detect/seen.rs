@@ -167,10 +167,18 @@ fn entity_field(name: &[u8]) -> Option<(u8, u8)> {
     })
 }
 
+/// A count of bytes or rows: a whole number, or a decimal one rounded (CloudTrail writes
+/// `bytesTransferredOut` as `500.0`).
 fn number(v: Val<'_>) -> Option<u64> {
     match v {
         Val::Num(n) => u64::try_from(n).ok(),
-        Val::Str(s, _) | Val::Json(s) => std::str::from_utf8(s).ok()?.trim().parse().ok(),
+        Val::Str(s, _) | Val::Json(s) => {
+            let t = std::str::from_utf8(s).ok()?.trim();
+            t.parse().ok().or_else(|| {
+                let x: f64 = t.parse().ok()?;
+                (x.is_finite() && x >= 0.0 && x < u64::MAX as f64).then(|| x.round() as u64)
+            })
+        }
         Val::Built(..) => None,
     }
 }
@@ -489,6 +497,27 @@ mod tests {
             fields: &f,
         };
         s.0.add(&mut s.1, file, ts, &ev);
+    }
+
+    #[test]
+    fn decimal_byte_counts_are_counted() {
+        // CloudTrail's S3 data events: `"bytesTransferredOut":500.0`.
+        let mut s = (Seen::default(), Interner::default());
+        for (raw, want) in [(&b"500.0"[..], 500), (b"89", 89), (b"-3.0", 0), (b"n/a", 0)] {
+            let mut f = Fields::default();
+            f.put_str("userIdentity.accessKeyId", b"ASIAEXAMPLE", Esc::None);
+            f.put("additionalEventData.bytesTransferredOut", Val::Json(raw));
+            let ev = Event {
+                ts: None,
+                line: 1,
+                offset: 0,
+                raw: b"",
+                fields: &f,
+            };
+            let before = s.0.tally.first().map_or(0, |h| h.bytes_out);
+            s.0.add(&mut s.1, 0, 0, &ev);
+            assert_eq!(s.0.tally[0].bytes_out - before, want, "{raw:?}");
+        }
     }
 
     #[test]
