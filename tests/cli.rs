@@ -887,3 +887,51 @@ fn expand_placeholders_come_from_the_command_line() {
         "{stderr}"
     );
 }
+
+/// A numeric field (an access log's status) equals a rule's number however the rule writes it
+/// (`404` or `'404'`), and never a spelling that is not the number's (`'0404'`, `'404.0'`).
+#[test]
+fn numeric_fields_match_numbers_by_value() {
+    let dir = tempfile::tempdir().unwrap();
+    let line = r#"203.0.113.66 - - [12/Oct/2026:22:00:07 +0000] "GET /admin.php HTTP/1.1" 404 153 "-" "gobuster/3.6""#;
+    let rule = |id: &str, value: &str, positive: bool| {
+        let (pos, neg) = if positive { (line, "") } else { ("", line) };
+        let examples = |l: &str| {
+            if l.is_empty() {
+                "[]".to_string()
+            } else {
+                format!("\n    - '{l}'")
+            }
+        };
+        format!(
+            "title: status {value}\nid: {id}\nlogsource:\n  category: webserver\ndetection:\n  selection:\n    sc-status: {value}\n  condition: selection\nlevel: low\nleaktrail:\n  positive: {}\n  negative: {}\n",
+            examples(pos),
+            examples(neg)
+        )
+    };
+    let rules = dir.path().join("rules");
+    fs::create_dir(&rules).unwrap();
+    for (i, (value, positive)) in [
+        ("404", true),
+        ("'404'", true),
+        ("[403, 404]", true),
+        ("'0404'", false),
+        ("'404.0'", false),
+        ("200", false),
+    ]
+    .iter()
+    .enumerate()
+    {
+        let id = format!("6b0c9c1e-0000-4000-8000-00000000000{i}");
+        fs::write(rules.join(format!("r{i}.yml")), rule(&id, value, *positive)).unwrap();
+    }
+    let out = leaktrail()
+        .args(["rules", "test", "--no-builtin-rules", "--rules"])
+        .arg(&rules)
+        .output()
+        .unwrap();
+    let text =
+        String::from_utf8_lossy(&out.stdout).to_string() + &String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{text}");
+    assert!(text.contains("6 passed, 0 failed"), "{text}");
+}

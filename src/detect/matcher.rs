@@ -39,6 +39,9 @@ pub(super) enum Pat {
         mode: Mode,
         cased: bool,
         finder: Box<memchr::memmem::Finder<'static>>,
+        /// The needle as a whole number, when it is one spelled as numbers print (`404`):
+        /// a numeric field is then compared without being printed.
+        int: Option<i64>,
     },
     /// Wildcards or `re`.
     Regex(Regex),
@@ -459,11 +462,16 @@ fn cidr_pat(v: &SigmaValue) -> Result<Pat, CompileError> {
 
 fn text_pat(needle: Vec<u8>, mode: Mode, cased: bool) -> Pat {
     let finder = Box::new(memchr::memmem::Finder::new(&needle).into_owned());
+    let int = std::str::from_utf8(&needle)
+        .ok()
+        .and_then(|s| s.parse::<i64>().ok())
+        .filter(|n| n.to_string().as_bytes() == needle.as_slice());
     Pat::Text {
         needle,
         mode,
         cased,
         finder,
+        int,
     }
 }
 
@@ -686,6 +694,13 @@ fn eval_pat(p: &Pat, field: &str, v: &mut View<'_, '_>) -> bool {
             .value(field)
             .and_then(|s| std::str::from_utf8(s).ok()?.parse::<IpAddr>().ok())
             .is_some_and(|ip| in_cidr(ip, *net, *bits)),
+        // A numeric field printed is a number's canonical spelling: equal to the needle only
+        // when the needle is that number.
+        Pat::Text {
+            mode: Mode::Exact,
+            int,
+            ..
+        } if let Some(n) = v.int(field) => *int == Some(n),
         // Whole-value and prefix/suffix tests compare without copying; only `contains` needs a
         // lower-cased copy of the value.
         Pat::Text {

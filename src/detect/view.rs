@@ -159,6 +159,14 @@ impl<'v, 'a> View<'v, 'a> {
         Some(&self.s.lower[start..end])
     }
 
+    /// The field's value when the parser gave it as a whole number.
+    pub fn int(&mut self, name: &str) -> Option<i64> {
+        match self.ev.fields.value(self.index(name)?) {
+            Val::Num(n) => Some(n),
+            _ => None,
+        }
+    }
+
     /// The field as a number.
     pub fn number(&mut self, name: &str) -> Option<f64> {
         if let Some(i) = self.index(name)
