@@ -137,10 +137,19 @@ impl<'v, 'a> View<'v, 'a> {
             self.s.lower.extend_from_slice(&v);
             return Some(&self.s.lower[start..]);
         };
+        let f = self.ev.fields;
+        // A value that is a piece of the record, as it is: its lower case is the same piece of
+        // the lower-cased record, when the caller has that already (a searched buffer).
+        if let (Some(lower), Val::Str(s, Esc::None)) = (self.raw_given, f.value(i)) {
+            let raw = self.ev.raw;
+            let off = (s.as_ptr() as usize).wrapping_sub(raw.as_ptr() as usize);
+            if off <= raw.len() && s.len() <= raw.len() - off && lower.len() == raw.len() {
+                return Some(&lower[off..off + s.len()]);
+            }
+        }
         if let Some(&(_, a, b)) = self.s.lower_at.iter().find(|e| e.0 == i) {
             return Some(&self.s.lower[a..b]);
         }
-        let f = self.ev.fields;
         let start = self.s.lower.len();
         match f.value(i) {
             Val::Str(s, Esc::None) | Val::Json(s) => {
