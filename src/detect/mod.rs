@@ -896,11 +896,9 @@ impl Sink for DetectSink<'_> {
             }
         };
         if let Some(k) = &pf.key {
-            for (field, map) in &k.fields {
-                if let Some(rules) = v.value_lower(field).and_then(|val| map.get(val)) {
-                    for &r in rules {
-                        self.mark[r] = self.generation;
-                    }
+            for i in 0..k.fields.len() {
+                for &r in k.rules(i, &mut v).unwrap_or_default() {
+                    self.mark[r] = self.generation;
                 }
             }
         }

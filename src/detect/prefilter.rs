@@ -6,6 +6,7 @@
 
 use super::Compiled;
 use super::matcher::{Cond, Matcher, Node, Pat};
+use super::view::View;
 use rsigma_parser::Quantifier;
 use std::collections::BTreeSet;
 
@@ -106,12 +107,15 @@ impl Prefilter {
 pub(super) struct KeyIndex {
     /// (field, lower-cased value → rules that name it), most-used field first.
     pub(super) fields: Vec<(String, ValueRules)>,
+    /// By field, as in `fields`: the values that are whole numbers, as numbers (a status
+    /// code the parser read as a number is looked up without being printed).
+    pub(super) numbers: Vec<Vec<(i64, Vec<usize>)>>,
     /// By rule index: selected by this index.
     pub(super) keyed: Vec<bool>,
 }
 
 /// Lower-cased value → the rules that name it.
-pub(super) type ValueRules = std::collections::HashMap<Vec<u8>, Vec<usize>>;
+pub(super) type ValueRules = std::collections::HashMap<Vec<u8>, Vec<usize>, super::HashState>;
 
 /// A key index pays off from this many rules keyed on its main field.
 const KEY_MIN_RULES: usize = 4;
@@ -185,8 +189,42 @@ impl KeyIndex {
                 fields.push((field.to_string(), map));
             }
         }
-        (!fields.is_empty()).then_some(KeyIndex { fields, keyed })
+        let numbers = fields.iter().map(|(_, map)| numbers(map)).collect();
+        (!fields.is_empty()).then_some(KeyIndex {
+            fields,
+            numbers,
+            keyed,
+        })
     }
+
+    /// The rules keyed on field `k` (an index into `fields`) that the event's value names.
+    pub(super) fn rules(&self, k: usize, v: &mut View<'_, '_>) -> Option<&[usize]> {
+        let (field, map) = &self.fields[k];
+        match v.int(field) {
+            Some(n) => self.numbers[k]
+                .iter()
+                .find(|(x, _)| *x == n)
+                .map(|(_, r)| r.as_slice()),
+            None => v
+                .value_lower(field)
+                .and_then(|val| map.get(val))
+                .map(Vec::as_slice),
+        }
+    }
+}
+
+/// The values of a key field that a number prints as (`200`, not `0200` or `+200`: those never
+/// equal a number the parser read), with their rules.
+fn numbers(map: &ValueRules) -> Vec<(i64, Vec<usize>)> {
+    let mut out: Vec<(i64, Vec<usize>)> = map
+        .iter()
+        .filter_map(|(val, rules)| {
+            let n: i64 = std::str::from_utf8(val).ok()?.parse().ok()?;
+            (n.to_string().as_bytes() == val.as_slice()).then(|| (n, rules.clone()))
+        })
+        .collect();
+    out.sort_unstable();
+    out
 }
 
 /// A requirement: the field must equal (case-insensitively) one of the values (lower case).
@@ -462,5 +500,44 @@ mod tests {
         assert!(reqs("  a:\n    eventName|contains: Create\n  condition: a\n").is_empty());
         assert!(reqs("  a:\n    eventName: ''\n  condition: a\n").is_empty());
         assert!(reqs("  a:\n    eventName: X\n  condition: not a\n").is_empty());
+    }
+
+    #[test]
+    fn a_number_finds_the_rules_of_its_canonical_spelling_only() {
+        use super::{KeyIndex, ValueRules};
+        use crate::detect::view::{Scratch, View};
+        use crate::parse::{Esc, Event, Fields, Val};
+        let mut map = ValueRules::default();
+        for (k, r) in [("404", 1), ("0200", 2), ("200", 3), ("-1", 4), ("abc", 5)] {
+            map.insert(k.as_bytes().to_vec(), vec![r]);
+        }
+        let numbers = super::numbers(&map);
+        assert_eq!(numbers, [(-1, vec![4]), (200, vec![3]), (404, vec![1])]);
+        let index = KeyIndex {
+            fields: vec![("sc-status".into(), map)],
+            numbers: vec![numbers],
+            keyed: vec![true; 6],
+        };
+        let found = |v: Val<'_>| {
+            let mut f = Fields::default();
+            f.put("sc-status", v);
+            let ev = Event {
+                ts: None,
+                line: 1,
+                offset: 0,
+                raw: b"",
+                fields: &f,
+            };
+            let mut s = Scratch::default();
+            let mut view = View::new(&ev, &mut s);
+            index.rules(0, &mut view).map(<[usize]>::to_vec)
+        };
+        assert_eq!(found(Val::Num(200)), Some(vec![3]));
+        assert_eq!(found(Val::Num(404)), Some(vec![1]));
+        assert_eq!(found(Val::Num(-1)), Some(vec![4]));
+        assert_eq!(found(Val::Num(500)), None);
+        // Text is looked up as written, lower-cased.
+        assert_eq!(found(Val::Str(b"0200", Esc::None)), Some(vec![2]));
+        assert_eq!(found(Val::Str(b"ABC", Esc::None)), Some(vec![5]));
     }
 }

@@ -134,8 +134,8 @@ impl HourLog {
 }
 
 /// An entity field of an event: (priority, value, field name, whether the value is the
-/// field's whole text).
-type Found<'a> = (u8, &'a [u8], &'a [u8], bool);
+/// field's whole text, the value as an IPv4 address when it spells one canonically).
+type Found<'a> = (u8, &'a [u8], &'a [u8], bool, Option<u32>);
 
 /// The entity fields of one event, read in one pass over its fields.
 #[derive(Default)]
@@ -240,13 +240,19 @@ fn pick<'f>(f: &'f Fields<'_>) -> Picked<'f> {
             let whole = s;
             let s = s.strip_prefix(b"\"").unwrap_or(s);
             let s = s.strip_suffix(b"\"").unwrap_or(s);
+            // An address is read as a number once, here; the interner takes the number.
+            let v4 = if kind == IP {
+                super::corrlog::ipv4(s)
+            } else {
+                None
+            };
             let usable = !s.is_empty()
                 && s != b"-"
                 && s != b"null"
-                && (kind != IP || crate::parse::util::is_ip(s));
+                && (kind != IP || v4.is_some() || crate::parse::util::is_ip(s));
             let slot = &mut p.found[kind as usize];
             if usable && slot.is_none_or(|(q, ..)| prio < q) {
-                *slot = Some((prio, s, name, s.len() == whole.len()));
+                *slot = Some((prio, s, name, s.len() == whole.len(), v4));
             }
             continue;
         }
@@ -297,14 +303,17 @@ impl Seen {
         let mut named: [(u8, &[u8]); 4] = [(0, b""); 4];
         let mut n = 0;
         for (kind, slot) in p.found.iter().enumerate() {
-            let Some((_, value, field, whole)) = *slot else {
+            let Some((_, value, field, whole, v4)) = *slot else {
                 continue;
             };
             // The account a failed login tried is a target, not an actor.
             if kind as u8 == USER && p.failed {
                 continue;
             }
-            let id = names.id(kind as u8, value).0;
+            let id = match v4 {
+                Some(a) => names.id_v4(a, value),
+                None => names.id(kind as u8, value).0,
+            };
             if kind as u8 == IP && whole {
                 addr = Some((field, id));
             }

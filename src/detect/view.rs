@@ -16,15 +16,21 @@ pub struct Scratch {
     /// Field lookups of the current event, by the address of the name asked for (rules keep
     /// their field names, so the same name comes back at the same address): slot →
     /// (name address, name length, event generation, index or `NONE`).
-    names: [(usize, usize, u32, u16); NAME_SLOTS],
+    names: Vec<(usize, usize, u32, u16)>,
     generation: u32,
+    /// The field names of the event the lookups in `names` were made on, when they were all
+    /// the parser's own: an event with the same names in the same order (most records of a
+    /// log) reuses those lookups.
+    layout: Vec<(usize, usize)>,
+    /// False when `layout` holds nothing to compare with.
+    layout_ok: bool,
     /// Fields derived by rules' `extract`: (name, value); the first `derived_len` belong to
     /// the current event, the rest are buffers kept for reuse (no allocation per event).
     derived: Vec<(String, Vec<u8>)>,
     derived_len: usize,
 }
 
-const NAME_SLOTS: usize = 32;
+const NAME_SLOTS: usize = 256;
 const NONE: u16 = u16::MAX;
 
 /// One event as rules see it.
@@ -41,11 +47,15 @@ impl<'v, 'a> View<'v, 'a> {
         s.lower.clear();
         s.lower_at.clear();
         s.derived_len = 0;
-        s.generation = s.generation.wrapping_add(1);
-        if s.generation == 0 {
-            // After a wrap, old entries could look current.
-            s.names = [(0, 0, 0, NONE); NAME_SLOTS];
-            s.generation = 1;
+        if !(s.layout_ok && ev.fields.same_layout(&s.layout)) {
+            s.generation = s.generation.wrapping_add(1);
+            if s.generation == 0 || s.names.is_empty() {
+                // After a wrap, old entries could look current.
+                s.names.clear();
+                s.names.resize(NAME_SLOTS, (0, 0, 0, NONE));
+                s.generation = 1;
+            }
+            s.layout_ok = ev.fields.layout(&mut s.layout);
         }
         View {
             ev,
@@ -64,7 +74,7 @@ impl<'v, 'a> View<'v, 'a> {
 
     fn index(&mut self, name: &str) -> Option<usize> {
         let (ptr, len) = (name.as_ptr() as usize, name.len());
-        let slot = ((ptr >> 3) ^ len) % NAME_SLOTS;
+        let slot = ((ptr >> 3) ^ (ptr >> 11) ^ len) % NAME_SLOTS;
         let (p, l, g, i) = self.s.names[slot];
         if p == ptr && l == len && g == self.s.generation {
             return (i != NONE).then_some(i as usize);
@@ -208,5 +218,75 @@ impl<'v, 'a> View<'v, 'a> {
     /// The event itself.
     pub fn event(&self) -> &Event<'a, 'v> {
         self.ev
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{Scratch, View};
+    use crate::parse::{Esc, Event, Fields, Val};
+
+    fn event<'a, 'f>(f: &'f Fields<'a>) -> Event<'a, 'f> {
+        Event {
+            ts: None,
+            line: 1,
+            offset: 0,
+            raw: b"",
+            fields: f,
+        }
+    }
+
+    #[test]
+    fn lookups_reused_across_events_follow_each_events_fields() {
+        let names = [
+            "c-ip".to_string(),
+            "cs-username".to_string(),
+            "sc-status".to_string(),
+        ];
+        let [ip, user, status] = &names;
+        // One name, one address: the parser's names.
+        static IP: &str = "c-ip";
+        static USER: &str = "cs-username";
+        static STATUS: &str = "sc-status";
+        let mut s = Scratch::default();
+        // Two events with the same fields in the same order, then one without the user, then
+        // one with a name from the log itself.
+        let mut a = Fields::default();
+        a.put_str(IP, b"192.0.2.1", Esc::None);
+        a.put_str(USER, b"alice", Esc::None);
+        a.put(STATUS, Val::Num(200));
+        let mut b = Fields::default();
+        b.put_str(IP, b"192.0.2.2", Esc::None);
+        b.put_str(USER, b"bob", Esc::None);
+        b.put(STATUS, Val::Num(404));
+        let mut c = Fields::default();
+        c.put_str(IP, b"192.0.2.3", Esc::None);
+        c.put(STATUS, Val::Num(500));
+        let mut d = Fields::default();
+        d.put_src(b"sc-status", Val::Num(302));
+        d.put_src(b"cs-username", Val::Str(b"carol", Esc::None));
+        let (ea, eb, ec, ed) = (event(&a), event(&b), event(&c), event(&d));
+        let mut v = View::new(&ea, &mut s);
+        assert_eq!(v.value(user), Some(&b"alice"[..]));
+        let generation = v.s.generation;
+        assert_eq!(v.int(status), Some(200));
+        let mut v = View::new(&eb, &mut s);
+        // The same names in the same order: the first event's lookups stand.
+        assert_eq!(v.s.generation, generation);
+        assert_eq!(v.value(ip), Some(&b"192.0.2.2"[..]));
+        assert_eq!(v.value(user), Some(&b"bob"[..]));
+        assert_eq!(v.int(status), Some(404));
+        let mut v = View::new(&ec, &mut s);
+        assert_eq!(v.value(user), None);
+        assert_eq!(v.int(status), Some(500));
+        assert!(!v.has(user));
+        let mut v = View::new(&ed, &mut s);
+        assert_eq!(v.int(status), Some(302));
+        assert_eq!(v.value(user), Some(&b"carol"[..]));
+        assert_eq!(v.value(ip), None);
+        // Back to the first layout after a different one.
+        let mut v = View::new(&eb, &mut s);
+        assert_eq!(v.value(user), Some(&b"bob"[..]));
+        assert_eq!(v.int(status), Some(404));
     }
 }

@@ -109,6 +109,31 @@ impl<'a> Fields<'a> {
         self.items.is_empty()
     }
 
+    /// True when every name is fixed by the parser and they are those of `layout`, in order
+    /// (the parser's static names, by address and length).
+    pub fn same_layout(&self, layout: &[(usize, usize)]) -> bool {
+        self.items.len() == layout.len()
+            && self.items.iter().zip(layout).all(|((k, _), &(p, l))| {
+                matches!(k, Key::Static(s) if s.as_ptr() as usize == p && s.len() == l)
+            })
+    }
+
+    /// Writes the layout of the names into `out` when every name is fixed by the parser;
+    /// false (and `out` empty) when a name comes from the log.
+    pub fn layout(&self, out: &mut Vec<(usize, usize)>) -> bool {
+        out.clear();
+        for (k, _) in &self.items {
+            match k {
+                Key::Static(s) => out.push((s.as_ptr() as usize, s.len())),
+                _ => {
+                    out.clear();
+                    return false;
+                }
+            }
+        }
+        true
+    }
+
     /// The name of field `i` as bytes.
     pub fn name(&self, i: usize) -> &[u8] {
         match self.items[i].0 {
