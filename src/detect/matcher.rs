@@ -113,6 +113,9 @@ pub(super) enum Cond {
 pub struct Matcher {
     pub(super) named: Vec<Node>,
     pub(super) conds: Vec<Cond>,
+    /// The selection, when the condition is that one selection alone (most rules): it is
+    /// evaluated without the condition's bookkeeping.
+    single: Option<usize>,
     /// Literal strings every match must contain somewhere in its raw line (lower case), when
     /// the rule says so: used to skip lines quickly.
     pub fields: Vec<String>,
@@ -159,15 +162,23 @@ impl Matcher {
         }
         fields.sort();
         fields.dedup();
+        let single = match conds.as_slice() {
+            [Cond::Id(i)] => Some(*i),
+            _ => None,
+        };
         Ok(Matcher {
             named,
             conds,
+            single,
             fields,
         })
     }
 
     /// True when the event matches (any of the rule's conditions).
     pub fn matches(&self, v: &mut View<'_, '_>) -> bool {
+        if let Some(i) = self.single {
+            return eval_node(&self.named[i], v);
+        }
         // The selections' results, on the stack for the usual handful of selections.
         let mut small = [None; 16];
         let mut big;
