@@ -687,7 +687,7 @@ struct ChunkScan {
     base: usize,
     len: usize,
     lower: Vec<u8>,
-    hits: Vec<u32>,
+    hits: Vec<(u32, u32)>,
     /// Records of this buffer start with an address worth looking ahead for.
     ahead_on: bool,
 }
@@ -750,10 +750,15 @@ impl ChunkScan {
         (self.format == Some(format) && at + raw.len() <= self.len).then_some(at)
     }
 
-    /// True when a literal match starts inside `at..at + len`.
-    fn hit_in(&self, at: usize, len: usize) -> bool {
-        let i = self.hits.partition_point(|&h| (h as usize) < at);
-        self.hits.get(i).is_some_and(|&h| (h as usize) < at + len)
+    /// The literal matches that start inside `at..at + len`.
+    fn hits_in(&self, at: usize, len: usize) -> &[(u32, u32)] {
+        let i = self.hits.partition_point(|&(h, _)| (h as usize) < at);
+        // A record holds few matches, if any.
+        let n = self.hits[i..]
+            .iter()
+            .take_while(|&&(h, _)| (h as usize) < at + len)
+            .count();
+        &self.hits[i..i + n]
     }
 }
 
@@ -881,9 +886,16 @@ impl Sink for DetectSink<'_> {
         let mut v = match chunk.locate(format, ev.raw).filter(|_| filtered) {
             // The buffer was searched as a whole: most records hold no literal at all.
             Some(at) => {
-                let lower = &chunk.lower[at..at + ev.raw.len()];
-                if chunk.hit_in(at, ev.raw.len()) {
-                    mark(pf, lower, &mut self.mark, self.generation);
+                let len = ev.raw.len();
+                let lower = &chunk.lower[at..at + len];
+                let hits = chunk.hits_in(at, len);
+                if !hits.is_empty() {
+                    let (marks, g) = (&mut self.mark, self.generation);
+                    pf.mark_hits(&chunk.lower, at, len, hits, |rules| {
+                        for &r in rules {
+                            marks[r] = g;
+                        }
+                    });
                 }
                 View::with_raw_lower(ev, &mut self.scratch, lower)
             }

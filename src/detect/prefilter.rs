@@ -20,6 +20,8 @@ pub(super) struct Prefilter {
     pub(super) rules_of: Vec<Vec<usize>>,
     /// By rule index: rules that cannot be prefiltered (always evaluated).
     pub(super) always: Vec<bool>,
+    /// The length of the longest literal.
+    longest: usize,
     /// The literals in groups small enough for the SIMD (Teddy) search, for whole buffers;
     /// empty when a group could not be built (the automaton searches then).
     packed: Vec<aho_corasick::packed::Searcher>,
@@ -83,24 +85,76 @@ impl Prefilter {
             ac,
             rules_of,
             always,
+            longest: pats.iter().map(Vec::len).max().unwrap_or(0),
             packed: packed.unwrap_or_default(),
         }
     }
 
-    /// Sorted start positions of literal matches in a lower-cased chunk: a record holds a
-    /// literal only if a position falls inside it (a match never spans a newline, as no
-    /// literal holds one).
-    pub(super) fn chunk_hits(&self, lower: &[u8], out: &mut Vec<u32>) {
+    /// Literal matches in a lower-cased chunk, (start, end) sorted by start: a record holds a
+    /// literal only if a match starts inside it (a match never spans a newline, as no literal
+    /// holds one).
+    ///
+    /// Each searcher reports leftmost matches that do not overlap, so an occurrence it skips
+    /// starts inside a match it reported: every occurrence of every literal starts in
+    /// `start..end` of some hit, and [`Prefilter::mark_hits`] only looks there.
+    pub(super) fn chunk_hits(&self, lower: &[u8], out: &mut Vec<(u32, u32)>) {
         out.clear();
         if !self.packed.is_empty() {
             for p in &self.packed {
-                out.extend(p.find_iter(lower).map(|m| m.start() as u32));
+                out.extend(
+                    p.find_iter(lower)
+                        .map(|m| (m.start() as u32, m.end() as u32)),
+                );
             }
             if self.packed.len() > 1 {
                 out.sort_unstable();
             }
         } else if let Some(ac) = &self.ac {
-            out.extend(ac.find_iter(lower).map(|m| m.start() as u32));
+            // The automaton's standard semantics report the match that ends first, which can
+            // skip one that starts earlier: `mark_hits` then searches the whole record.
+            out.extend(
+                ac.find_iter(lower)
+                    .map(|m| (m.start() as u32, m.end() as u32)),
+            );
+        }
+    }
+
+    /// Calls `each` with the rules of every literal in the record at `at..at + len` of the
+    /// lower-cased chunk, given the chunk's hits that start inside the record: the literals
+    /// are looked for only from each hit's start to its end plus the longest literal.
+    pub(super) fn mark_hits(
+        &self,
+        lower: &[u8],
+        at: usize,
+        len: usize,
+        hits: &[(u32, u32)],
+        mut each: impl FnMut(&[usize]),
+    ) {
+        let Some(ac) = &self.ac else {
+            return;
+        };
+        let line_end = at + len;
+        if self.packed.is_empty() {
+            for m in ac.find_overlapping_iter(&lower[at..line_end]) {
+                each(&self.rules_of[m.pattern().as_usize()]);
+            }
+            return;
+        }
+        // Occurrences starting from an earlier hit's start up to `covered` were found: the hit
+        // that reached furthest started no later than this one.
+        let mut covered = at;
+        for &(s, e) in hits {
+            let (s, e) = (s as usize, e as usize);
+            let from = s.max(covered);
+            // An occurrence starting before `e` ends by `e - 1 + longest`.
+            let to = (e + self.longest).saturating_sub(1).min(line_end);
+            covered = covered.max(e);
+            if from >= to {
+                continue;
+            }
+            for m in ac.find_overlapping_iter(&lower[from..to]) {
+                each(&self.rules_of[m.pattern().as_usize()]);
+            }
         }
     }
 }
@@ -543,5 +597,125 @@ mod tests {
         // Text is looked up as written, lower-cased.
         assert_eq!(found(Val::Str(b"0200", Esc::None)), Some(vec![2]));
         assert_eq!(found(Val::Str(b"ABC", Esc::None)), Some(vec![5]));
+    }
+
+    #[test]
+    fn marking_near_the_hits_finds_every_literal_of_a_record() {
+        use super::Prefilter;
+        let lits: Vec<&[u8]> = vec![
+            b"abcd",
+            b"bc",
+            b"cde",
+            b"../",
+            b"..%2f",
+            b"%2e%2e",
+            b"union",
+            b"union select",
+            b"select",
+            b"/etc/passwd",
+            b"passwd",
+            b"c",
+            b"dd",
+            b"sel",
+            b"lect u",
+        ];
+        let pats: Vec<Vec<u8>> = lits.iter().map(|l| l.to_vec()).collect();
+        let ac = aho_corasick::AhoCorasick::builder()
+            .match_kind(aho_corasick::MatchKind::Standard)
+            .kind(Some(aho_corasick::AhoCorasickKind::DFA))
+            .build(&pats)
+            .unwrap();
+        // Small groups, so that the searchers' matches overlap each other too.
+        let packed = pats
+            .chunks(4)
+            .map(|g| {
+                aho_corasick::packed::Config::new()
+                    .builder()
+                    .extend(g)
+                    .build()
+                    .unwrap()
+            })
+            .collect();
+        let pf = Prefilter {
+            key: None,
+            ac: Some(ac.clone()),
+            rules_of: (0..pats.len()).map(|k| vec![k]).collect(),
+            always: vec![false; pats.len()],
+            longest: pats.iter().map(Vec::len).max().unwrap(),
+            packed,
+        };
+        let pieces: &[&[u8]] = &[
+            b"abcde",
+            b"union select",
+            b"..%2f..",
+            b"/etc/passwd",
+            b"%2e%2e%2e",
+            b"x",
+            b"a",
+            b"b",
+            b"c",
+            b"d",
+            b"e",
+            b" ",
+            b"/",
+            b".",
+            b"%",
+            b"2",
+            b"f",
+            b"select",
+            b"lect",
+            b"u",
+            b"n",
+            b"cdd",
+        ];
+        let mut x = 0x9e37_79b9_7f4a_7c15u64;
+        let mut next = || {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            x
+        };
+        let mut checked = 0;
+        for _ in 0..300 {
+            let mut chunk = Vec::new();
+            let mut lines = Vec::new();
+            for _ in 0..(1 + next() % 8) {
+                let start = chunk.len();
+                for _ in 0..(next() % 20) {
+                    chunk.extend_from_slice(pieces[(next() % pieces.len() as u64) as usize]);
+                }
+                lines.push((start, chunk.len() - start));
+                chunk.push(b'\n');
+            }
+            let mut hits = Vec::new();
+            pf.chunk_hits(&chunk, &mut hits);
+            for &(at, len) in &lines {
+                let mut want: Vec<usize> = ac
+                    .find_overlapping_iter(&chunk[at..at + len])
+                    .map(|m| m.pattern().as_usize())
+                    .collect();
+                want.sort_unstable();
+                want.dedup();
+                let i = hits.partition_point(|&(h, _)| (h as usize) < at);
+                let n = hits[i..].partition_point(|&(h, _)| (h as usize) < at + len);
+                let mut got = Vec::new();
+                pf.mark_hits(&chunk, at, len, &hits[i..i + n], |r| {
+                    got.extend_from_slice(r)
+                });
+                got.sort_unstable();
+                got.dedup();
+                assert_eq!(
+                    got,
+                    want,
+                    "{}",
+                    String::from_utf8_lossy(&chunk[at..at + len])
+                );
+                checked += want.len();
+            }
+        }
+        assert!(
+            checked > 1000,
+            "too few literals in the generated records: {checked}"
+        );
     }
 }
