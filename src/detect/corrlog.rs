@@ -1,6 +1,6 @@
 //! What correlations keep during a scan: for each part (a worker thread's share of the work),
 //! per correlation state a compact log of the events its base rules matched (group, time,
-//! reference, value, bytes: about a dozen bytes each, delta coded). Group ids are ids of the
+//! reference, value, bytes: about ten bytes each, delta coded). Group ids are ids of the
 //! part's [`Interner`], shared with the entities (a client address is probed once per event).
 //!
 //! Windows are slid only at the end, and only for the groups whose totals over the whole
@@ -368,68 +368,74 @@ fn whole(x: f64) -> Option<u64> {
     ((0.0..9.0e15).contains(&x) && x.fract() == 0.0).then_some(x as u64)
 }
 
-fn put_num(out: &mut Vec<u8>, x: f64) {
-    match whole(x) {
-        Some(n) => {
-            out.push(0);
-            put_varint(out, n);
-        }
-        None => {
-            out.push(1);
-            out.extend_from_slice(&x.to_bits().to_le_bytes());
-        }
-    }
-}
+/// Nanoseconds in a second.
+const NANOS: i64 = 1_000_000_000;
 
-fn get_num(b: &[u8], i: &mut usize) -> f64 {
-    *i += 1;
-    match b[*i - 1] {
-        0 => get_varint(b, i) as f64,
-        _ => f64::from_bits(get_u64(b, i)),
-    }
-}
-
-// Value tags.
+// Value tags (the low three bits of a record's tag byte).
 const V_NONE: u8 = 0;
 const V_SAME: u8 = 1;
 const V_NUM: u8 = 2;
 const V_HASH: u8 = 3;
 const V_SMALL: u8 = 4;
 const V_BASE: u8 = 5;
+/// In a tag byte: the number that follows is all 8 bytes of an `f64`, not a varint.
+const T_FLOAT: u8 = 8;
+/// In a tag byte, over the value's: the same for the value's number.
+const T_VALUE_FLOAT: u8 = 16;
 
-fn put_value(out: &mut Vec<u8>, v: &Value, bytes: f64) {
-    match *v {
-        Value::None => out.push(V_NONE),
-        Value::Num(x) if x.to_bits() == bytes.to_bits() => out.push(V_SAME),
-        Value::Num(x) => {
-            out.push(V_NUM);
-            put_num(out, x);
-        }
-        Value::Hash(h) if h < 1 << 56 => {
-            out.push(V_SMALL);
-            put_varint(out, h);
-        }
-        Value::Hash(h) => {
-            out.push(V_HASH);
-            out.extend_from_slice(&h.to_le_bytes());
-        }
-        Value::Base(k) => {
-            out.push(V_BASE);
-            put_varint(out, k as u64);
-        }
+fn put_num_body(out: &mut Vec<u8>, x: f64) {
+    match whole(x) {
+        Some(n) => put_varint(out, n),
+        None => out.extend_from_slice(&x.to_bits().to_le_bytes()),
     }
 }
 
-fn get_value(b: &[u8], i: &mut usize, bytes: f64) -> Value {
+fn get_num_body(b: &[u8], i: &mut usize, float: bool) -> f64 {
+    if float {
+        f64::from_bits(get_u64(b, i))
+    } else {
+        get_varint(b, i) as f64
+    }
+}
+
+/// One tag byte (the value's kind, and how the numbers are written), the bytes, the value.
+fn put_value(out: &mut Vec<u8>, v: &Value, bytes: f64) {
+    let float = if whole(bytes).is_some() { 0 } else { T_FLOAT };
+    match *v {
+        Value::None => out.push(V_NONE | float),
+        Value::Num(x) if x.to_bits() == bytes.to_bits() => out.push(V_SAME | float),
+        Value::Num(x) => {
+            let vf = if whole(x).is_some() { 0 } else { T_VALUE_FLOAT };
+            out.push(V_NUM | float | vf);
+        }
+        Value::Hash(h) if h < 1 << 56 => out.push(V_SMALL | float),
+        Value::Hash(_) => out.push(V_HASH | float),
+        Value::Base(_) => out.push(V_BASE | float),
+    }
+    put_num_body(out, bytes);
+    match *v {
+        Value::Num(x) if x.to_bits() != bytes.to_bits() => put_num_body(out, x),
+        Value::Hash(h) if h < 1 << 56 => put_varint(out, h),
+        Value::Hash(h) => out.extend_from_slice(&h.to_le_bytes()),
+        Value::Base(k) => put_varint(out, k as u64),
+        _ => {}
+    }
+}
+
+/// The bytes and the value of a record, after its references.
+fn get_value(b: &[u8], i: &mut usize) -> (f64, Value) {
+    let tag = b[*i];
     *i += 1;
-    match b[*i - 1] {
+    let bytes = get_num_body(b, i, tag & T_FLOAT != 0);
+    let value = match tag & 7 {
         V_SAME => Value::Num(bytes),
-        V_NUM => Value::Num(get_num(b, i)),
+        V_NUM => Value::Num(get_num_body(b, i, tag & T_VALUE_FLOAT != 0)),
         V_HASH => Value::Hash(get_u64(b, i)),
         V_SMALL => Value::Hash(get_varint(b, i)),
         V_BASE => Value::Base(get_varint(b, i) as usize),
         _ => Value::None,
-    }
+    };
+    (bytes, value)
 }
 
 impl StateLog {
@@ -456,19 +462,24 @@ impl StateLog {
         };
         let p = self.prev;
         let ctx = fresh || p.file != at.file || p.tz != tz;
-        put_varint(out, (u64::from(gid) << 1) | u64::from(ctx));
+        // The time (or its change) in whole seconds when it is one: logs with second
+        // precision take a byte where nanoseconds took five.
+        let dt = if ctx { ts } else { ts.wrapping_sub(p.ts) };
+        let secs = dt % NANOS == 0;
+        put_varint(
+            out,
+            (u64::from(gid) << 2) | (u64::from(ctx) << 1) | u64::from(secs),
+        );
         if ctx {
             put_varint(out, at.file as u64);
             put_signed(out, i64::from(tz));
             put_varint(out, at.line);
             put_varint(out, at.offset);
-            put_signed(out, ts);
         } else {
             put_signed(out, at.line.wrapping_sub(p.line) as i64);
             put_signed(out, at.offset.wrapping_sub(p.offset) as i64);
-            put_signed(out, ts.wrapping_sub(p.ts));
         }
-        put_num(out, bytes);
+        put_signed(out, if secs { dt / NANOS } else { dt });
         put_value(out, value, bytes);
         self.prev = Cursor {
             ts,
@@ -486,21 +497,24 @@ impl StateLog {
             let mut i = 0;
             while i < page.len() {
                 let head = get_varint(page, &mut i);
-                if head & 1 == 1 {
+                let ctx = head & 2 != 0;
+                if ctx {
                     c.file = get_varint(page, &mut i) as usize;
                     c.tz = get_signed(page, &mut i) as i32;
                     c.line = get_varint(page, &mut i);
                     c.offset = get_varint(page, &mut i);
-                    c.ts = get_signed(page, &mut i);
                 } else {
                     c.line = c.line.wrapping_add(get_signed(page, &mut i) as u64);
                     c.offset = c.offset.wrapping_add(get_signed(page, &mut i) as u64);
-                    c.ts = c.ts.wrapping_add(get_signed(page, &mut i));
                 }
-                let bytes = get_num(page, &mut i);
-                let value = get_value(page, &mut i, bytes);
+                let mut dt = get_signed(page, &mut i);
+                if head & 1 != 0 {
+                    dt = dt.wrapping_mul(NANOS);
+                }
+                c.ts = if ctx { dt } else { c.ts.wrapping_add(dt) };
+                let (bytes, value) = get_value(page, &mut i);
                 each(Rec {
-                    gid: (head >> 1) as u32,
+                    gid: (head >> 2) as u32,
                     ts: c.ts,
                     tz: c.tz,
                     at: Ref {
@@ -520,6 +534,15 @@ impl Log {
     /// Gives the log the keys its group ids stand for (when the part is done).
     pub fn seal(&mut self, keys: Interner) {
         self.keys = keys;
+    }
+
+    /// The bytes the records take (a diagnostic).
+    pub fn bytes(&self) -> usize {
+        self.states
+            .iter()
+            .flat_map(|s| &s.pages)
+            .map(Vec::len)
+            .sum()
     }
 
     /// Adds one event to correlation state `ci`.
@@ -821,6 +844,11 @@ mod tests {
         let written = [
             (3, 1_000, 0, at(0, 10, 900), 512.0, Value::Num(512.0)),
             (1, 2_000_000_000, 0, at(0, 11, 1000), 0.0, Value::None),
+            // Whole seconds apart, forwards and backwards; numbers whole or not.
+            (2, 7_000_000_000, 0, at(0, 12, 1100), 10.0, Value::Num(10.0)),
+            (2, -9_000_000_000, 0, at(0, 13, 1200), 1.5, Value::Num(3.0)),
+            (5, -9_000_000_001, 0, at(0, 14, 1300), 2.5, Value::Num(0.1)),
+            (6, i64::MIN, 0, at(0, 15, 1400), 4.0, Value::Num(4.5)),
             (3, 500, 3600, at(2, 4, 80), 7.5, Value::Num(-2.25)),
             (7, 499, 3600, at(2, 3, 40), 1e300, Value::Hash(u64::MAX)),
             (0, -5, -18000, at(1, 1, 0), 0.0, Value::Hash(42)),

@@ -819,6 +819,10 @@ impl<'e> DetectFactory<'e> {
             parts.par_iter_mut().for_each(Partial::seal);
         }
         let n = parts.len();
+        if timing_on() {
+            let bytes: usize = parts.iter().map(|p| p.corr.bytes()).sum();
+            timing(&format!("correlation logs hold {bytes} bytes"));
+        }
         let mut parts = parts.into_iter();
         let mut state = parts.next().unwrap_or_default();
         for p in parts {
@@ -1119,9 +1123,13 @@ pub fn scan(
     (result, factory.into_state())
 }
 
+fn timing_on() -> bool {
+    std::env::var_os("LEAKTRAIL_TIMING").is_some()
+}
+
 /// With `LEAKTRAIL_TIMING` set, a line on stderr for each phase of a scan (a diagnostic).
 pub fn timing(what: &str) {
-    if std::env::var_os("LEAKTRAIL_TIMING").is_some() {
+    if timing_on() {
         use std::io::Write as _;
         let _ = writeln!(std::io::stderr(), "timing: {what}");
     }
