@@ -83,8 +83,9 @@ pub struct Seen {
     /// By id of the part's [`Interner`] (kind and value; ids of correlation group keys have
     /// no events).
     tally: Vec<Hot>,
-    /// By tally id: the files the entity appears in.
-    files: Vec<Vec<u32>>,
+    /// (tally id, file) each time an entity appears in another file than its last one: one
+    /// list for all, instead of a list per entity.
+    files: Vec<(u32, u32)>,
     hours: HourLog,
     /// Folded parts' hour logs, each with its tally ids' entities.
     logs: Vec<(Vec<EntityId>, HourLog)>,
@@ -341,7 +342,7 @@ impl Seen {
             }
             if hot.last_file != file as u32 {
                 hot.last_file = file as u32;
-                add_file(&mut self.files[id as usize], file as u32);
+                self.files.push((id, file as u32));
             }
             named[n] = (kind as u8, value);
             n += 1;
@@ -383,7 +384,6 @@ impl Seen {
             hour_bytes: 0,
         };
         self.tally.resize_with(n, || empty.clone());
-        self.files.resize_with(n, Vec::new);
     }
 
     /// Turns this part's tallies into activities (before reading, and before merging);
@@ -395,6 +395,10 @@ impl Seen {
         let mut ids = Vec::with_capacity(names.len());
         self.entities.reserve(names.len());
         let mut files = std::mem::take(&mut self.files);
+        files.sort_unstable();
+        files.dedup();
+        // Each id's files, in order, start at the first pair with that id.
+        let mut at = 0;
         let tally = std::mem::take(&mut self.tally);
         for (n, ((kind, value), h)) in names.keys().zip(tally).enumerate() {
             if h.events == 0 {
@@ -413,7 +417,17 @@ impl Seen {
                 events: h.events,
                 bytes_out: h.bytes_out,
                 records: h.records,
-                files: std::mem::take(&mut files[n]),
+                files: {
+                    while at < files.len() && (files[at].0 as usize) < n {
+                        at += 1;
+                    }
+                    files[at..]
+                        .iter()
+                        .take_while(|&&(id, _)| id as usize == n)
+                        .take(MAX_FILES)
+                        .map(|&(_, f)| f)
+                        .collect()
+                },
             };
             match self.entities.entry(id) {
                 std::collections::hash_map::Entry::Occupied(mut o) => {
