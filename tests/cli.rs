@@ -935,3 +935,46 @@ fn numeric_fields_match_numbers_by_value() {
     assert!(out.status.success(), "{text}");
     assert!(text.contains("6 passed, 0 failed"), "{text}");
 }
+
+/// `scan` skips its own UTF-8 check of a buffer found to be ASCII while searching it: a file
+/// with invalid bytes is still reported as `sources` reports it, line and all.
+#[test]
+fn scan_reports_invalid_utf8_as_sources_does() {
+    let dir = tempfile::tempdir().unwrap();
+    let ev = dir.path().join("evidence");
+    fs::create_dir_all(&ev).unwrap();
+    let mut web = A1.as_bytes().to_vec();
+    web.extend_from_slice(A2.as_bytes());
+    let bad = web.len() - 10;
+    web[bad] = 0xff;
+    web.extend_from_slice(A1.as_bytes());
+    fs::write(ev.join("access.log"), &web).unwrap();
+    fs::write(ev.join("clean.log"), format!("{A1}{A2}")).unwrap();
+    let sources: serde_json::Value =
+        serde_json::from_slice(&stdout_of(&["sources", "--json"], &ev)).unwrap();
+    let case = dir.path().join("case");
+    leaktrail()
+        .args(["scan", "-q", "-o"])
+        .arg(&case)
+        .arg(&ev)
+        .assert()
+        .success();
+    let v: serde_json::Value =
+        serde_json::from_slice(&fs::read(case.join("case.json")).unwrap()).unwrap();
+    let problems = |files: &serde_json::Value, name: &str| {
+        files
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|f| f["path"].as_str().unwrap().ends_with(name))
+            .unwrap()["problems"]
+            .to_string()
+    };
+    let scanned = problems(&v["evidence"], "access.log");
+    assert!(
+        scanned.contains("not valid UTF-8 (first: line 2)"),
+        "{scanned}"
+    );
+    assert_eq!(scanned, problems(&sources, "access.log"));
+    assert_eq!(problems(&v["evidence"], "clean.log"), "[]");
+}

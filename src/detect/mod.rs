@@ -993,18 +993,18 @@ impl Sink for DetectSink<'_> {
         }
     }
 
-    fn buffer(&mut self, data: &[u8], format: Format) {
+    fn buffer(&mut self, data: &[u8], format: Format) -> bool {
         let c = &mut self.chunk;
         c.format = None;
         // An access log's records start with the client's address.
         c.ahead_on = format == Format::Access;
         let Some(pf) = self.engine.buffer_prefilter(format) else {
-            return;
+            return false;
         };
-        c.lower.clear();
-        c.lower.extend(data.iter().map(u8::to_ascii_lowercase));
+        let ascii = lower_ascii(data, &mut c.lower);
         pf.chunk_hits(&c.lower, &mut c.hits);
         (c.format, c.base, c.len) = (Some(format), data.as_ptr() as usize, data.len());
+        ascii
     }
 
     fn ahead(&mut self, rest: &[u8]) {
@@ -1028,6 +1028,23 @@ impl Sink for DetectSink<'_> {
                 },
             ));
     }
+}
+
+/// Writes `data` lower-cased (ASCII letters) into `out`, in one pass that also tells whether
+/// every byte is ASCII.
+fn lower_ascii(data: &[u8], out: &mut Vec<u8>) -> bool {
+    out.clear();
+    out.reserve(data.len());
+    let mut high = 0u8;
+    for block in data.chunks(64) {
+        let mut h = 0u8;
+        out.extend(block.iter().map(|&b| {
+            h |= b;
+            b.to_ascii_lowercase()
+        }));
+        high |= h;
+    }
+    high < 0x80
 }
 
 /// Marks the rules whose literals occur in a lower-cased record.
@@ -1198,4 +1215,25 @@ pub fn findings(engine: &Engine, state: &Partial, paths: &[String]) -> Vec<Findi
     out.extend(chains);
     out.sort_by(|a, b| (a.first_seen, &a.rule_id, &a.id).cmp(&(b.first_seen, &b.rule_id, &b.id)));
     out
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn lowering_a_buffer_tells_whether_it_is_ascii() {
+        let mut out = Vec::new();
+        // Longer than one block, with the letters' neighbours (`@`, `[`, backquote, `{`).
+        let text =
+            b"GET /Index.PHP?Q=AbC@[`{ HTTP/1.1 \"Mozilla/5.0 (X11; Linux x86_64)\"\n".repeat(3);
+        assert!(super::lower_ascii(&text, &mut out));
+        assert_eq!(out, text.to_ascii_lowercase());
+        // One byte with the high bit set, anywhere, and the buffer is not ASCII.
+        for at in [0, 63, 64, 100, text.len() - 1] {
+            let mut t = text.clone();
+            t[at] = 0xC3;
+            assert!(!super::lower_ascii(&t, &mut out), "high byte at {at}");
+            assert_eq!(out, t.to_ascii_lowercase());
+        }
+        assert!(super::lower_ascii(b"", &mut out) && out.is_empty());
+    }
 }

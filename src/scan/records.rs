@@ -39,7 +39,11 @@ pub trait Sink: Send {
     fn event(&mut self, file: &FileCtx, format: Format, ev: &Event<'_, '_>);
     /// A buffer of records of the file's format is about to be parsed (its events follow;
     /// their raw records are slices of it). Lets a sink search the whole buffer at once.
-    fn buffer(&mut self, _data: &[u8], _format: Format) {}
+    /// Returns true when the sink found every byte to be ASCII while at it (the buffer is
+    /// then valid UTF-8, and is not checked again).
+    fn buffer(&mut self, _data: &[u8], _format: Format) -> bool {
+        false
+    }
     /// The record about to be parsed is followed by `rest` (the buffer after it): lets a
     /// sink look ahead, to fetch what coming records will need before they are parsed.
     #[inline]
@@ -183,8 +187,9 @@ pub fn run_buffer<S: Sink>(
     stats: &mut Stats,
     limits: Limits,
 ) {
-    utf8_scan(data, place.first_line, stats);
-    sink.buffer(data, parsers.format);
+    if !sink.buffer(data, parsers.format) {
+        utf8_scan(data, place.first_line, stats);
+    }
     let framing = parsers.format.framing();
     let mut fields = Fields::default();
     // A UTF-8 byte-order mark at the start of a file is not part of the first record.
