@@ -490,13 +490,23 @@ fn broken_leaktrail_extensions_are_named_and_skipped() {
 
 /// `scan -q --no-builtin-rules --rules R...` over `ev` into `dir/case`; its case.json.
 fn scan_with_rules(dir: &Path, rules: &[&Path], ev: &Path) -> serde_json::Value {
-    let out = dir.join("case");
-    let mut cmd = leaktrail();
-    cmd.args(["scan", "-q", "--no-builtin-rules"]);
+    let mut args = vec![std::ffi::OsStr::new("--no-builtin-rules")];
     for r in rules {
-        cmd.arg("--rules").arg(r);
+        args.extend([std::ffi::OsStr::new("--rules"), r.as_os_str()]);
     }
-    cmd.arg("-o").arg(&out).arg(ev).assert().success();
+    scan_json(&args, &dir.join("case"), ev)
+}
+
+/// `scan -q ARGS -o out ev`; its case.json.
+fn scan_json(args: &[&std::ffi::OsStr], out: &Path, ev: &Path) -> serde_json::Value {
+    leaktrail()
+        .args(["scan", "-q"])
+        .args(args)
+        .arg("-o")
+        .arg(out)
+        .arg(ev)
+        .assert()
+        .success();
     serde_json::from_slice(&fs::read(out.join("case.json")).unwrap()).unwrap()
 }
 
@@ -952,15 +962,7 @@ fn scan_reports_invalid_utf8_as_sources_does() {
     fs::write(ev.join("clean.log"), format!("{A1}{A2}")).unwrap();
     let sources: serde_json::Value =
         serde_json::from_slice(&stdout_of(&["sources", "--json"], &ev)).unwrap();
-    let case = dir.path().join("case");
-    leaktrail()
-        .args(["scan", "-q", "-o"])
-        .arg(&case)
-        .arg(&ev)
-        .assert()
-        .success();
-    let v: serde_json::Value =
-        serde_json::from_slice(&fs::read(case.join("case.json")).unwrap()).unwrap();
+    let v = scan_json(&[], &dir.path().join("case"), &ev);
     let problems = |files: &serde_json::Value, name: &str| {
         files
             .as_array()

@@ -579,13 +579,7 @@ mod tests {
         let found = |v: Val<'_>| {
             let mut f = Fields::default();
             f.put("sc-status", v);
-            let ev = Event {
-                ts: None,
-                line: 1,
-                offset: 0,
-                raw: b"",
-                fields: &f,
-            };
+            let ev = Event::of(&f);
             let mut s = Scratch::default();
             let mut view = View::new(&ev, &mut s);
             index.rules(0, &mut view).map(<[usize]>::to_vec)

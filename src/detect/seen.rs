@@ -512,18 +512,7 @@ mod tests {
         f.put_str("c-ip", ip.as_bytes(), Esc::None);
         f.put_str("cs-username", user.as_bytes(), Esc::None);
         f.put("sc-bytes", Val::Num(b));
-        s.0.add(&mut s.1, file, ts, &event(&f));
-    }
-
-    /// An event of these fields alone.
-    fn event<'f, 'a>(f: &'f Fields<'a>) -> Event<'a, 'f> {
-        Event {
-            ts: None,
-            line: 1,
-            offset: 0,
-            raw: b"",
-            fields: f,
-        }
+        s.0.add(&mut s.1, file, ts, &Event::of(&f));
     }
 
     #[test]
@@ -535,7 +524,7 @@ mod tests {
             f.put_str("userIdentity.accessKeyId", b"ASIAEXAMPLE", Esc::None);
             f.put("additionalEventData.bytesTransferredOut", Val::Json(raw));
             let before = s.0.tally.first().map_or(0, |h| h.bytes_out);
-            s.0.add(&mut s.1, 0, 0, &event(&f));
+            s.0.add(&mut s.1, 0, 0, &Event::of(&f));
             assert_eq!(s.0.tally[0].bytes_out - before, want, "{raw:?}");
         }
     }

@@ -226,16 +226,6 @@ mod tests {
     use super::{Scratch, View};
     use crate::parse::{Esc, Event, Fields, Val};
 
-    fn event<'a, 'f>(f: &'f Fields<'a>) -> Event<'a, 'f> {
-        Event {
-            ts: None,
-            line: 1,
-            offset: 0,
-            raw: b"",
-            fields: f,
-        }
-    }
-
     #[test]
     fn lookups_reused_across_events_follow_each_events_fields() {
         let names = [
@@ -265,7 +255,7 @@ mod tests {
         let mut d = Fields::default();
         d.put_src(b"sc-status", Val::Num(302));
         d.put_src(b"cs-username", Val::Str(b"carol", Esc::None));
-        let (ea, eb, ec, ed) = (event(&a), event(&b), event(&c), event(&d));
+        let (ea, eb, ec, ed) = (Event::of(&a), Event::of(&b), Event::of(&c), Event::of(&d));
         let mut v = View::new(&ea, &mut s);
         assert_eq!(v.value(user), Some(&b"alice"[..]));
         let generation = v.s.generation;
