@@ -688,6 +688,9 @@ struct ChunkScan {
     len: usize,
     lower: Vec<u8>,
     hits: Vec<(u32, u32)>,
+    /// The first hit not before the last record asked about: records come in order, so the
+    /// next one's hits are found from here.
+    cursor: std::cell::Cell<usize>,
     /// Records of this buffer start with an address worth looking ahead for.
     ahead_on: bool,
 }
@@ -752,7 +755,16 @@ impl ChunkScan {
 
     /// The literal matches that start inside `at..at + len`.
     fn hits_in(&self, at: usize, len: usize) -> &[(u32, u32)] {
-        let i = self.hits.partition_point(|&(h, _)| (h as usize) < at);
+        let before = |k: usize| self.hits.get(k).is_some_and(|&(h, _)| (h as usize) < at);
+        let mut i = self.cursor.get().min(self.hits.len());
+        if i > 0 && !before(i - 1) {
+            // An earlier record than the last one: search from the start.
+            i = self.hits.partition_point(|&(h, _)| (h as usize) < at);
+        }
+        while before(i) {
+            i += 1;
+        }
+        self.cursor.set(i);
         // A record holds few matches, if any.
         let n = self.hits[i..]
             .iter()
@@ -1003,6 +1015,7 @@ impl Sink for DetectSink<'_> {
         };
         let ascii = lower_ascii(data, &mut c.lower);
         pf.chunk_hits(&c.lower, &mut c.hits);
+        c.cursor.set(0);
         (c.format, c.base, c.len) = (Some(format), data.as_ptr() as usize, data.len());
         ascii
     }
@@ -1219,6 +1232,24 @@ pub fn findings(engine: &Engine, state: &Partial, paths: &[String]) -> Vec<Findi
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn a_records_hits_are_found_in_order_and_out_of_it() {
+        let c = super::ChunkScan {
+            hits: vec![(5, 8), (12, 14), (15, 16), (20, 25), (40, 41)],
+            ..Default::default()
+        };
+        let at = |a, n| c.hits_in(a, n).to_vec();
+        assert_eq!(at(0, 10), [(5, 8)]);
+        assert_eq!(at(10, 10), [(12, 14), (15, 16)]);
+        assert_eq!(at(30, 5), []);
+        assert_eq!(at(36, 10), [(40, 41)]);
+        assert_eq!(at(50, 10), []);
+        // Back to an earlier record.
+        assert_eq!(at(20, 1), [(20, 25)]);
+        assert_eq!(at(0, 5), []);
+        assert_eq!(at(0, 13), [(5, 8), (12, 14)]);
+    }
+
     #[test]
     fn lowering_a_buffer_tells_whether_it_is_ascii() {
         let mut out = Vec::new();
