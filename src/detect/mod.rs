@@ -705,8 +705,19 @@ struct Ahead {
     /// Address just past the last record looked at, and how many records ahead that is.
     end: usize,
     lead: usize,
-    /// Addresses of the records between [`AHEAD_NEAR`] and `lead` ahead, nearest first.
-    ring: std::collections::VecDeque<Option<u32>>,
+    /// The records from the next one to `lead` ahead, nearest first: where each one's first
+    /// word is and that word read as an IPv4 address.
+    ring: std::collections::VecDeque<Word>,
+    /// The record being parsed, as it was read ahead.
+    current: Option<Word>,
+}
+
+/// A record's first word (address and length) and, when it spells one, the IPv4 address.
+#[derive(Clone, Copy)]
+pub struct Word {
+    pub at: usize,
+    pub len: usize,
+    pub v4: Option<u32>,
 }
 
 const AHEAD_FAR: usize = 8;
@@ -715,33 +726,41 @@ const AHEAD_NEAR: usize = 3;
 impl Ahead {
     fn step(&mut self, rest: &[u8], names: &corrlog::Interner, seen: &seen::Seen) {
         let start = rest.as_ptr() as usize;
+        self.current = None;
         if self.end < start || self.end > start + rest.len() {
             // A new buffer (or a jump in it): start over from the next record.
             (self.end, self.lead) = (start, 0);
             self.ring.clear();
         } else {
             self.lead = self.lead.saturating_sub(1);
+            // The record about to be parsed was the nearest one ahead.
+            while self.ring.front().is_some_and(|w| w.at < start) {
+                self.current = self.ring.pop_front();
+            }
         }
         while self.lead < AHEAD_FAR && self.end < start + rest.len() {
             let line = &rest[self.end - start..];
-            let addr = memchr::memchr(b' ', &line[..line.len().min(16)])
-                .and_then(|e| corrlog::ipv4(&line[..e]));
-            if let Some(a) = addr {
+            let len = memchr::memchr(b' ', &line[..line.len().min(16)]).unwrap_or(usize::MAX);
+            let v4 = line.get(..len).and_then(corrlog::ipv4);
+            if let Some(a) = v4 {
                 names.prefetch_v4(a);
             }
-            self.ring.push_back(addr);
+            self.ring.push_back(Word {
+                at: self.end,
+                len,
+                v4,
+            });
             self.end += memchr::memchr(b'\n', line).map_or(line.len(), |e| e + 1);
             self.lead += 1;
         }
-        while self.ring.len() > AHEAD_FAR - AHEAD_NEAR {
-            if let Some(id) = self
-                .ring
-                .pop_front()
-                .flatten()
-                .and_then(|a| names.find_v4(a))
-            {
-                seen.prefetch(id);
-            }
+        // The record that just came within reach: its slot has had time to arrive.
+        if let Some(id) = self
+            .ring
+            .get(AHEAD_NEAR - 1)
+            .and_then(|w| w.v4)
+            .and_then(|a| names.find_v4(a))
+        {
+            seen.prefetch(id);
         }
     }
 }
@@ -888,10 +907,13 @@ impl Sink for DetectSink<'_> {
             offset: ev.offset,
         };
         self.state.activity.add(file.index, ts, r);
-        let addr = self
-            .state
-            .seen
-            .add(&mut self.state.names, file.index, ts, ev);
+        let addr = self.state.seen.add(
+            &mut self.state.names,
+            file.index,
+            ts,
+            ev,
+            self.ahead.current,
+        );
         let engine = self.engine;
         let Some((cands, pf)) = engine.candidates(format) else {
             return;

@@ -225,7 +225,9 @@ fn maybe(name: &[u8]) -> bool {
         .is_some_and(|&c| name.len() < 64 && MAYBE[name.len()][(c & 0x7f) as usize])
 }
 
-fn pick<'f>(f: &'f Fields<'_>) -> Picked<'f> {
+/// `read`: the record's first word as the lookahead read it, so an address field that is
+/// that word is not read again.
+fn pick<'f>(f: &'f Fields<'_>, read: Option<super::Word>) -> Picked<'f> {
     let mut p = Picked::default();
     for i in 0..f.len() {
         let name = f.name(i);
@@ -242,10 +244,13 @@ fn pick<'f>(f: &'f Fields<'_>) -> Picked<'f> {
             let s = s.strip_prefix(b"\"").unwrap_or(s);
             let s = s.strip_suffix(b"\"").unwrap_or(s);
             // An address is read as a number once, here; the interner takes the number.
-            let v4 = if kind == IP {
-                super::corrlog::ipv4(s)
-            } else {
+            let v4 = if kind != IP {
                 None
+            } else if let Some(w) = read.filter(|w| w.at == s.as_ptr() as usize && w.len == s.len())
+            {
+                w.v4
+            } else {
+                super::corrlog::ipv4(s)
             };
             let usable = !s.is_empty()
                 && s != b"-"
@@ -295,8 +300,9 @@ impl Seen {
         file: usize,
         ts: i64,
         ev: &Event<'_, 'f>,
+        read: Option<super::Word>,
     ) -> Option<(&'f [u8], u32)> {
-        let p = pick(ev.fields);
+        let p = pick(ev.fields, read);
         let mut addr = None;
         // Only the web server's and S3's counts: an application's own `bytes` field repeats
         // the web server's count for the same response.
@@ -512,7 +518,7 @@ mod tests {
         f.put_str("c-ip", ip.as_bytes(), Esc::None);
         f.put_str("cs-username", user.as_bytes(), Esc::None);
         f.put("sc-bytes", Val::Num(b));
-        s.0.add(&mut s.1, file, ts, &Event::of(&f));
+        s.0.add(&mut s.1, file, ts, &Event::of(&f), None);
     }
 
     #[test]
@@ -524,7 +530,7 @@ mod tests {
             f.put_str("userIdentity.accessKeyId", b"ASIAEXAMPLE", Esc::None);
             f.put("additionalEventData.bytesTransferredOut", Val::Json(raw));
             let before = s.0.tally.first().map_or(0, |h| h.bytes_out);
-            s.0.add(&mut s.1, 0, 0, &Event::of(&f));
+            s.0.add(&mut s.1, 0, 0, &Event::of(&f), None);
             assert_eq!(s.0.tally[0].bytes_out - before, want, "{raw:?}");
         }
     }
