@@ -928,19 +928,15 @@ impl Sink for DetectSink<'_> {
                 let lower = &chunk.lower[at..at + len];
                 let hits = chunk.hits_in(at, len);
                 if !hits.is_empty() {
-                    let (marks, g) = (&mut self.mark, self.generation);
-                    pf.mark_hits(&chunk.lower, at, len, hits, |rules| {
-                        for &r in rules {
-                            marks[r] = g;
-                        }
-                    });
+                    let marks = mark(&mut self.mark, self.generation);
+                    pf.mark_hits(&chunk.lower, at, len, hits, marks);
                 }
                 View::with_raw_lower(ev, &mut self.scratch, lower)
             }
             None => {
                 let mut v = View::new(ev, &mut self.scratch);
                 if filtered {
-                    mark(pf, v.raw_lower(), &mut self.mark, self.generation);
+                    pf.mark_all(v.raw_lower(), mark(&mut self.mark, self.generation));
                 }
                 v
             }
@@ -1082,13 +1078,11 @@ fn lower_ascii(data: &[u8], out: &mut Vec<u8>) -> bool {
     high < 0x80
 }
 
-/// Marks the rules whose literals occur in a lower-cased record.
-fn mark(pf: &Prefilter, lower: &[u8], marks: &mut [u32], generation: u32) {
-    if let Some(ac) = &pf.ac {
-        for m in ac.find_overlapping_iter(lower) {
-            for &r in &pf.rules_of[m.pattern().as_usize()] {
-                marks[r] = generation;
-            }
+/// A prefilter callback that marks the rules it is given as candidates for the current event.
+fn mark(marks: &mut [u32], generation: u32) -> impl FnMut(&[usize]) + '_ {
+    move |rules| {
+        for &r in rules {
+            marks[r] = generation;
         }
     }
 }

@@ -119,6 +119,15 @@ impl Prefilter {
         }
     }
 
+    /// Calls `each` with the rules of every literal in a lower-cased record.
+    pub(super) fn mark_all(&self, lower: &[u8], mut each: impl FnMut(&[usize])) {
+        if let Some(ac) = &self.ac {
+            for m in ac.find_overlapping_iter(lower) {
+                each(&self.rules_of[m.pattern().as_usize()]);
+            }
+        }
+    }
+
     /// Calls `each` with the rules of every literal in the record at `at..at + len` of the
     /// lower-cased chunk, given the chunk's hits that start inside the record: the literals
     /// are looked for only from each hit's start to its end plus the longest literal.
@@ -135,9 +144,7 @@ impl Prefilter {
         };
         let line_end = at + len;
         if self.packed.is_empty() {
-            for m in ac.find_overlapping_iter(&lower[at..line_end]) {
-                each(&self.rules_of[m.pattern().as_usize()]);
-            }
+            self.mark_all(&lower[at..line_end], each);
             return;
         }
         // Occurrences starting from an earlier hit's start up to `covered` were found: the hit
