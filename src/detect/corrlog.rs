@@ -383,8 +383,9 @@ const T_FLOAT: u8 = 8;
 /// In a tag byte, over the value's: the same for the value's number.
 const T_VALUE_FLOAT: u8 = 16;
 
-fn put_num_body(out: &mut Vec<u8>, x: f64) {
-    match whole(x) {
+/// A number as written: a varint when it is whole (see [`whole`]), else its 8 bytes.
+fn put_num_body(out: &mut Vec<u8>, x: f64, as_whole: Option<u64>) {
+    match as_whole {
         Some(n) => put_varint(out, n),
         None => out.extend_from_slice(&x.to_bits().to_le_bytes()),
     }
@@ -400,24 +401,29 @@ fn get_num_body(b: &[u8], i: &mut usize, float: bool) -> f64 {
 
 /// One tag byte (the value's kind, and how the numbers are written), the bytes, the value.
 fn put_value(out: &mut Vec<u8>, v: &Value, bytes: f64) {
-    let float = if whole(bytes).is_some() { 0 } else { T_FLOAT };
-    match *v {
-        Value::None => out.push(V_NONE | float),
-        Value::Num(x) if x.to_bits() == bytes.to_bits() => out.push(V_SAME | float),
-        Value::Num(x) => {
-            let vf = if whole(x).is_some() { 0 } else { T_VALUE_FLOAT };
-            out.push(V_NUM | float | vf);
-        }
-        Value::Hash(h) if h < 1 << 56 => out.push(V_SMALL | float),
-        Value::Hash(_) => out.push(V_HASH | float),
-        Value::Base(_) => out.push(V_BASE | float),
-    }
-    put_num_body(out, bytes);
-    match *v {
-        Value::Num(x) if x.to_bits() != bytes.to_bits() => put_num_body(out, x),
-        Value::Hash(h) if h < 1 << 56 => put_varint(out, h),
-        Value::Hash(h) => out.extend_from_slice(&h.to_le_bytes()),
-        Value::Base(k) => put_varint(out, k as u64),
+    let b = whole(bytes);
+    let float = if b.is_some() { 0 } else { T_FLOAT };
+    // A value's own number, when it is not the bytes again.
+    let num = match *v {
+        Value::Num(x) if x.to_bits() != bytes.to_bits() => Some((x, whole(x))),
+        _ => None,
+    };
+    let tag = match (v, num) {
+        (Value::None, _) => V_NONE,
+        (Value::Num(_), None) => V_SAME,
+        (Value::Num(_), Some((_, Some(_)))) => V_NUM,
+        (Value::Num(_), Some((_, None))) => V_NUM | T_VALUE_FLOAT,
+        (Value::Hash(h), _) if *h < 1 << 56 => V_SMALL,
+        (Value::Hash(_), _) => V_HASH,
+        (Value::Base(_), _) => V_BASE,
+    };
+    out.push(tag | float);
+    put_num_body(out, bytes, b);
+    match (v, num) {
+        (_, Some((x, w))) => put_num_body(out, x, w),
+        (Value::Hash(h), _) if *h < 1 << 56 => put_varint(out, *h),
+        (Value::Hash(h), _) => out.extend_from_slice(&h.to_le_bytes()),
+        (Value::Base(k), _) => put_varint(out, *k as u64),
         _ => {}
     }
 }

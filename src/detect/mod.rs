@@ -714,10 +714,10 @@ struct Ahead {
 
 /// A record's first word (address and length) and, when it spells one, the IPv4 address.
 #[derive(Clone, Copy)]
-pub struct Word {
-    pub at: usize,
-    pub len: usize,
-    pub v4: Option<u32>,
+pub(crate) struct Word {
+    pub(crate) at: usize,
+    pub(crate) len: usize,
+    pub(crate) v4: Option<u32>,
 }
 
 const AHEAD_FAR: usize = 8;
@@ -942,10 +942,9 @@ impl Sink for DetectSink<'_> {
             }
         };
         if let Some(k) = &pf.key {
+            let mut marks = mark(&mut self.mark, self.generation);
             for i in 0..k.fields.len() {
-                for &r in k.rules(i, &mut v).unwrap_or_default() {
-                    self.mark[r] = self.generation;
-                }
+                marks(k.rules(i, &mut v).unwrap_or_default());
             }
         }
         let mut ent: Option<Entities> = None;

@@ -294,7 +294,7 @@ impl Seen {
     /// Returns the field that named the event's address and the address's id, when the id
     /// is that of the field's whole value (a correlation grouped by that field alone has it as
     /// its group id, without a second lookup).
-    pub fn add<'f>(
+    pub(crate) fn add<'f>(
         &mut self,
         names: &mut Interner,
         file: usize,
