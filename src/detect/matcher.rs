@@ -150,7 +150,9 @@ impl Matcher {
         let mut named = Vec::with_capacity(names.len());
         let mut fields = Vec::new();
         for n in &names {
-            named.push(node(&det.named[*n], &mut fields, &cx).map_err(|e| format!("{n}: {e}"))?);
+            let compiled =
+                node(&det.named[*n], &mut fields, &cx).map_err(|e| format!("{n}: {e}"))?;
+            named.push(flatten(compiled));
         }
         let conds = det
             .conditions
@@ -215,6 +217,17 @@ impl Matcher {
                 }
             }
         }
+    }
+}
+
+/// An `and` or `or` of one operand is that operand (a selection of one field test, the usual
+/// case): it is evaluated without the extra step.
+fn flatten(n: Node) -> Node {
+    match n {
+        Node::And(ns) | Node::Or(ns) if ns.len() == 1 => flatten(ns.into_iter().next().unwrap()),
+        Node::And(ns) => Node::And(ns.into_iter().map(flatten).collect()),
+        Node::Or(ns) => Node::Or(ns.into_iter().map(flatten).collect()),
+        other => other,
     }
 }
 
