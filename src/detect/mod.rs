@@ -671,8 +671,10 @@ pub struct DetectSink<'e> {
     pool: Pool,
     scratch: Scratch,
     state: Partial,
-    /// `mark[rule] == generation` when the rule's literals occur in the current record.
+    /// `mark[rule] == generation` when the rule's literals occur in the current record (or
+    /// its key index names it); `marked` lists those rules.
     mark: Vec<u32>,
+    marked: Vec<usize>,
     generation: u32,
     chunk: ChunkScan,
     /// The group key being built, and the keys of this event already interned: (group-by
@@ -905,6 +907,7 @@ impl<'e> SinkFactory for DetectFactory<'e> {
             scratch: reuse.scratch,
             state,
             mark: reuse.mark,
+            marked: Vec::new(),
             generation: reuse.generation,
             chunk: reuse.chunk,
             key: reuse.key,
@@ -935,10 +938,16 @@ impl Sink for DetectSink<'_> {
             self.ahead.current,
         );
         let engine = self.engine;
-        let Some((cands, pf)) = engine.candidates(format) else {
+        let Some((_, pf)) = engine.candidates(format) else {
             return;
         };
         self.generation = self.generation.wrapping_add(1);
+        if self.generation == 0 {
+            // After a wrap, old marks could look current.
+            self.mark.fill(0);
+            self.generation = 1;
+        }
+        self.marked.clear();
         let filtered = !matches!(format, Format::Json | Format::W3c) && pf.ac.is_some();
         let chunk = &self.chunk;
         let mut v = match chunk.locate(format, ev.raw).filter(|_| filtered) {
@@ -948,7 +957,7 @@ impl Sink for DetectSink<'_> {
                 let lower = &chunk.lower[at..at + len];
                 let hits = chunk.hits_in(at, len);
                 if !hits.is_empty() {
-                    let marks = mark(&mut self.mark, self.generation);
+                    let marks = mark(&mut self.mark, &mut self.marked, self.generation);
                     pf.mark_hits(&chunk.lower, at, len, hits, marks);
                 }
                 View::with_raw_lower(ev, &mut self.scratch, lower)
@@ -956,13 +965,14 @@ impl Sink for DetectSink<'_> {
             None => {
                 let mut v = View::new(ev, &mut self.scratch);
                 if filtered {
-                    pf.mark_all(v.raw_lower(), mark(&mut self.mark, self.generation));
+                    let marks = mark(&mut self.mark, &mut self.marked, self.generation);
+                    pf.mark_all(v.raw_lower(), marks);
                 }
                 v
             }
         };
         if let Some(k) = &pf.key {
-            let mut marks = mark(&mut self.mark, self.generation);
+            let mut marks = mark(&mut self.mark, &mut self.marked, self.generation);
             for i in 0..k.fields.len() {
                 marks(k.rules(i, &mut v).unwrap_or_default());
             }
@@ -970,15 +980,17 @@ impl Sink for DetectSink<'_> {
         let mut ent: Option<Entities> = None;
         self.keys.clear();
         let rules = &*self.rules;
-        for &ri in cands {
+        // The rules to evaluate: those evaluated on every record, and those the prefilter or
+        // the key index marked, in rule order.
+        let every = if filtered {
+            &pf.every_searched
+        } else {
+            &pf.every_unsearched
+        };
+        self.marked.sort_unstable();
+        let marked = std::mem::take(&mut self.marked);
+        for ri in union_sorted(every, &marked) {
             let rule = &rules[ri];
-            if pf.key.as_ref().is_some_and(|k| k.keyed[ri]) {
-                if self.mark[ri] != self.generation {
-                    continue;
-                }
-            } else if filtered && !pf.always[ri] && self.mark[ri] != self.generation {
-                continue;
-            }
             if let (Some(h), Some(t)) = (&rule.off_hours, ev.ts)
                 && !h.is_off(t.nanos, t.offset)
             {
@@ -1041,6 +1053,7 @@ impl Sink for DetectSink<'_> {
                 );
             }
         }
+        self.marked = marked;
     }
 
     fn buffer(&mut self, data: &[u8], format: Format) -> bool {
@@ -1098,13 +1111,48 @@ fn lower_ascii(data: &[u8], out: &mut Vec<u8>) -> bool {
     high < 0x80
 }
 
-/// A prefilter callback that marks the rules it is given as candidates for the current event.
-fn mark(marks: &mut [u32], generation: u32) -> impl FnMut(&[usize]) + '_ {
+/// A prefilter callback that marks the rules it is given as candidates for the current event,
+/// and lists each once in `marked`.
+fn mark<'m>(
+    marks: &'m mut [u32],
+    marked: &'m mut Vec<usize>,
+    generation: u32,
+) -> impl FnMut(&[usize]) + 'm {
     move |rules| {
         for &r in rules {
-            marks[r] = generation;
+            if marks[r] != generation {
+                marks[r] = generation;
+                marked.push(r);
+            }
         }
     }
+}
+
+/// The union of two sorted lists of distinct rule indices, in order.
+fn union_sorted<'a>(a: &'a [usize], b: &'a [usize]) -> impl Iterator<Item = usize> + 'a {
+    let (mut i, mut j) = (0, 0);
+    std::iter::from_fn(move || {
+        let next = match (a.get(i), b.get(j)) {
+            (Some(&x), Some(&y)) if x == y => {
+                (i, j) = (i + 1, j + 1);
+                x
+            }
+            (Some(&x), Some(&y)) if x < y => {
+                i += 1;
+                x
+            }
+            (_, Some(&y)) => {
+                j += 1;
+                y
+            }
+            (Some(&x), None) => {
+                i += 1;
+                x
+            }
+            (None, None) => return None,
+        };
+        Some(next)
+    })
 }
 
 /// One matching event on its way to the correlations its rule feeds.
@@ -1284,6 +1332,24 @@ mod tests {
         assert_eq!(at(20, 1), [(20, 25)]);
         assert_eq!(at(0, 5), []);
         assert_eq!(at(0, 13), [(5, 8), (12, 14)]);
+    }
+
+    #[test]
+    fn the_rules_to_evaluate_are_both_lists_in_order_once() {
+        let u = |a: &[usize], b: &[usize]| super::union_sorted(a, b).collect::<Vec<_>>();
+        assert_eq!(u(&[1, 4, 9], &[0, 4, 5, 12]), [0, 1, 4, 5, 9, 12]);
+        assert_eq!(u(&[], &[3]), [3]);
+        assert_eq!(u(&[2, 3], &[]), [2, 3]);
+        assert_eq!(u(&[], &[]), [0usize; 0]);
+        // Marks are listed once however many literals of a rule a record holds.
+        let (mut marks, mut marked) = (vec![0u32; 6], Vec::new());
+        {
+            let mut m = super::mark(&mut marks, &mut marked, 7);
+            m(&[4, 1]);
+            m(&[1, 4, 5]);
+        }
+        assert_eq!(marked, [4, 1, 5]);
+        assert_eq!(marks, [0, 7, 0, 0, 7, 7]);
     }
 
     #[test]

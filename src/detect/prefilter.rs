@@ -18,8 +18,10 @@ pub(super) struct Prefilter {
     pub(super) ac: Option<aho_corasick::AhoCorasick>,
     /// Pattern id → rules that need it.
     pub(super) rules_of: Vec<Vec<usize>>,
-    /// By rule index: rules that cannot be prefiltered (always evaluated).
-    pub(super) always: Vec<bool>,
+    /// The rules evaluated on every record (in order): those neither keyed nor with literals
+    /// when records are searched, every rule not keyed when they are not (JSON, W3C).
+    pub(super) every_searched: Vec<usize>,
+    pub(super) every_unsearched: Vec<usize>,
     /// The length of the longest literal.
     longest: usize,
     /// The literals in groups small enough for the SIMD (Teddy) search, for whole buffers;
@@ -40,6 +42,7 @@ impl Prefilter {
         let key = KeyIndex::new(rules, subset);
         let mut pats: Vec<Vec<u8>> = Vec::new();
         let mut rules_of: Vec<Vec<usize>> = Vec::new();
+        // By rule index: rules that cannot be prefiltered (evaluated on every record).
         let mut always = vec![true; rules.len()];
         for &ri in subset {
             if key.as_ref().is_some_and(|k| k.keyed[ri]) {
@@ -80,11 +83,20 @@ impl Prefilter {
                     .build()
             })
             .collect();
+        let keyed = |ri: usize| key.as_ref().is_some_and(|k| k.keyed[ri]);
+        let every_unsearched: Vec<usize> =
+            subset.iter().copied().filter(|&ri| !keyed(ri)).collect();
+        let every_searched = every_unsearched
+            .iter()
+            .copied()
+            .filter(|&ri| always[ri])
+            .collect();
         Prefilter {
             key,
             ac,
             rules_of,
-            always,
+            every_searched,
+            every_unsearched,
             longest: pats.iter().map(Vec::len).max().unwrap_or(0),
             packed: packed.unwrap_or_default(),
         }
@@ -641,7 +653,8 @@ mod tests {
             key: None,
             ac: Some(ac.clone()),
             rules_of: (0..pats.len()).map(|k| vec![k]).collect(),
-            always: vec![false; pats.len()],
+            every_searched: Vec::new(),
+            every_unsearched: Vec::new(),
             longest: pats.iter().map(Vec::len).max().unwrap(),
             packed,
         };
