@@ -682,6 +682,8 @@ pub struct DetectSink<'e> {
     key: Vec<u8>,
     keys: Vec<(usize, u32)>,
     ahead: Ahead,
+    /// The fields the actors table reads, for the current field layout.
+    plan: seen::Plan,
 }
 
 /// The buffer being parsed, lower-cased, with the positions of literal matches in it.
@@ -913,6 +915,7 @@ impl<'e> SinkFactory for DetectFactory<'e> {
             key: reuse.key,
             keys: Vec::new(),
             ahead: Ahead::default(),
+            plan: seen::Plan::default(),
         }
     }
 }
@@ -930,12 +933,17 @@ impl Sink for DetectSink<'_> {
             offset: ev.offset,
         };
         self.state.activity.add(file.index, ts, r);
+        // One comparison of the field names with the previous event's serves the rules'
+        // lookups and the actors table.
+        let layout = self.scratch.sync_layout(ev.fields);
         let addr = self.state.seen.add(
             &mut self.state.names,
             file.index,
             ts,
             ev,
             self.ahead.current,
+            &mut self.plan,
+            layout,
         );
         let engine = self.engine;
         let Some((_, pf)) = engine.candidates(format) else {
@@ -960,10 +968,10 @@ impl Sink for DetectSink<'_> {
                     let marks = mark(&mut self.mark, &mut self.marked, self.generation);
                     pf.mark_hits(&chunk.lower, at, len, hits, marks);
                 }
-                View::with_raw_lower(ev, &mut self.scratch, lower)
+                View::synced_with_raw_lower(ev, &mut self.scratch, lower)
             }
             None => {
-                let mut v = View::new(ev, &mut self.scratch);
+                let mut v = View::synced(ev, &mut self.scratch);
                 if filtered {
                     let marks = mark(&mut self.mark, &mut self.marked, self.generation);
                     pf.mark_all(v.raw_lower(), marks);

@@ -225,20 +225,76 @@ fn maybe(name: &[u8]) -> bool {
         .is_some_and(|&c| name.len() < 64 && MAYBE[name.len()][(c & 0x7f) as usize])
 }
 
+/// What a field of an event is to the actors table.
+#[derive(Clone, Copy)]
+enum Role {
+    /// An entity: kind and priority (the lowest of a kind wins).
+    Entity(u8, u8),
+    BytesOut,
+    Records,
+    Outcome,
+    Event,
+}
+
+fn role(name: &[u8]) -> Option<Role> {
+    if !maybe(name) {
+        return None;
+    }
+    if let Some((kind, prio)) = entity_field(name) {
+        return Some(Role::Entity(kind, prio));
+    }
+    Some(match name {
+        b"sc-bytes" | b"additionalEventData.bytesTransferredOut" => Role::BytesOut,
+        b"row_count" | b"rows" => Role::Records,
+        b"outcome" => Role::Outcome,
+        b"event" => Role::Event,
+        _ => return None,
+    })
+}
+
+/// The fields of one field layout that the actors table reads, with their roles: records with
+/// the same field names in the same order (nearly every line of a log) read only those.
+#[derive(Default)]
+pub(crate) struct Plan {
+    roles: Vec<(usize, Role)>,
+    valid: bool,
+}
+
 /// `read`: the record's first word as the lookahead read it, so an address field that is
-/// that word is not read again.
-fn pick<'f>(f: &'f Fields<'_>, read: Option<super::Word>) -> Picked<'f> {
+/// that word is not read again. `layout`: whether the event's field names are those of the
+/// previous event (`same`), and whether they are all the parser's own (`fixed`), from the
+/// rules' field lookups ([`super::view::Scratch::sync_layout`]).
+fn pick<'f>(
+    f: &'f Fields<'_>,
+    read: Option<super::Word>,
+    plan: &mut Plan,
+    (same, fixed): (bool, bool),
+) -> Picked<'f> {
     let mut p = Picked::default();
+    if same && plan.valid {
+        for &(i, r) in &plan.roles {
+            apply(&mut p, r, f.name(i), f.value(i), read);
+        }
+        return p;
+    }
+    plan.roles.clear();
     for i in 0..f.len() {
         let name = f.name(i);
-        if !maybe(name) {
-            continue;
+        if let Some(r) = role(name) {
+            plan.roles.push((i, r));
+            apply(&mut p, r, name, f.value(i), read);
         }
-        let v = f.value(i);
-        if let Some((kind, prio)) = entity_field(name) {
+    }
+    plan.valid = fixed;
+    p
+}
+
+fn apply<'f>(p: &mut Picked<'f>, r: Role, name: &'f [u8], v: Val<'f>, read: Option<super::Word>) {
+    match r {
+        Role::Entity(kind, prio) => {
             // Escaped values are rare in these fields; they are skipped rather than decoded.
             let (Val::Str(s, Esc::None) | Val::Json(s)) = v else {
-                continue;
+                return;
             };
             let whole = s;
             let s = s.strip_prefix(b"\"").unwrap_or(s);
@@ -260,26 +316,18 @@ fn pick<'f>(f: &'f Fields<'_>, read: Option<super::Word>) -> Picked<'f> {
             if usable && slot.is_none_or(|(q, ..)| prio < q) {
                 *slot = Some((prio, s, name, s.len() == whole.len(), v4));
             }
-            continue;
         }
-        match name {
-            b"sc-bytes" | b"additionalEventData.bytesTransferredOut" => {
-                p.bytes_out = number(v).or(p.bytes_out)
-            }
-            b"row_count" | b"rows" => p.records = number(v).or(p.records),
-            // A disconnect names the account without showing it acted (a pre-authentication
-            // disconnect of an invalid user); the login itself says who got in.
-            b"outcome" => {
-                p.failed |= matches!(v, Val::Str(s, _) if matches!(s, b"failure" | b"invalid_user" | b"disconnect"))
-            }
-            b"event" => {
-                p.failed |=
-                    matches!(v, Val::Str(s, _) if memchr::memmem::find(s, b"fail").is_some())
-            }
-            _ => {}
+        Role::BytesOut => p.bytes_out = number(v).or(p.bytes_out),
+        Role::Records => p.records = number(v).or(p.records),
+        // A disconnect names the account without showing it acted (a pre-authentication
+        // disconnect of an invalid user); the login itself says who got in.
+        Role::Outcome => {
+            p.failed |= matches!(v, Val::Str(s, _) if matches!(s, b"failure" | b"invalid_user" | b"disconnect"))
+        }
+        Role::Event => {
+            p.failed |= matches!(v, Val::Str(s, _) if memchr::memmem::find(s, b"fail").is_some())
         }
     }
-    p
 }
 
 fn id_of(kind: u8, value: &[u8]) -> EntityId {
@@ -301,8 +349,10 @@ impl Seen {
         ts: i64,
         ev: &Event<'_, 'f>,
         read: Option<super::Word>,
+        plan: &mut Plan,
+        layout: (bool, bool),
     ) -> Option<(&'f [u8], u32)> {
-        let p = pick(ev.fields, read);
+        let p = pick(ev.fields, read, plan, layout);
         let mut addr = None;
         // Only the web server's and S3's counts: an application's own `bytes` field repeats
         // the web server's count for the same response.
@@ -518,7 +568,75 @@ mod tests {
         f.put_str("c-ip", ip.as_bytes(), Esc::None);
         f.put_str("cs-username", user.as_bytes(), Esc::None);
         f.put("sc-bytes", Val::Num(b));
-        s.0.add(&mut s.1, file, ts, &Event::of(&f), None);
+        s.0.add(
+            &mut s.1,
+            file,
+            ts,
+            &Event::of(&f),
+            None,
+            &mut Plan::default(),
+            (false, false),
+        );
+    }
+
+    /// Records of changing field layouts (an address and bytes; then also a user; then the
+    /// bytes first; then a failed login) read with one plan kept across them, as a sink does,
+    /// count as when each is read in full.
+    #[test]
+    fn a_layouts_plan_reads_what_reading_every_field_reads() {
+        let layouts: [&[(&'static str, &'static [u8])]; 4] = [
+            &[("c-ip", b"192.0.2.7"), ("sc-bytes", b"")],
+            &[
+                ("c-ip", b"192.0.2.8"),
+                ("cs-username", b"j.miller"),
+                ("sc-bytes", b""),
+            ],
+            &[("sc-bytes", b""), ("c-ip", b"192.0.2.9")],
+            &[
+                ("src_ip", b"192.0.2.7"),
+                ("user", b"root"),
+                ("outcome", b"failure"),
+            ],
+        ];
+        let order = [0, 0, 1, 1, 0, 2, 2, 3, 3, 0, 1, 3, 0];
+        let mut planned = (Seen::default(), Interner::default());
+        let mut full = (Seen::default(), Interner::default());
+        let (mut plan, mut scratch) = (Plan::default(), crate::detect::view::Scratch::default());
+        for (n, &k) in order.iter().enumerate() {
+            let mut f = Fields::default();
+            for &(name, value) in layouts[k] {
+                match name {
+                    "sc-bytes" => f.put(name, Val::Num(100 + n as i64)),
+                    _ => f.put_str(name, value, Esc::None),
+                }
+            }
+            let ev = Event::of(&f);
+            let ts = n as i64 * H;
+            let layout = scratch.sync_layout(&f);
+            assert_eq!(layout.0, n > 0 && order[n - 1] == k, "record {n}");
+            planned
+                .0
+                .add(&mut planned.1, 0, ts, &ev, None, &mut plan, layout);
+            full.0.add(
+                &mut full.1,
+                0,
+                ts,
+                &ev,
+                None,
+                &mut Plan::default(),
+                (false, false),
+            );
+        }
+        for s in [&mut planned, &mut full] {
+            s.0.fold(&s.1);
+        }
+        let mut a: Vec<_> = planned.0.entities.iter().collect();
+        let mut b: Vec<_> = full.0.entities.iter().collect();
+        a.sort_by_key(|e| *e.0);
+        b.sort_by_key(|e| *e.0);
+        assert_eq!(a, b);
+        // Three addresses and j.miller (root, whose login failed, is a target, not an actor).
+        assert_eq!(a.len(), 4);
     }
 
     #[test]
@@ -530,7 +648,16 @@ mod tests {
             f.put_str("userIdentity.accessKeyId", b"ASIAEXAMPLE", Esc::None);
             f.put("additionalEventData.bytesTransferredOut", Val::Json(raw));
             let before = s.0.tally.first().map_or(0, |h| h.bytes_out);
-            s.0.add(&mut s.1, 0, 0, &Event::of(&f), None);
+            let ev = Event::of(&f);
+            s.0.add(
+                &mut s.1,
+                0,
+                0,
+                &ev,
+                None,
+                &mut Plan::default(),
+                (false, false),
+            );
             assert_eq!(s.0.tally[0].bytes_out - before, want, "{raw:?}");
         }
     }

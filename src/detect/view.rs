@@ -42,21 +42,37 @@ pub struct View<'v, 'a> {
     raw_given: Option<&'v [u8]>,
 }
 
+impl Scratch {
+    /// Makes the lookups follow this event's field names: kept when they are those of the
+    /// previous event, all the parser's own; forgotten otherwise. Returns whether they were
+    /// kept, and whether this event's names are all the parser's own.
+    pub fn sync_layout(&mut self, fields: &crate::parse::Fields<'_>) -> (bool, bool) {
+        if self.layout_ok && fields.same_layout(&self.layout) {
+            return (true, true);
+        }
+        self.generation = self.generation.wrapping_add(1);
+        if self.generation == 0 || self.names.is_empty() {
+            // After a wrap, old entries could look current.
+            self.names.clear();
+            self.names.resize(NAME_SLOTS, (0, 0, 0, NONE));
+            self.generation = 1;
+        }
+        self.layout_ok = fields.layout(&mut self.layout);
+        (false, self.layout_ok)
+    }
+}
+
 impl<'v, 'a> View<'v, 'a> {
     pub fn new(ev: &'v Event<'a, 'v>, s: &'v mut Scratch) -> Self {
+        s.sync_layout(ev.fields);
+        Self::synced(ev, s)
+    }
+
+    /// A view of an event whose layout `s` already follows ([`Scratch::sync_layout`]).
+    pub fn synced(ev: &'v Event<'a, 'v>, s: &'v mut Scratch) -> Self {
         s.lower.clear();
         s.lower_at.clear();
         s.derived_len = 0;
-        if !(s.layout_ok && ev.fields.same_layout(&s.layout)) {
-            s.generation = s.generation.wrapping_add(1);
-            if s.generation == 0 || s.names.is_empty() {
-                // After a wrap, old entries could look current.
-                s.names.clear();
-                s.names.resize(NAME_SLOTS, (0, 0, 0, NONE));
-                s.generation = 1;
-            }
-            s.layout_ok = ev.fields.layout(&mut s.layout);
-        }
         View {
             ev,
             s,
@@ -65,9 +81,14 @@ impl<'v, 'a> View<'v, 'a> {
         }
     }
 
-    /// A view whose lower-cased raw record is already known.
-    pub fn with_raw_lower(ev: &'v Event<'a, 'v>, s: &'v mut Scratch, lower: &'v [u8]) -> Self {
-        let mut v = View::new(ev, s);
+    /// A view whose lower-cased raw record is already known, of an event whose layout `s`
+    /// already follows.
+    pub fn synced_with_raw_lower(
+        ev: &'v Event<'a, 'v>,
+        s: &'v mut Scratch,
+        lower: &'v [u8],
+    ) -> Self {
+        let mut v = View::synced(ev, s);
         v.raw_given = Some(lower);
         v
     }
