@@ -935,7 +935,7 @@ impl Sink for DetectSink<'_> {
         self.state.activity.add(file.index, ts, r);
         // One comparison of the field names with the previous event's serves the rules'
         // lookups and the actors table.
-        let layout = self.scratch.sync_layout(ev.fields);
+        self.plan.layout = self.scratch.sync_layout(ev.fields);
         let addr = self.state.seen.add(
             &mut self.state.names,
             file.index,
@@ -943,7 +943,6 @@ impl Sink for DetectSink<'_> {
             ev,
             self.ahead.current,
             &mut self.plan,
-            layout,
         );
         let engine = self.engine;
         let Some((_, pf)) = engine.candidates(format) else {

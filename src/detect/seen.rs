@@ -258,18 +258,16 @@ fn role(name: &[u8]) -> Option<Role> {
 pub(crate) struct Plan {
     roles: Vec<(usize, Role)>,
     valid: bool,
+    /// Set by the caller for each event: whether its field names are those of the previous
+    /// event, and whether they are all the parser's own
+    /// ([`super::view::Scratch::sync_layout`]).
+    pub(crate) layout: (bool, bool),
 }
 
 /// `read`: the record's first word as the lookahead read it, so an address field that is
-/// that word is not read again. `layout`: whether the event's field names are those of the
-/// previous event (`same`), and whether they are all the parser's own (`fixed`), from the
-/// rules' field lookups ([`super::view::Scratch::sync_layout`]).
-fn pick<'f>(
-    f: &'f Fields<'_>,
-    read: Option<super::Word>,
-    plan: &mut Plan,
-    (same, fixed): (bool, bool),
-) -> Picked<'f> {
+/// that word is not read again.
+fn pick<'f>(f: &'f Fields<'_>, read: Option<super::Word>, plan: &mut Plan) -> Picked<'f> {
+    let (same, fixed) = plan.layout;
     let mut p = Picked::default();
     if same && plan.valid {
         for &(i, r) in &plan.roles {
@@ -350,9 +348,8 @@ impl Seen {
         ev: &Event<'_, 'f>,
         read: Option<super::Word>,
         plan: &mut Plan,
-        layout: (bool, bool),
     ) -> Option<(&'f [u8], u32)> {
-        let p = pick(ev.fields, read, plan, layout);
+        let p = pick(ev.fields, read, plan);
         let mut addr = None;
         // Only the web server's and S3's counts: an application's own `bytes` field repeats
         // the web server's count for the same response.
@@ -575,7 +572,6 @@ mod tests {
             &Event::of(&f),
             None,
             &mut Plan::default(),
-            (false, false),
         );
     }
 
@@ -612,20 +608,11 @@ mod tests {
             }
             let ev = Event::of(&f);
             let ts = n as i64 * H;
-            let layout = scratch.sync_layout(&f);
-            assert_eq!(layout.0, n > 0 && order[n - 1] == k, "record {n}");
-            planned
-                .0
-                .add(&mut planned.1, 0, ts, &ev, None, &mut plan, layout);
-            full.0.add(
-                &mut full.1,
-                0,
-                ts,
-                &ev,
-                None,
-                &mut Plan::default(),
-                (false, false),
-            );
+            plan.layout = scratch.sync_layout(&f);
+            assert_eq!(plan.layout.0, n > 0 && order[n - 1] == k, "record {n}");
+            planned.0.add(&mut planned.1, 0, ts, &ev, None, &mut plan);
+            full.0
+                .add(&mut full.1, 0, ts, &ev, None, &mut Plan::default());
         }
         for s in [&mut planned, &mut full] {
             s.0.fold(&s.1);
@@ -649,15 +636,7 @@ mod tests {
             f.put("additionalEventData.bytesTransferredOut", Val::Json(raw));
             let before = s.0.tally.first().map_or(0, |h| h.bytes_out);
             let ev = Event::of(&f);
-            s.0.add(
-                &mut s.1,
-                0,
-                0,
-                &ev,
-                None,
-                &mut Plan::default(),
-                (false, false),
-            );
+            s.0.add(&mut s.1, 0, 0, &ev, None, &mut Plan::default());
             assert_eq!(s.0.tally[0].bytes_out - before, want, "{raw:?}");
         }
     }
