@@ -28,6 +28,9 @@ pub struct Scratch {
     /// the current event, the rest are buffers kept for reuse (no allocation per event).
     derived: Vec<(String, Vec<u8>)>,
     derived_len: usize,
+    /// Capture positions for each `extract` regex (by its address), reused from event to
+    /// event: `captures` would allocate them for every call.
+    locations: Vec<(usize, regex::bytes::CaptureLocations)>,
 }
 
 const NAME_SLOTS: usize = 256;
@@ -126,16 +129,30 @@ impl<'v, 'a> View<'v, 'a> {
         if slot == store.len() {
             store.push((String::new(), Vec::new()));
         }
+        let key = re as *const regex::bytes::Regex as usize;
+        let mut locations = std::mem::take(&mut self.s.locations);
+        let at = match locations
+            .iter()
+            .position(|(k, l)| *k == key && l.len() == re.captures_len())
+        {
+            Some(i) => i,
+            None => {
+                locations.push((key, re.capture_locations()));
+                locations.len() - 1
+            }
+        };
+        let locs = &mut locations[at].1;
         let found = self.value(field).and_then(|s| {
-            let c = re.captures(s)?;
-            let m = c.get(1).or_else(|| c.get(0))?;
+            re.captures_read(locs, s)?;
+            let (a, b) = locs.get(1).or_else(|| locs.get(0))?;
             let (n, v) = &mut store[slot];
             n.clear();
             n.push_str(name);
             v.clear();
-            v.extend_from_slice(m.as_bytes());
+            v.extend_from_slice(&s[a..b]);
             Some(())
         });
+        self.s.locations = locations;
         self.s.derived = store;
         if found.is_some() && slot == self.s.derived_len {
             self.s.derived_len += 1;
@@ -299,5 +316,28 @@ mod tests {
         let mut v = View::new(&eb, &mut s);
         assert_eq!(v.value(user), Some(&b"bob"[..]));
         assert_eq!(v.int(status), Some(404));
+    }
+
+    #[test]
+    fn derived_fields_take_the_first_group_or_the_whole_match() {
+        let id = regex::bytes::Regex::new(r"/(\d{1,18})/?$").unwrap();
+        let ext = regex::bytes::Regex::new(r"\.[a-z]+$").unwrap();
+        let mut s = Scratch::default();
+        for (stem, want_id, want_ext) in [
+            (&b"/api/customers/10023"[..], Some(&b"10023"[..]), None),
+            (b"/export/42/", Some(b"42"), None),
+            (b"/static/app.js", None, Some(&b".js"[..])),
+            (b"/api/customers/7", Some(b"7"), None),
+        ] {
+            let mut f = Fields::default();
+            f.put_str("cs-uri-stem", stem, Esc::None);
+            let ev = Event::of(&f);
+            let mut v = View::new(&ev, &mut s);
+            // Two regexes in turn, each with its own capture positions.
+            v.derive("object_id", "cs-uri-stem", &id);
+            v.derive("ext", "cs-uri-stem", &ext);
+            assert_eq!(v.value("object_id"), want_id, "{stem:?}");
+            assert_eq!(v.value("ext"), want_ext, "{stem:?}");
+        }
     }
 }
