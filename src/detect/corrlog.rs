@@ -925,14 +925,7 @@ mod tests {
                 // Forwards, by up to a few buckets.
                 ts += (next() % (4 * M as u64)) as i64;
                 let x = (next() % 1000) as f64 - if round % 3 == 0 { 300.0 } else { 0.0 };
-                evs.push(Rec {
-                    gid: 0,
-                    ts,
-                    tz: 0,
-                    at: at(0, 0, 0),
-                    bytes: x,
-                    value: Value::Num(x),
-                });
+                evs.push(num_rec(ts, x));
             }
             // Every fifth key's records come out of order (a thread that took an earlier
             // chunk after a later one).
@@ -973,6 +966,18 @@ mod tests {
         assert!(d.bound().0 >= 3 && d.bound().1 >= 3.0, "{:?}", d.bound());
     }
 
+    /// A record of group 0 at `ts` whose value and bytes are `x`.
+    fn num_rec(ts: i64, x: f64) -> Rec {
+        Rec {
+            gid: 0,
+            ts,
+            tz: 0,
+            at: at(0, 0, 0),
+            bytes: x,
+            value: Value::Num(x),
+        }
+    }
+
     fn x_of(r: &Rec) -> f64 {
         match r.value {
             Value::Num(x) => x,
@@ -983,14 +988,7 @@ mod tests {
     #[test]
     fn densest_window_bounds_every_window() {
         const M: i64 = 60_000_000_000;
-        let rec = |ts: i64, x: f64| Rec {
-            gid: 0,
-            ts,
-            tz: 0,
-            at: at(0, 0, 0),
-            bytes: x,
-            value: Value::Num(x),
-        };
+        let rec = num_rec;
         // Minutes 0, 0, 1, 5, 6, 6, 6: three in minute 6, four in minutes 5-6.
         let evs: Vec<Rec> = [
             (0, 1.0),
