@@ -77,10 +77,9 @@ pub struct Engine {
     /// that keeps the same state: an absolute and a baseline threshold on one sum).
     state_of: Vec<usize>,
     pub skipped: Vec<Skipped>,
-    /// For each format (by its position in `Format::ALL`), the rules its events can match.
-    by_format: Vec<Vec<usize>>,
-    /// For each format (same order), the prefilter over its rules.
-    prefilters: Vec<Prefilter>,
+    /// For each format (by its position in `Format::ALL`), the prefilter over the rules its
+    /// events can match; None when no rule can.
+    prefilters: Vec<Option<Prefilter>>,
 }
 
 pub(crate) fn level_of(l: Option<rsigma_parser::Level>) -> &'static str {
@@ -156,17 +155,14 @@ impl Engine {
                 }),
             }
         }
-        let by_format: Vec<Vec<usize>> = Format::ALL
+        let prefilters = Format::ALL
             .iter()
             .map(|&f| {
-                (0..rules.len())
+                let subset: Vec<usize> = (0..rules.len())
                     .filter(|&i| rules[i].route.reads(f))
-                    .collect()
+                    .collect();
+                (!subset.is_empty()).then(|| Prefilter::new(&rules, &subset))
             })
-            .collect();
-        let prefilters = by_format
-            .iter()
-            .map(|subset| Prefilter::new(&rules, subset))
             .collect();
         let state_of = (0..corrs.len())
             .map(|i| {
@@ -180,15 +176,14 @@ impl Engine {
             corrs,
             state_of,
             skipped,
-            by_format,
             prefilters,
         }
     }
 
-    /// The rules that may match events of a format, and their prefilter.
-    fn candidates(&self, f: Format) -> Option<(&[usize], &Prefilter)> {
+    /// The prefilter over the rules that may match events of a format, when there are any.
+    fn prefilter(&self, f: Format) -> Option<&Prefilter> {
         let i = Format::ALL.iter().position(|&x| x == f)?;
-        Some((self.by_format[i].as_slice(), &self.prefilters[i])).filter(|(c, _)| !c.is_empty())
+        self.prefilters[i].as_ref()
     }
 
     /// The prefilter that searches whole buffers of a format, when there is one. JSON writers
@@ -198,9 +193,7 @@ impl Engine {
         if matches!(f, Format::Json | Format::W3c) {
             return None;
         }
-        self.candidates(f)
-            .map(|(_, p)| p)
-            .filter(|p| p.ac.is_some())
+        self.prefilter(f).filter(|p| p.ac.is_some())
     }
 }
 
@@ -945,7 +938,7 @@ impl Sink for DetectSink<'_> {
             &mut self.plan,
         );
         let engine = self.engine;
-        let Some((_, pf)) = engine.candidates(format) else {
+        let Some(pf) = engine.prefilter(format) else {
             return;
         };
         self.generation = self.generation.wrapping_add(1);
