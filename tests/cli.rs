@@ -980,3 +980,38 @@ fn scan_reports_invalid_utf8_as_sources_does() {
     assert_eq!(scanned, problems(&sources, "access.log"));
     assert_eq!(problems(&v["evidence"], "clean.log"), "[]");
 }
+
+/// A web server's access records sent through syslog (nginx `access_log syslog:`) are read by
+/// the web rules, with the client as the actor, while the file stays a syslog file.
+#[test]
+fn access_records_inside_syslog_meet_the_web_rules() {
+    let dir = tempfile::tempdir().unwrap();
+    let ev = dir.path().join("evidence");
+    fs::create_dir_all(&ev).unwrap();
+    fs::write(
+        ev.join("messages"),
+        concat!(
+            "Mar 27 13:41:05 web01 nginx: 203.0.113.9 - - [27/Mar/2026:13:41:05 +0000] ",
+            "\"GET /download?file=../../../../etc/passwd HTTP/1.1\" 200 1841 \"-\" \"curl/8.0\"\n",
+            "Mar 27 13:41:06 web01 sshd[123]: Accepted password for deploy from 198.51.100.3 port 22 ssh2\n",
+            "Mar 27 13:41:07 web01 nginx: 198.51.100.7 - - [27/Mar/2026:13:41:07 +0000] ",
+            "\"GET /products?id=4711 HTTP/1.1\" 200 5120 \"-\" \"Mozilla/5.0\"\n",
+        ),
+    )
+    .unwrap();
+    let v = scan_json(&[], &dir.path().join("case"), &ev);
+    assert_eq!(v["evidence"][0]["format"], "syslog", "{}", v["evidence"]);
+    let traversal: Vec<&serde_json::Value> = v["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["title"].as_str().unwrap().contains("traversal"))
+        .collect();
+    assert_eq!(traversal.len(), 1, "{}", v["findings"]);
+    assert_eq!(
+        traversal[0]["entities"]["ips"],
+        serde_json::json!(["203.0.113.9"])
+    );
+    assert_eq!(traversal[0]["first_seen"], "2026-03-27T13:41:05Z");
+    assert_eq!(traversal[0]["evidence"][0]["line"], 1, "{}", traversal[0]);
+}

@@ -87,7 +87,9 @@ fn wazuh_web_and_sshd_cases() {
     };
     let engine = engine();
     let tmp = tempfile::tempdir().unwrap();
-    for file in ["web_rules.ini", "web_appsec.ini"] {
+    // Today's rates, as floors: web_rules 3/6 (its syslog-wrapped SQL injection is read as an
+    // access record), web_appsec 10/25.
+    for (file, floor) in [("web_rules.ini", 50.0), ("web_appsec.ini", 40.0)] {
         let cases: Vec<_> = wazuh_cases(&dir.join(file))
             .into_iter()
             .filter(|c| c.1 >= 6)
@@ -109,7 +111,7 @@ fn wazuh_web_and_sshd_cases() {
             pct(hit, total)
         );
         println!("wazuh {file}: missed sections: {missed:?}");
-        assert!(pct(hit, total) >= 30.0, "{file}: rate fell");
+        assert!(pct(hit, total) >= floor, "{file}: rate fell");
     }
 }
 

@@ -48,6 +48,9 @@ pub enum Key<'a> {
 pub struct Fields<'a> {
     items: Vec<(Key<'a>, Val<'a>)>,
     arena: Vec<u8>,
+    /// The format of the record inside the file's framing, when it is another than the file's
+    /// (a web server's access record sent through syslog).
+    inner: Option<super::Format>,
 }
 
 impl<'a> Fields<'a> {
@@ -56,6 +59,22 @@ impl<'a> Fields<'a> {
     pub fn clear(&mut self) {
         self.items.clear();
         self.arena.clear();
+        self.inner = None;
+    }
+
+    /// Drops the fields after the first `n` (a parse of an inner record that failed).
+    pub fn truncate(&mut self, n: usize) {
+        self.items.truncate(n);
+    }
+
+    /// Says that the record is of another format than its file: rules of that format read it.
+    pub fn set_inner_format(&mut self, f: super::Format) {
+        self.inner = Some(f);
+    }
+
+    /// The record's own format, when it is another than its file's.
+    pub fn inner_format(&self) -> Option<super::Format> {
+        self.inner
     }
 
     /// Adds a field with a fixed name.

@@ -14,6 +14,9 @@ pub struct Syslog {
     cache: TsCache,
     zone: LocalZone,
     year: YearRef,
+    /// For web servers' access records sent through syslog (nginx `access_log syslog:`,
+    /// Apache piped to `logger`).
+    access: super::access::Access,
 }
 
 impl Syslog {
@@ -22,6 +25,31 @@ impl Syslog {
             cache: TsCache::default(),
             zone: ctx.local(),
             year: ctx.year,
+            access: super::access::Access::new(ctx),
+        }
+    }
+
+    /// A message that is a whole access record is read as one: its fields join the syslog
+    /// ones, the record counts as an access record (the web rules read it), and its own time,
+    /// which has a year and a zone, is the event's.
+    fn inner_access<'a>(&mut self, f: &mut Fields<'a>, ts: Option<Timestamp>) -> Option<Timestamp> {
+        let Some(Val::Str(msg, _)) = f.get("message") else {
+            return ts;
+        };
+        // An access record has a [time] and a quoted request; most messages have neither.
+        if memchr(b'[', msg).is_none() || memchr(b'"', msg).is_none() {
+            return ts;
+        }
+        let n = f.len();
+        match self.access.parse(msg, f) {
+            Ok(Outcome::Event(t)) => {
+                f.set_inner_format(super::Format::Access);
+                t.or(ts)
+            }
+            _ => {
+                f.truncate(n);
+                ts
+            }
         }
     }
 
@@ -85,7 +113,7 @@ impl RecordParser for Syslog {
         }
         i = util::skip_spaces(line, i);
         header(line, i, f)?;
-        Ok(Outcome::Event(Some(ts)))
+        Ok(Outcome::Event(self.inner_access(f, Some(ts))))
     }
 }
 
@@ -123,7 +151,7 @@ impl Syslog {
         msg = msg.strip_prefix("\u{feff}".as_bytes()).unwrap_or(msg);
         f.put_str("message", msg, Esc::None);
         enrich(f, msg);
-        Ok(Outcome::Event(ts))
+        Ok(Outcome::Event(self.inner_access(f, ts)))
     }
 }
 
@@ -244,6 +272,40 @@ mod tests {
         assert_eq!(f["pid"], "2231");
         let (ts, _) = parse_one(p.as_mut(), "Aug 14 11:58:48 web1 kernel: x").unwrap();
         assert_eq!(ts.as_deref(), Some("2005-08-14T11:58:48Z"));
+    }
+
+    #[test]
+    fn access_records_sent_through_syslog_are_read_as_access_records() {
+        let mut p = Syslog::new(&ctx());
+        let mut f = Fields::default();
+        let l = r#"Mar 27 13:41:05 web01 nginx: 203.0.113.9 - - [27/Mar/2017:13:41:05 -0700] "GET /api/customers?page=3 HTTP/1.1" 200 48213 "-" "curl/8.0""#;
+        let Ok(Outcome::Event(Some(ts))) = p.parse(l.as_bytes(), &mut f) else {
+            panic!("not an event with a time");
+        };
+        // The access record's own time: its year and zone, not the syslog header's.
+        assert_eq!(ts.to_utc_string(), "2017-03-27T20:41:05Z");
+        assert_eq!(f.inner_format(), Some(Format::Access));
+        assert_eq!(f.get("process"), Some(Val::Str(b"nginx", Esc::None)));
+        assert_eq!(f.get("c-ip"), Some(Val::Str(b"203.0.113.9", Esc::None)));
+        assert_eq!(
+            f.get("cs-uri-query"),
+            Some(Val::Str(b"/api/customers?page=3", Esc::None))
+        );
+        assert_eq!(f.get("sc-bytes"), Some(Val::Num(48213)));
+        // A message with brackets and quotes that is no access record stays a syslog message,
+        // without the fields the attempt had added.
+        let mut f = Fields::default();
+        let l = r#"Mar 27 13:41:07 web01 app: 10.0.0.1 - alice [27/Mar/2017:13:41:07 -0700] said "hello""#;
+        assert!(matches!(
+            p.parse(l.as_bytes(), &mut f),
+            Ok(Outcome::Event(Some(_)))
+        ));
+        assert_eq!(f.inner_format(), None);
+        assert_eq!(f.get("c-ip"), None);
+        assert_eq!(f.get("process"), Some(Val::Str(b"app", Esc::None)));
+        // And the next record starts afresh.
+        f.clear();
+        assert_eq!(f.inner_format(), None);
     }
 
     #[test]

@@ -264,7 +264,7 @@ fn parse_one<'a, S: Sink>(
                     raw: rec,
                     fields,
                 };
-                sink.event(file, fmt, &ev);
+                sink.event(file, fields.inner_format().unwrap_or(fmt), &ev);
             }
         }
         Ok(Outcome::Meta) => stats.meta += 1,
