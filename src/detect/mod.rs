@@ -1095,20 +1095,41 @@ impl Sink for DetectSink<'_> {
 }
 
 /// Writes `data` lower-cased (ASCII letters) into `out`, in one pass that also tells whether
-/// every byte is ASCII.
+/// every byte is ASCII. With AVX2 (checked once, at run time) the pass takes 32 bytes a step
+/// instead of the baseline's 16.
 fn lower_ascii(data: &[u8], out: &mut Vec<u8>) -> bool {
     out.clear();
     out.reserve(data.len());
-    let mut high = 0u8;
-    for block in data.chunks(64) {
-        let mut h = 0u8;
-        out.extend(block.iter().map(|&b| {
-            h |= b;
-            b.to_ascii_lowercase()
-        }));
-        high |= h;
-    }
+    let spare = &mut out.spare_capacity_mut()[..data.len()];
+    #[cfg(target_arch = "x86_64")]
+    let high = if std::arch::is_x86_feature_detected!("avx2") {
+        // SAFETY: the CPU has AVX2, checked just above.
+        unsafe { lower_into_avx2(data, spare) }
+    } else {
+        lower_into(data, spare)
+    };
+    #[cfg(not(target_arch = "x86_64"))]
+    let high = lower_into(data, spare);
+    // SAFETY: `lower_into` wrote every one of the first `data.len()` bytes.
+    unsafe { out.set_len(data.len()) };
     high < 0x80
+}
+
+/// Lower-cases `src` into `dst` (of the same length); returns every byte ORed together.
+#[inline(always)]
+fn lower_into(src: &[u8], dst: &mut [std::mem::MaybeUninit<u8>]) -> u8 {
+    let mut high = 0u8;
+    for (d, &b) in dst.iter_mut().zip(src) {
+        high |= b;
+        d.write(b.to_ascii_lowercase());
+    }
+    high
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+unsafe fn lower_into_avx2(src: &[u8], dst: &mut [std::mem::MaybeUninit<u8>]) -> u8 {
+    lower_into(src, dst)
 }
 
 /// A prefilter callback that marks the rules it is given as candidates for the current event,
