@@ -32,10 +32,12 @@ impl Syslog {
     /// A message that is a whole access record is read as one: its fields join the syslog
     /// ones, the record counts as an access record (the web rules read it), and its own time,
     /// which has a year and a zone, is the event's.
-    fn inner_access<'a>(&mut self, f: &mut Fields<'a>, ts: Option<Timestamp>) -> Option<Timestamp> {
-        let Some(Val::Str(msg, _)) = f.get("message") else {
-            return ts;
-        };
+    fn inner_access<'a>(
+        &mut self,
+        msg: &'a [u8],
+        f: &mut Fields<'a>,
+        ts: Option<Timestamp>,
+    ) -> Option<Timestamp> {
         // An access record has a [time] and a quoted request; most messages have neither.
         if memchr(b'[', msg).is_none() || memchr(b'"', msg).is_none() {
             return ts;
@@ -112,8 +114,8 @@ impl RecordParser for Syslog {
             return Err("no syslog timestamp");
         }
         i = util::skip_spaces(line, i);
-        header(line, i, f)?;
-        Ok(Outcome::Event(self.inner_access(f, Some(ts))))
+        let msg = header(line, i, f)?;
+        Ok(Outcome::Event(self.inner_access(msg, f, Some(ts))))
     }
 }
 
@@ -151,7 +153,7 @@ impl Syslog {
         msg = msg.strip_prefix("\u{feff}".as_bytes()).unwrap_or(msg);
         f.put_str("message", msg, Esc::None);
         enrich(f, msg);
-        Ok(Outcome::Event(self.inner_access(f, ts)))
+        Ok(Outcome::Event(self.inner_access(msg, f, ts)))
     }
 }
 
@@ -175,8 +177,8 @@ fn structured_data<'a>(line: &'a [u8], i: usize, f: &mut Fields<'a>) -> usize {
 }
 
 /// `host tag[pid]: message` after an RFC 3164 or ISO timestamp. A line without a host (the
-/// token right after the time is already the tag) is accepted too.
-pub fn header<'a>(line: &'a [u8], i: usize, f: &mut Fields<'a>) -> Result<(), Reject> {
+/// token right after the time is already the tag) is accepted too. Returns the message.
+fn header<'a>(line: &'a [u8], i: usize, f: &mut Fields<'a>) -> Result<&'a [u8], Reject> {
     if i >= line.len() {
         return Err("syslog line ends after the timestamp");
     }
@@ -191,7 +193,7 @@ pub fn header<'a>(line: &'a [u8], i: usize, f: &mut Fields<'a>) -> Result<(), Re
     let msg = &line[msg_start.min(line.len())..];
     f.put_str("message", msg, Esc::None);
     enrich(f, msg);
-    Ok(())
+    Ok(msg)
 }
 
 /// True when a token is already a tag (`sshd[12]:`, `kernel:`).
