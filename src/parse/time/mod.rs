@@ -484,4 +484,16 @@ mod tests {
         let p = parse_yymmdd(b"081208  9:04:52\t").unwrap();
         assert_eq!(utc(resolve(p)), "2008-12-08T09:04:52Z");
     }
+
+    #[test]
+    fn iso_with_space_padded_hour() {
+        // MariaDB's error log: two spaces, then a one-digit hour.
+        let p = parse_iso(b"2015-10-07  8:25:38 139845235329792 [Warning] Access").unwrap();
+        assert_eq!(p.2, 19);
+        assert_eq!(utc(resolve(p)), "2015-10-07T08:25:38Z");
+        let p = parse_iso(b"2015-10-07 18:25:38 1 [Note]").unwrap();
+        assert_eq!(utc(resolve(p)), "2015-10-07T18:25:38Z");
+        // Two spaces and a two-digit hour is not a time this shape writes.
+        assert!(parse_iso(b"2015-10-07  18:25:38").is_none());
+    }
 }

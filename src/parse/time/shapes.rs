@@ -211,6 +211,16 @@ pub fn parse_iso(b: &[u8]) -> Option<Parsed> {
     if !matches!(b.get(10), Some(b'T' | b' ' | b'_' | b't')) {
         return None;
     }
+    // MariaDB's and MySQL 5.5's error log pad a one-digit hour with a space:
+    // `2015-10-07  8:25:38`.
+    if b[10] == b' ' && b.get(11) == Some(&b' ') && b.get(13) == Some(&b':') {
+        let (hour, min, sec, nanos, end) = hms_loose(b, 12)?;
+        return Some((
+            Civil::at(year, month, day, (hour, min, sec, nanos)),
+            None,
+            end,
+        ));
+    }
     time_then_zone(b, 11, year, month, day, false)
 }
 
