@@ -1015,3 +1015,50 @@ fn access_records_inside_syslog_meet_the_web_rules() {
     assert_eq!(traversal[0]["first_seen"], "2026-03-27T13:41:05Z");
     assert_eq!(traversal[0]["evidence"][0]["line"], 1, "{}", traversal[0]);
 }
+
+#[test]
+fn database_password_guessing_is_found_in_error_logs_and_syslog() {
+    let dir = tempfile::tempdir().unwrap();
+    let ev = dir.path().join("evidence");
+    fs::create_dir_all(&ev).unwrap();
+    // MariaDB's own error log (a space-padded hour), and mysqld through syslog from another
+    // address: each address is counted on its own, each reaches ten in ten minutes.
+    let mut err = String::new();
+    for i in 0..12 {
+        err.push_str(&format!(
+            "2026-03-27  9:4{}:0{} 8 [Warning] Access denied for user 'user{i}'@'203.0.113.66' (using password: YES)\n",
+            i / 10,
+            i % 10
+        ));
+    }
+    fs::write(ev.join("mariadb.err"), err).unwrap();
+    let mut sys = String::new();
+    for i in 0..10 {
+        sys.push_str(&format!(
+            "Mar 27 09:41:0{i} db1 mysqld: 260327  9:41:0{i} [Warning] Access denied for user 'root'@'198.51.100.20' (using password: NO)\n"
+        ));
+    }
+    fs::write(ev.join("syslog"), sys).unwrap();
+    let v = scan_json(&[], &dir.path().join("case"), &ev);
+    let mut brute: Vec<&serde_json::Value> = v["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["title"] == "Database login brute force from one source")
+        .collect();
+    brute.sort_by_key(|f| f["count"].as_u64());
+    assert_eq!(brute.len(), 2, "{}", v["findings"]);
+    assert_eq!(
+        brute[0]["entities"]["ips"],
+        serde_json::json!(["198.51.100.20"])
+    );
+    assert_eq!(brute[0]["count"], 10);
+    assert_eq!(brute[0]["evidence"][0]["path"], "syslog", "{}", brute[0]);
+    assert_eq!(
+        brute[1]["entities"]["ips"],
+        serde_json::json!(["203.0.113.66"])
+    );
+    assert_eq!(brute[1]["count"], 12);
+    assert_eq!(brute[1]["first_seen"], "2026-03-27T09:40:00Z");
+    assert_eq!(brute[1]["level"], "high");
+}

@@ -340,12 +340,14 @@ impl CorrSpec {
         self.by_address
     }
 
+    /// `ip` (the address a text or syslog message names) counts when a rule groups by it: the
+    /// rule's author says that address is the one acting.
     fn group_is_address(group: &[Vec<String>]) -> bool {
         group.iter().all(|fields| {
             !fields.is_empty()
                 && fields
                     .iter()
-                    .all(|f| matches!(f.as_str(), "c-ip" | "src_ip" | "sourceIPAddress"))
+                    .all(|f| matches!(f.as_str(), "c-ip" | "src_ip" | "sourceIPAddress" | "ip"))
         })
     }
 
