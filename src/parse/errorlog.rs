@@ -58,14 +58,21 @@ impl RecordParser for ApacheError {
             i = e + 1;
         }
         let msg = &line[i.min(line.len())..];
-        if let Some(code) = msg
+        let text = match msg
             .strip_prefix(b"AH")
             .filter(|m| m.len() > 6 && m[5] == b':')
         {
-            f.put_str("error_code", &msg[..7], Esc::None);
-            f.put_str("message", util_trim(&code[6..]), Esc::None);
-        } else {
-            f.put_str("message", msg, Esc::None);
+            Some(code) => {
+                f.put_str("error_code", &msg[..7], Esc::None);
+                util_trim(&code[6..])
+            }
+            None => msg,
+        };
+        f.put_str("message", text, Esc::None);
+        // AH00126: the request line the server refused to map (CVE-2021-41773's traversal
+        // is logged here when the request never reached a handler).
+        if let Some(req) = text.strip_prefix(b"Invalid URI in request ") {
+            f.put_str("cs-request", req.trim_ascii(), Esc::None);
         }
         Ok(Outcome::Event(Some(ts)))
     }
@@ -209,6 +216,13 @@ mod tests {
             ("59635", "AH01215")
         );
         assert_eq!(f["message"], "/bin/bash: warning");
+        assert!(!f.contains_key("cs-request"));
+        let (_, f) = parse_fmt(Format::ApacheError, "[Fri Oct 08 17:08:41.203277 2021] [core:error] [pid 7005:tid 140667133085440] [client 192.0.2.87:14532] AH00126: Invalid URI in request GET /cgi-bin/.%2E/%2E%2E/etc/passwd HTTP/1.1 ").unwrap();
+        assert_eq!(
+            f["cs-request"],
+            "GET /cgi-bin/.%2E/%2E%2E/etc/passwd HTTP/1.1"
+        );
+        assert_eq!(f["c-ip"], "192.0.2.87");
     }
 
     #[test]

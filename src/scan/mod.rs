@@ -543,6 +543,12 @@ fn describe_problems(r: &mut FileReport) {
             s.fallback
         ));
     }
+    if s.mixed > 0 {
+        out.push(format!(
+            "{} line(s) are web server error-log lines mixed into the access log; read as such",
+            s.mixed
+        ));
+    }
     if s.long_lines > 0 {
         out.push(format!(
             "{} record(s) longer than the limit were cut (first: line {})",

@@ -78,6 +78,9 @@ impl SinkFactory for NullSink {
 /// The parsers of one work item: the file's own, and the generic one for lines it rejects.
 pub struct Parsers {
     main: Box<dyn RecordParser>,
+    /// For an access log: the web servers' error-log parsers, for error lines mixed in (a
+    /// container's stdout and stderr collected together, `docker logs httpd`).
+    siblings: Vec<(Format, Box<dyn RecordParser>)>,
     fallback: Option<Box<dyn RecordParser>>,
     format: Format,
 }
@@ -100,8 +103,16 @@ impl Parsers {
                 | Format::W3c
         )
         .then(|| Format::Generic.parser(ctx));
+        let siblings = match format {
+            Format::Access => [Format::ApacheError, Format::NginxError]
+                .into_iter()
+                .map(|f| (f, f.parser(ctx)))
+                .collect(),
+            _ => Vec::new(),
+        };
         Parsers {
             main: format.parser(ctx),
+            siblings,
             fallback,
             format,
         }
@@ -239,18 +250,24 @@ fn parse_one<'a, S: Sink>(
     fields.clear();
     let (res, fmt) = match parsers.main.parse(rec, fields) {
         Ok(o) => (Ok(o), parsers.format),
-        Err(reason) => match parsers.fallback.as_mut() {
-            Some(fb) => {
-                fields.clear();
-                match fb.parse(rec, fields) {
-                    Ok(o) => {
-                        stats.fallback += 1;
-                        (Ok(o), Format::Generic)
-                    }
-                    Err(_) => (Err(reason), parsers.format),
-                }
+        Err(reason) => match sibling(parsers, rec, fields) {
+            Some((o, f)) => {
+                stats.mixed += 1;
+                (Ok(o), f)
             }
-            None => (Err(reason), parsers.format),
+            None => match parsers.fallback.as_mut() {
+                Some(fb) => {
+                    fields.clear();
+                    match fb.parse(rec, fields) {
+                        Ok(o) => {
+                            stats.fallback += 1;
+                            (Ok(o), Format::Generic)
+                        }
+                        Err(_) => (Err(reason), parsers.format),
+                    }
+                }
+                None => (Err(reason), parsers.format),
+            },
         },
     };
     match res {
@@ -270,6 +287,22 @@ fn parse_one<'a, S: Sink>(
         Ok(Outcome::Meta) => stats.meta += 1,
         Err(reason) => stats.reject(line, reason, rec),
     }
+}
+
+/// A record the file's parser rejected, read by a sibling format's parser.
+#[inline(never)]
+fn sibling<'a>(
+    parsers: &mut Parsers,
+    rec: &'a [u8],
+    fields: &mut Fields<'a>,
+) -> Option<(Outcome, Format)> {
+    for (f, p) in &mut parsers.siblings {
+        fields.clear();
+        if let Ok(o) = p.parse(rec, fields) {
+            return Some((o, *f));
+        }
+    }
+    None
 }
 
 /// Counts lines holding invalid UTF-8 (a whole-buffer check first: valid text costs one pass).
@@ -383,6 +416,27 @@ mod tests {
             Limits { max_record: max },
         );
         (st, sink.finish())
+    }
+
+    #[test]
+    fn error_lines_in_an_access_log_are_read_as_error_lines() {
+        // `docker logs` of a web server: its access and error streams in one file.
+        let data = concat!(
+            "172.17.0.1 - - [11/Oct/2021:06:40:52 +0000] \"GET / HTTP/1.1\" 200 7\n",
+            "[Fri Oct 08 17:08:41.203277 2021] [core:error] [pid 7005:tid 1] [client 192.0.2.87:14532] AH00126: Invalid URI in request GET /x HTTP/1.1\n",
+            "2021/10/13 10:00:00 [error] 1234#0: *5 open() failed, client: 192.0.2.9, server: x, request: \"GET /y HTTP/1.1\"\n",
+            "Oct 13 09:00:00 host prog: something else\n",
+        );
+        let (st, ev) = run(Format::Access, data.as_bytes(), 1 << 20);
+        assert_eq!(
+            (st.parsed, st.mixed, st.fallback, st.unparsed),
+            (4, 2, 1, 0)
+        );
+        let formats: Vec<&str> = ev.iter().map(|e| e.2.split(':').next().unwrap()).collect();
+        assert_eq!(formats, ["access", "apache-error", "nginx-error", "text"]);
+        // Other formats have no siblings: an error line in syslog is text.
+        let (st, _) = run(Format::Syslog, data.as_bytes(), 1 << 20);
+        assert_eq!(st.mixed, 0);
     }
 
     #[test]
