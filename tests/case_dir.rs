@@ -151,6 +151,17 @@ fn top_incident_tells_the_answer_keys_story() {
         "missing {:?}",
         want_actors.difference(&got).collect::<Vec<_>>()
     );
+    // The dump from the bastion with the stolen database password is the same attack:
+    // `sudo pg_dump -U app_ro` by the attacker's account links app_ro's findings to it.
+    let dump = exp["steps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["id"] == "db-dump")
+        .expect("the db-dump step");
+    for u in dump["actors"]["users"].as_array().unwrap() {
+        assert!(got.contains(u.as_str().unwrap()), "{u} not in INC-1");
+    }
     // No benign actor in it.
     for b in exp["benign"].as_array().unwrap() {
         assert!(

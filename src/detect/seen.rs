@@ -146,6 +146,7 @@ struct Picked<'a> {
     bytes_out: Option<u64>,
     records: Option<u64>,
     failed: bool,
+    used: Option<(u8, &'a [u8])>,
 }
 
 /// Kind and priority of an entity field, by name.
@@ -205,6 +206,7 @@ const NAMES: &[&[u8]] = &[
     b"rows",
     b"outcome",
     b"event",
+    b"db_user",
 ];
 
 /// (length, first byte) pairs of [`NAMES`]: most other field names are rejected with one
@@ -234,6 +236,9 @@ enum Role {
     Records,
     Outcome,
     Event,
+    /// An account the event's actor used without acting as it here (the database account
+    /// of `sudo pg_dump -U app_ro`): linked to the event's entities, not counted.
+    Used(u8),
 }
 
 fn role(name: &[u8]) -> Option<Role> {
@@ -248,6 +253,7 @@ fn role(name: &[u8]) -> Option<Role> {
         b"row_count" | b"rows" => Role::Records,
         b"outcome" => Role::Outcome,
         b"event" => Role::Event,
+        b"db_user" => Role::Used(USER),
         _ => return None,
     })
 }
@@ -325,6 +331,13 @@ fn apply<'f>(p: &mut Picked<'f>, r: Role, name: &'f [u8], v: Val<'f>, read: Opti
         Role::Event => {
             p.failed |= matches!(v, Val::Str(s, _) if memchr::memmem::find(s, b"fail").is_some())
         }
+        Role::Used(kind) => {
+            if let Val::Str(s, Esc::None) = v
+                && !s.is_empty()
+            {
+                p.used = Some((kind, s));
+            }
+        }
     }
 }
 
@@ -354,7 +367,7 @@ impl Seen {
         // Only the web server's and S3's counts: an application's own `bytes` field repeats
         // the web server's count for the same response.
         let bytes = p.bytes_out.unwrap_or(0);
-        let mut named: [(u8, &[u8]); 4] = [(0, b""); 4];
+        let mut named: [(u8, &[u8]); 5] = [(0, b""); 5];
         let mut n = 0;
         for (kind, slot) in p.found.iter().enumerate() {
             let Some((_, value, field, whole, v4)) = *slot else {
@@ -400,10 +413,17 @@ impl Seen {
             named[n] = (kind as u8, value);
             n += 1;
         }
+        if let Some((kind, value)) = p.used
+            && n > 0
+            && !named[..n].contains(&(kind, value))
+        {
+            named[n] = (kind, value);
+            n += 1;
+        }
         if n < 2 {
             return addr;
         }
-        let mut ids: [EntityId; 4] = [(0, 0); 4];
+        let mut ids: [EntityId; 5] = [(0, 0); 5];
         for (id, (k, v)) in ids.iter_mut().zip(&named[..n]) {
             *id = id_of(*k, v);
         }
@@ -685,5 +705,41 @@ mod tests {
                 .values()
                 .all(Vec::is_empty)
         );
+    }
+
+    #[test]
+    fn an_account_used_on_a_command_line_is_linked_not_counted() {
+        let mut s = (Seen::default(), Interner::default());
+        let mut f = Fields::default();
+        f.put_str("user", b"deploy", Esc::None);
+        f.put_str("command", b"/usr/bin/pg_dump -U app_ro shop", Esc::None);
+        f.put_str("db_user", b"app_ro", Esc::None);
+        s.0.add(
+            &mut s.1,
+            0,
+            5 * H,
+            &Event::of(&f),
+            None,
+            &mut Plan::default(),
+        );
+        // Alone (no actor named), the used account links nothing.
+        let mut g = Fields::default();
+        g.put_str("db_user", b"report", Esc::None);
+        s.0.add(
+            &mut s.1,
+            0,
+            6 * H,
+            &Event::of(&g),
+            None,
+            &mut Plan::default(),
+        );
+        s.0.fold(&s.1);
+        assert_eq!(s.0.get(USER, "deploy").map(|a| a.events), Some(1));
+        assert!(s.0.get(USER, "app_ro").is_none());
+        assert!(s.0.get(USER, "report").is_none());
+        let (a, b) = (Seen::id(USER, "deploy"), Seen::id(USER, "app_ro"));
+        let link = if a < b { (a, b) } else { (b, a) };
+        assert_eq!(s.0.links.get(&link), Some(&(5 * H)));
+        assert_eq!(s.0.links.len(), 1);
     }
 }

@@ -153,6 +153,9 @@ fn sudo<'a>(msg: &'a [u8], f: &mut Fields<'a>) {
             // The command may itself contain ` ; `: take everything after COMMAND=.
             let at = memmem::find(rest, b"COMMAND=").map_or(v, |p| trim(&rest[p + 8..]));
             f.put_str("command", at, Esc::None);
+            if let Some(u) = db_user(at) {
+                f.put_str("db_user", u, Esc::None);
+            }
             break;
         }
     }
@@ -164,6 +167,46 @@ fn sudo<'a>(msg: &'a [u8], f: &mut Fields<'a>) {
     } else if f.has("command") {
         outcome(f, "success");
     }
+}
+
+/// The database account a database client or dump tool on a command line logs in as:
+/// `pg_dump -U app_ro`, `psql --username=app_ro`, `mysqldump -uroot`, `mongodump -u admin`.
+fn db_user(cmd: &[u8]) -> Option<&[u8]> {
+    let mut words = cmd.split(|c| *c == b' ').filter(|w| !w.is_empty());
+    let prog = words.next()?;
+    let prog = prog.rsplit(|c| *c == b'/').next().unwrap_or(prog);
+    let (short, long): (&[u8], &[u8]) = match prog {
+        b"pg_dump" | b"pg_dumpall" | b"psql" | b"pg_restore" => (b"-U", b"--username"),
+        b"mysqldump" | b"mysql" | b"mariadb" | b"mariadb-dump" | b"mysqlpump" => (b"-u", b"--user"),
+        b"mongodump" | b"mongoexport" | b"mongo" | b"mongosh" => (b"-u", b"--username"),
+        _ => return None,
+    };
+    while let Some(w) = words.next() {
+        let value = if w == short || w == long {
+            words.next()
+        } else {
+            w.strip_prefix(long)
+                .and_then(|v| v.strip_prefix(b"="))
+                .or_else(|| w.strip_prefix(short).filter(|v| !v.is_empty()))
+        };
+        if let Some(v) = value.map(unquote)
+            && !v.is_empty()
+            && !v.starts_with(b"-")
+        {
+            return Some(v);
+        }
+    }
+    None
+}
+
+fn unquote(v: &[u8]) -> &[u8] {
+    let s = v
+        .strip_prefix(b"'")
+        .or_else(|| v.strip_prefix(b"\""))
+        .unwrap_or(v);
+    s.strip_suffix(b"'")
+        .or_else(|| s.strip_suffix(b"\""))
+        .unwrap_or(s)
 }
 
 fn su<'a>(msg: &'a [u8], f: &mut Fields<'a>) {
@@ -273,9 +316,32 @@ fn trim_quotes(s: &[u8]) -> &[u8] {
 mod tests {
     use super::super::Format;
     use super::super::testutil::parse_fmt;
+    use super::db_user;
 
     fn f(line: &str) -> std::collections::BTreeMap<String, String> {
         parse_fmt(Format::Syslog, line).unwrap().1
+    }
+
+    #[test]
+    fn database_account_of_a_client_or_dump_tool() {
+        let cases: [(&str, Option<&str>); 9] = [
+            (
+                "/usr/bin/pg_dump -h 10.0.2.10 -U app_ro -t customers -f /tmp/.c.sql shop",
+                Some("app_ro"),
+            ),
+            ("psql --username=report shop", Some("report")),
+            ("/usr/bin/psql -Uapp shop", Some("app")),
+            ("pg_dumpall --username 'postgres'", Some("postgres")),
+            ("/usr/bin/mysqldump -uroot -p shop customers", Some("root")),
+            ("mysql --user=app -h db shop", Some("app")),
+            ("mongodump -u admin --db shop", Some("admin")),
+            // Other programs' -u, and a flag where the account should be, name nobody.
+            ("/usr/bin/sort -u /tmp/x", None),
+            ("pg_dump -U --schema-only shop", None),
+        ];
+        for (cmd, want) in cases {
+            assert_eq!(db_user(cmd.as_bytes()), want.map(str::as_bytes), "{cmd}");
+        }
     }
 
     #[test]
@@ -346,6 +412,7 @@ mod tests {
         assert_eq!(m["user"], "deploy");
         assert_eq!(m["target_user"], "root");
         assert_eq!(m["command"], "/usr/bin/cat /etc/shadow");
+        assert!(!m.contains_key("db_user"));
         assert_eq!(
             (m["tty"].as_str(), m["pwd"].as_str()),
             ("pts/0", "/home/deploy")
