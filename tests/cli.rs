@@ -1062,3 +1062,50 @@ fn database_password_guessing_is_found_in_error_logs_and_syslog() {
     assert_eq!(brute[1]["first_seen"], "2026-03-27T09:40:00Z");
     assert_eq!(brute[1]["level"], "high");
 }
+
+#[test]
+fn xz_rotated_logs_are_read_and_a_cut_one_keeps_its_start() {
+    use std::io::Read;
+    let xz = |d: &[u8]| {
+        let mut out = Vec::new();
+        liblzma::read::XzEncoder::new(d, 6)
+            .read_to_end(&mut out)
+            .unwrap();
+        out
+    };
+    let line = |i: u32| {
+        format!(
+            "203.0.113.9 - - [27/Mar/2026:13:41:{:02} +0000] \"GET /item/{i} HTTP/1.1\" 200 512 \"-\" \"curl/8.0\"\n",
+            i % 60
+        )
+    };
+    let dir = tempfile::tempdir().unwrap();
+    // Two streams (xz appended to an xz file), then a long one cut in its middle.
+    let mut two = xz(line(1).as_bytes());
+    two.extend(xz(line(2).as_bytes()));
+    fs::write(dir.path().join("access.log.1.xz"), two).unwrap();
+    let long: String = (0..4000).map(line).collect();
+    let cut = xz(long.as_bytes());
+    fs::write(dir.path().join("access.log.2.xz"), &cut[..cut.len() / 2]).unwrap();
+    let out = leaktrail()
+        .args(["sources", "--json"])
+        .arg(dir.path())
+        .assert()
+        .success()
+        .get_output()
+        .clone();
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let files = v.as_array().unwrap();
+    assert_eq!(files[0]["compression"], "xz");
+    assert_eq!(
+        (files[0]["format"].as_str(), files[0]["parsed"].as_u64()),
+        (Some("access"), Some(2))
+    );
+    let parsed = files[1]["parsed"].as_u64().unwrap();
+    assert!(parsed > 100 && parsed < 4000, "{}", files[1]);
+    assert!(
+        first_problem(&files[1]).contains("damaged or truncated"),
+        "{}",
+        files[1]
+    );
+}

@@ -13,6 +13,7 @@ pub enum Compression {
     Gzip,
     Bzip2,
     Zstd,
+    Xz,
 }
 
 impl Compression {
@@ -23,6 +24,7 @@ impl Compression {
             Compression::Gzip => "gzip",
             Compression::Bzip2 => "bzip2",
             Compression::Zstd => "zstd",
+            Compression::Xz => "xz",
         }
     }
 }
@@ -95,6 +97,9 @@ pub fn classify(head: &[u8]) -> Content {
     if starts(&[0x28, 0xb5, 0x2f, 0xfd]) {
         return Content::Text(Compression::Zstd);
     }
+    if starts(&[0xfd, b'7', b'z', b'X', b'Z', 0]) {
+        return Content::Text(Compression::Xz);
+    }
     if let Some(what) = unsupported(head) {
         return Content::Unsupported(what);
     }
@@ -110,9 +115,7 @@ pub fn classify(head: &[u8]) -> Content {
 /// Formats that are recognised but not read.
 fn unsupported(head: &[u8]) -> Option<&'static str> {
     let starts = |m: &[u8]| head.starts_with(m);
-    Some(if starts(&[0xfd, b'7', b'z', b'X', b'Z', 0]) {
-        "xz-compressed (not supported yet: decompress it first)"
-    } else if starts(b"PK\x03\x04") {
+    Some(if starts(b"PK\x03\x04") {
         "zip archive (extract it first)"
     } else if starts(b"7z\xbc\xaf\x27\x1c") {
         "7-Zip archive (extract it first)"
@@ -156,14 +159,15 @@ fn looks_utf16(head: &[u8]) -> bool {
     zero_odd * 10 >= pairs * 9 || zero_even * 10 >= pairs * 9
 }
 
-/// A streaming decoder over compressed bytes. Every gzip member and every zstd frame is read
-/// (rotated and concatenated files are multi-member).
+/// A streaming decoder over compressed bytes. Every gzip member, zstd frame and xz stream is
+/// read (rotated and concatenated files are multi-member).
 pub fn decoder<'a>(c: Compression, data: &'a [u8]) -> io::Result<Box<dyn Read + Send + 'a>> {
     Ok(match c {
         Compression::None => Box::new(data),
         Compression::Gzip => Box::new(flate2::read::MultiGzDecoder::new(data)),
         Compression::Bzip2 => Box::new(bzip2::read::MultiBzDecoder::new(data)),
         Compression::Zstd => Box::new(zstd::stream::read::Decoder::with_buffer(data)?),
+        Compression::Xz => Box::new(liblzma::read::XzDecoder::new_multi_decoder(data)),
     })
 }
 
@@ -212,7 +216,7 @@ mod tests {
     }
 
     #[test]
-    fn multi_member_gzip_and_zstd_frames() {
+    fn multi_member_gzip_zstd_and_xz_streams() {
         let mut two = gz(b"line one\n");
         two.extend(gz(b"line two\n"));
         let mut out = String::new();
@@ -230,6 +234,22 @@ mod tests {
             .unwrap();
         assert_eq!(out, "a\nb\n");
         assert_eq!(decode_head(Compression::Gzip, &two, 4), b"line");
+        let xz = |d: &[u8]| {
+            let mut out = Vec::new();
+            liblzma::read::XzEncoder::new(d, 6)
+                .read_to_end(&mut out)
+                .unwrap();
+            out
+        };
+        let mut x = xz(b"first stream\n");
+        x.extend(xz(b"second stream\n"));
+        assert_eq!(classify(&x), Content::Text(Compression::Xz));
+        let mut out = String::new();
+        decoder(Compression::Xz, &x)
+            .unwrap()
+            .read_to_string(&mut out)
+            .unwrap();
+        assert_eq!(out, "first stream\nsecond stream\n");
     }
 
     #[test]
