@@ -1109,3 +1109,103 @@ fn xz_rotated_logs_are_read_and_a_cut_one_keeps_its_start() {
         files[1]
     );
 }
+
+/// A journal file of the repository's fixtures (made by systemd-journal-remote 252 from
+/// tests/data/journal-export.txt), decompressed into `dir`.
+fn journal_fixture(dir: &Path, name: &str) -> std::path::PathBuf {
+    use std::io::Read;
+    let gz = fs::read(format!("tests/data/{name}.journal.gz")).unwrap();
+    let mut data = Vec::new();
+    flate2::read::GzDecoder::new(&gz[..])
+        .read_to_end(&mut data)
+        .unwrap();
+    let path = dir.join(format!("{name}.journal"));
+    fs::write(&path, data).unwrap();
+    path
+}
+
+#[test]
+fn systemd_journal_files_are_read_entry_by_entry() {
+    let dir = tempfile::tempdir().unwrap();
+    // The regular layout and systemd 252's compact one; the long message is a zstd object.
+    for name in ["regular", "compact"] {
+        let path = journal_fixture(dir.path(), name);
+        let out = leaktrail()
+            .arg("events")
+            .arg(&path)
+            .assert()
+            .success()
+            .get_output()
+            .clone();
+        let ev: Vec<serde_json::Value> = String::from_utf8(out.stdout)
+            .unwrap()
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect();
+        assert_eq!(ev.len(), 7, "{name}");
+        assert_eq!(ev[0]["ts"], "2026-10-13T09:50:00.123456Z");
+        assert_eq!(ev[0]["format"], "syslog");
+        assert_eq!(ev[0]["source"]["line"], 1);
+        let f = &ev[0]["fields"];
+        assert_eq!(
+            (f["host"].as_str(), f["process"].as_str(), f["pid"].as_u64()),
+            (Some("bastion"), Some("sshd"), Some(4100))
+        );
+        assert_eq!(
+            (f["outcome"].as_str(), f["src_ip"].as_str()),
+            (Some("failure"), Some("203.0.113.66"))
+        );
+        assert_eq!(ev[4]["fields"]["command"], "/usr/bin/cat /etc/shadow");
+        let long = ev[5]["fields"]["message"].as_str().unwrap();
+        assert_eq!((long.len(), &long[..13]), (2013, "long message "));
+        assert_eq!(ev[6]["fields"]["message"], "two#012lines");
+        assert_eq!(ev[6]["source"]["line"], 7);
+    }
+    // The attacker's sudo read of /etc/shadow is found, pointing at the journal's entry 5.
+    let ev = dir.path();
+    let v = scan_json(&[], &tempfile::tempdir().unwrap().path().join("case"), ev);
+    let sudo: Vec<&serde_json::Value> = v["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| {
+            f["title"]
+                .as_str()
+                .unwrap()
+                .starts_with("sudo used to read")
+        })
+        .collect();
+    assert!(!sudo.is_empty(), "{}", v["findings"]);
+    assert_eq!(sudo[0]["entities"]["users"], serde_json::json!(["deploy"]));
+    assert_eq!(sudo[0]["evidence"][0]["line"], 5);
+    let files = v["evidence"].as_array().unwrap();
+    assert!(
+        files.iter().all(|f| f["compression"] == "systemd-journal"),
+        "{files:?}"
+    );
+}
+
+#[test]
+fn a_cut_journal_keeps_the_entries_before_the_damage() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = journal_fixture(dir.path(), "compact");
+    // Cut inside the fifth entry object (offsets read off the fixture).
+    let data = fs::read(&path).unwrap();
+    fs::write(&path, &data[..3_737_186]).unwrap();
+    let out = leaktrail()
+        .args(["sources", "--json"])
+        .arg(dir.path())
+        .assert()
+        .success()
+        .get_output()
+        .clone();
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let f = &v[0];
+    assert_eq!(f["parsed"], 4, "{f}");
+    let p = first_problem(f);
+    assert!(
+        p.contains("systemd-journal data damaged or truncated"),
+        "{p}"
+    );
+    assert!(p.contains("object at byte 3737136"), "{p}");
+}

@@ -3,6 +3,7 @@
 
 pub mod chunk;
 pub mod excerpt;
+pub mod journal;
 pub mod open;
 pub mod walk;
 

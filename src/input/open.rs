@@ -14,6 +14,9 @@ pub enum Compression {
     Bzip2,
     Zstd,
     Xz,
+    /// Not compression but a binary container read the same way: a systemd journal file,
+    /// decoded to one syslog line per entry.
+    Journal,
 }
 
 impl Compression {
@@ -25,6 +28,7 @@ impl Compression {
             Compression::Bzip2 => "bzip2",
             Compression::Zstd => "zstd",
             Compression::Xz => "xz",
+            Compression::Journal => "systemd-journal",
         }
     }
 }
@@ -100,6 +104,9 @@ pub fn classify(head: &[u8]) -> Content {
     if starts(&[0xfd, b'7', b'z', b'X', b'Z', 0]) {
         return Content::Text(Compression::Xz);
     }
+    if super::journal::is_journal(head) {
+        return Content::Text(Compression::Journal);
+    }
     if let Some(what) = unsupported(head) {
         return Content::Unsupported(what);
     }
@@ -168,6 +175,7 @@ pub fn decoder<'a>(c: Compression, data: &'a [u8]) -> io::Result<Box<dyn Read + 
         Compression::Bzip2 => Box::new(bzip2::read::MultiBzDecoder::new(data)),
         Compression::Zstd => Box::new(zstd::stream::read::Decoder::with_buffer(data)?),
         Compression::Xz => Box::new(liblzma::read::XzDecoder::new_multi_decoder(data)),
+        Compression::Journal => Box::new(super::journal::Reader::new(data)?),
     })
 }
 
