@@ -1209,3 +1209,24 @@ fn a_cut_journal_keeps_the_entries_before_the_damage() {
     );
     assert!(p.contains("object at byte 3737136"), "{p}");
 }
+
+#[test]
+fn a_journal_copied_while_written_is_read_past_its_stale_tail() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = journal_fixture(dir.path(), "compact");
+    // The header's tail object set back to the fourth entry, as in a copy taken while journald
+    // was appending: the entries after it are still read; the zeros after them end the file.
+    let mut data = fs::read(&path).unwrap();
+    data[136..144].copy_from_slice(&3_736_592u64.to_le_bytes());
+    fs::write(&path, &data).unwrap();
+    let out = leaktrail()
+        .arg("events")
+        .arg(&path)
+        .assert()
+        .success()
+        .get_output()
+        .clone();
+    let lines = String::from_utf8(out.stdout).unwrap();
+    assert_eq!(lines.lines().count(), 7, "{lines}");
+    assert!(!String::from_utf8_lossy(&out.stderr).contains("damaged"));
+}

@@ -91,7 +91,10 @@ impl<'a> Reader<'a> {
     fn object(&self, at: usize) -> io::Result<(u8, u8, usize)> {
         let cut = || damaged(format!("object at byte {at} is cut short or malformed"));
         let size = u64_at(self.data, at + 8).ok_or_else(cut)? as usize;
-        if !at.is_multiple_of(8) || size < OBJECT_HEADER || at.saturating_add(size) > self.data.len() {
+        if !at.is_multiple_of(8)
+            || size < OBJECT_HEADER
+            || at.saturating_add(size) > self.data.len()
+        {
             return Err(cut());
         }
         Ok((self.data[at], self.data[at + 1], size))
@@ -99,9 +102,18 @@ impl<'a> Reader<'a> {
 
     /// Moves to the next entry and writes its line; false at the end.
     fn next_line(&mut self) -> io::Result<bool> {
-        while self.pos != 0 && self.pos <= self.tail && self.pos < self.data.len() {
+        while self.pos != 0 && self.pos < self.data.len() {
             let at = self.pos;
-            let (kind, _, size) = self.object(at)?;
+            // A file copied while journald wrote to it may hold objects past the header's
+            // tail: they are read while they look whole (the unused arena is zeros).
+            let (kind, _, size) = match self.object(at) {
+                Ok(o) => o,
+                Err(_) if at > self.tail => return Ok(false),
+                Err(e) => return Err(e),
+            };
+            if at > self.tail && !(DATA..=7).contains(&kind) {
+                return Ok(false);
+            }
             self.pos = at + size.div_ceil(8) * 8;
             if kind == ENTRY {
                 self.entry(at, size)?;
