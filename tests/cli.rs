@@ -1230,3 +1230,73 @@ fn a_journal_copied_while_written_is_read_past_its_stale_tail() {
     assert_eq!(lines.lines().count(), 7, "{lines}");
     assert!(!String::from_utf8_lossy(&out.stderr).contains("damaged"));
 }
+
+#[test]
+fn wtmp_and_btmp_login_records_are_read_and_guessing_is_found() {
+    let dir = tempfile::tempdir().unwrap();
+    let ev = dir.path().join("evidence");
+    fs::create_dir_all(&ev).unwrap();
+    // Made by utmpdump -r from tests/data/*.utmpdump.txt: a boot and logins (wtmp), 25
+    // failed logins from one address and one from another (btmp).
+    fs::copy("tests/data/wtmp", ev.join("wtmp")).unwrap();
+    fs::copy("tests/data/btmp", ev.join("btmp.1")).unwrap();
+    let v = scan_json(&[], &dir.path().join("case"), &ev);
+    for f in v["evidence"].as_array().unwrap() {
+        assert_eq!(
+            (f["format"].as_str(), f["compression"].as_str()),
+            (Some("syslog"), Some("utmp")),
+            "{f}"
+        );
+    }
+    let guessing: Vec<&serde_json::Value> = v["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["title"].as_str().unwrap().contains("(btmp)"))
+        .collect();
+    assert_eq!(guessing.len(), 1, "{}", v["findings"]);
+    assert_eq!(
+        guessing[0]["entities"]["ips"],
+        serde_json::json!(["203.0.113.66"])
+    );
+    assert_eq!(guessing[0]["count"], 25);
+    assert_eq!(guessing[0]["evidence"][0]["path"], "btmp.1");
+    assert_eq!(guessing[0]["evidence"][0]["line"], 1);
+    // The login after the guessing is critical and joins the guessing's incident; its wtmp
+    // record is a timeline row of that incident. alice's one typo before her login is not.
+    let after: Vec<&serde_json::Value> = v["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| {
+            f["title"]
+                .as_str()
+                .unwrap()
+                .starts_with("Login after failed logins")
+        })
+        .collect();
+    assert_eq!(after.len(), 1, "{}", v["findings"]);
+    assert_eq!(after[0]["level"], "critical");
+    assert_eq!(
+        after[0]["entities"]["ips"],
+        serde_json::json!(["203.0.113.66"])
+    );
+    assert_eq!(after[0]["incident"], guessing[0]["incident"]);
+    assert!(!v["findings"].to_string().contains("192.0.2.10"));
+    let timeline = fs::read_to_string(dir.path().join("case/timeline.jsonl")).unwrap();
+    let login: serde_json::Value = timeline
+        .lines()
+        .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap())
+        .find(|r| {
+            r["message"]
+                .as_str()
+                .unwrap()
+                .starts_with("Login recorded in wtmp — 203.0.113.66, deploy")
+        })
+        .expect("the wtmp login row");
+    assert_eq!(
+        (login["source_path"].as_str(), login["source_line"].as_u64()),
+        (Some("wtmp"), Some(3))
+    );
+    assert_eq!(login["incident_id"], after[0]["incident"]);
+}

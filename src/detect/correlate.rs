@@ -38,8 +38,8 @@ pub struct Extra {
     /// Hashes of the distinct values (`value_count`), sorted; the smallest are kept when
     /// there are too many, so the result does not depend on arrival order.
     pub distinct: Vec<u64>,
-    /// First time each base rule matched (temporal correlations).
-    pub bases: BTreeMap<usize, i64>,
+    /// First time each base rule matched, and how often (temporal correlations).
+    pub bases: BTreeMap<usize, (i64, u64)>,
 }
 
 impl Minute {
@@ -75,8 +75,9 @@ impl Minute {
             Value::Hash(h) => insert_distinct(&mut self.extra.get_or_insert_default().distinct, h),
             Value::Base(b) => {
                 let m = &mut self.extra.get_or_insert_default().bases;
-                let first = m.entry(b).or_insert(ts);
+                let (first, n) = m.entry(b).or_insert((ts, 0));
                 *first = (*first).min(ts);
+                *n += 1;
             }
             Value::None => {}
         }
@@ -173,6 +174,9 @@ pub struct CorrSpec {
     post: super::post::Post,
     /// leaktrail's `baseline`: (factor, minimum windows of history).
     baseline: Option<(f64, usize)>,
+    /// leaktrail's `first_min`: a temporal correlation's first rule must match this often in
+    /// the window (a run of failures, not one typo, before a login).
+    first_min: u64,
     /// leaktrail's `off_hours`: only buckets outside working hours (in the log's local time)
     /// count. Evaluation only: the state is shared with the same correlation at all hours.
     off_hours: Option<crate::rules::OffHours>,
@@ -301,6 +305,7 @@ impl CorrSpec {
                 .filter(|_| s.correlation_type == CorrelationType::ValueCount),
             post: super::post::Post::from_ext(&c.ext)?,
             baseline: c.ext.baseline,
+            first_min: c.ext.first_min,
             off_hours: super::working(set, c.ext.off_hours),
             group,
         })
@@ -455,14 +460,21 @@ impl CorrSpec {
             }
             CorrelationType::Temporal | CorrelationType::TemporalOrdered => {
                 let mut first: BTreeMap<usize, i64> = BTreeMap::new();
+                let mut first_rule = 0;
                 for m in w
                     .iter()
                     .filter_map(|m| m.extra.as_deref().map(|e| &e.bases))
                 {
-                    for (&k, &t) in m {
+                    for (&k, &(t, n)) in m {
                         let e = first.entry(k).or_insert(t);
                         *e = (*e).min(t);
+                        if k == 0 {
+                            first_rule += n;
+                        }
                     }
+                }
+                if first_rule < self.first_min {
+                    return 0.0;
                 }
                 let in_order = (0..self.bases.len())
                     .map(|k| first.get(&k))

@@ -5,6 +5,7 @@ pub mod chunk;
 pub mod excerpt;
 pub mod journal;
 pub mod open;
+pub mod utmp;
 pub mod walk;
 
 pub use open::{Compression, Content, Opened};

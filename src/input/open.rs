@@ -17,6 +17,8 @@ pub enum Compression {
     /// Not compression but a binary container read the same way: a systemd journal file,
     /// decoded to one syslog line per entry.
     Journal,
+    /// Login records (wtmp, btmp, utmp), decoded to one syslog line per record.
+    Utmp,
 }
 
 impl Compression {
@@ -29,6 +31,7 @@ impl Compression {
             Compression::Zstd => "zstd",
             Compression::Xz => "xz",
             Compression::Journal => "systemd-journal",
+            Compression::Utmp => "utmp",
         }
     }
 }
@@ -110,6 +113,9 @@ pub fn classify(head: &[u8]) -> Content {
     if let Some(what) = unsupported(head) {
         return Content::Unsupported(what);
     }
+    if super::utmp::is_utmp(head) {
+        return Content::Text(Compression::Utmp);
+    }
     if looks_utf16(head) {
         return Content::Unsupported("UTF-16 text (convert it first: iconv -f UTF-16 -t UTF-8)");
     }
@@ -176,6 +182,7 @@ pub fn decoder<'a>(c: Compression, data: &'a [u8]) -> io::Result<Box<dyn Read + 
         Compression::Zstd => Box::new(zstd::stream::read::Decoder::with_buffer(data)?),
         Compression::Xz => Box::new(liblzma::read::XzDecoder::new_multi_decoder(data)),
         Compression::Journal => Box::new(super::journal::Reader::new(data)?),
+        Compression::Utmp => Box::new(super::utmp::Reader::new(data)),
     })
 }
 

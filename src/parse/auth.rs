@@ -15,6 +15,7 @@ pub fn parse<'a>(prog: &[u8], msg: &'a [u8], f: &mut Fields<'a>) {
         b"su" => su(msg, f),
         b"useradd" | b"usermod" | b"groupadd" | b"userdel" | b"passwd" | b"chpasswd"
         | b"gpasswd" | b"chage" => account(msg, f),
+        b"utmp" => utmp(msg, f),
         _ => {}
     }
     if msg.starts_with(b"pam_") {
@@ -209,6 +210,49 @@ fn unquote(v: &[u8]) -> &[u8] {
         .unwrap_or(s)
 }
 
+/// A login record as the wtmp/btmp reader writes it:
+/// `USER_PROCESS user=deploy tty=pts/0 host=203.0.113.66 addr=203.0.113.66`. A login process
+/// naming a user other than getty's `LOGIN` is a failed login (btmp's records).
+fn utmp<'a>(msg: &'a [u8], f: &mut Fields<'a>) {
+    let mut words = msg.split(|c| *c == b' ');
+    let Some(kind) = words.next().filter(|k| !k.is_empty()) else {
+        return;
+    };
+    f.put_str("utmp_type", kind, Esc::None);
+    let (mut user, mut host, mut addr) = (None, None, None);
+    for w in words {
+        if let Some(v) = w.strip_prefix(b"user=") {
+            user = Some(v);
+        } else if let Some(v) = w.strip_prefix(b"tty=") {
+            f.put_str("tty", v, Esc::None);
+        } else if let Some(v) = w.strip_prefix(b"host=") {
+            host = Some(v);
+        } else if let Some(v) = w.strip_prefix(b"addr=") {
+            addr = Some(v);
+        }
+    }
+    match kind {
+        b"USER_PROCESS" => {
+            put_user(f, user);
+            outcome(f, "success");
+        }
+        b"LOGIN_PROCESS" if user.is_some_and(|u| u != b"LOGIN") => {
+            put_user(f, user);
+            outcome(f, "failure");
+        }
+        b"DEAD_PROCESS" => outcome(f, "session_close"),
+        _ => return,
+    }
+    match host {
+        Some(h) if is_ip(h) => put_ip(f, Some(h)),
+        Some(h) => {
+            f.put_str("rhost", h, Esc::None);
+            put_ip(f, addr);
+        }
+        None => put_ip(f, addr),
+    }
+}
+
 fn su<'a>(msg: &'a [u8], f: &mut Fields<'a>) {
     // `Successful su for root by alice`, `FAILED su for root by alice`,
     // `+ pts/0 alice:root`, `- pts/0 alice:root`, `(to root) alice on pts/0`.
@@ -320,6 +364,42 @@ mod tests {
 
     fn f(line: &str) -> std::collections::BTreeMap<String, String> {
         parse_fmt(Format::Syslog, line).unwrap().1
+    }
+
+    #[test]
+    fn login_records() {
+        let m = f(
+            "2026-10-13T09:50:00Z - utmp[4100]: LOGIN_PROCESS user=oracle tty=ssh:notty host=203.0.113.66 addr=203.0.113.66",
+        );
+        assert_eq!(
+            (
+                m["utmp_type"].as_str(),
+                m["outcome"].as_str(),
+                m["user"].as_str(),
+                m["src_ip"].as_str()
+            ),
+            ("LOGIN_PROCESS", "failure", "oracle", "203.0.113.66")
+        );
+        let m = f(
+            "2026-10-13T09:50:10Z - utmp[4200]: USER_PROCESS user=deploy tty=pts/0 host=gw.example addr=198.51.100.4",
+        );
+        assert_eq!(
+            (
+                m["outcome"].as_str(),
+                m["user"].as_str(),
+                m["rhost"].as_str(),
+                m["src_ip"].as_str(),
+                m["tty"].as_str()
+            ),
+            ("success", "deploy", "gw.example", "198.51.100.4", "pts/0")
+        );
+        // getty's waiting console is no failed login; a boot names no user.
+        let m = f("2026-10-13T09:50:10Z - utmp[700]: LOGIN_PROCESS user=LOGIN tty=tty1");
+        assert!(!m.contains_key("outcome") && !m.contains_key("user"));
+        let m =
+            f("2026-10-12T06:00:01Z - utmp[0]: BOOT_TIME user=reboot tty=~ host=6.1.0-25-amd64");
+        assert_eq!(m["utmp_type"], "BOOT_TIME");
+        assert!(!m.contains_key("user") && !m.contains_key("src_ip"));
     }
 
     #[test]

@@ -60,6 +60,9 @@ pub struct Extension {
     /// is at least `factor` times the median of the group's own windows (its history in the
     /// same data), on top of the rule's condition; groups with fewer windows never fire.
     pub baseline: Option<(f64, usize)>,
+    /// `first_min: N` on a temporal correlation: its first rule must match at least N times in
+    /// the window (default 1).
+    pub first_min: u64,
     /// `off_hours: {start: 8, end: 19, weekends: true}` on a rule: it matches only events
     /// outside working hours, read in the log's own local time (the offset it wrote).
     pub off_hours: Option<OffHours>,
@@ -324,6 +327,7 @@ impl Extension {
                     None => 0,
                 },
             }),
+            first_min: v.get("first_min").and_then(Json::as_u64).unwrap_or(1),
             baseline: v.get("baseline").map(|b| {
                 (
                     b.get("factor").and_then(Json::as_f64).unwrap_or(10.0),
