@@ -1300,3 +1300,60 @@ fn wtmp_and_btmp_login_records_are_read_and_guessing_is_found() {
     );
     assert_eq!(login["incident_id"], after[0]["incident"]);
 }
+
+#[test]
+fn slow_query_log_rows_sent_are_what_was_taken() {
+    let dir = tempfile::tempdir().unwrap();
+    let ev = dir.path().join("evidence");
+    fs::create_dir_all(&ev).unwrap();
+    let mut log = String::from(
+        "/usr/sbin/mysqld, Version: 8.0.36 (MySQL Community Server - GPL). started with:\nTcp port: 3306  Unix socket: /var/run/mysqld/mysqld.sock\nTime                 Id Command    Argument\n",
+    );
+    // A report every morning, then three whole tables read out from the bastion.
+    log.push_str("# Time: 2026-10-13T06:00:03.000000Z\n# User@Host: report[report] @ reports.internal [10.0.1.30]  Id:    40\n# Query_time: 2.5  Lock_time: 0.0 Rows_sent: 31  Rows_examined: 2400000\nSET timestamp=1791871203;\nSELECT date(placed_at), count(*) FROM orders GROUP BY 1;\n");
+    for (i, (table, rows)) in [
+        ("customers", 120_000),
+        ("payment_methods", 180_000),
+        ("addresses", 105_000),
+    ]
+    .iter()
+    .enumerate()
+    {
+        log.push_str(&format!(
+            "# Time: 2026-10-13T10:2{i}:31.000000Z\n# User@Host: app_ro[app_ro] @  [10.0.1.5]  Id:    42\n# Query_time: 3.1  Lock_time: 0.0 Rows_sent: {rows}  Rows_examined: {rows}\nuse shop;\nSET timestamp={};\nSELECT * FROM {table};\n",
+            1_791_886_831 + 60 * i
+        ));
+    }
+    fs::write(ev.join("mysql-slow.log"), log).unwrap();
+    let v = scan_json(&[], &dir.path().join("case"), &ev);
+    assert_eq!(v["evidence"][0]["format"], "mysql-slow");
+    assert_eq!(v["evidence"][0]["parsed"], 4);
+    let huge: Vec<&serde_json::Value> = v["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["title"] == "Query returned a huge result set")
+        .collect();
+    assert_eq!(huge.len(), 1, "{}", v["findings"]);
+    assert_eq!(
+        (huge[0]["count"].as_u64(), huge[0]["level"].as_str()),
+        (Some(3), Some("high"))
+    );
+    assert_eq!(huge[0]["entities"]["ips"], serde_json::json!(["10.0.1.5"]));
+    assert_eq!(huge[0]["first_seen"], "2026-10-13T10:20:31Z");
+    let whole = v["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["title"] == "Whole sensitive table read without a filter")
+        .count();
+    assert!(whole >= 1, "{}", v["findings"]);
+    assert!(!v["findings"].to_string().contains("10.0.1.30"));
+    let app_ro = v["actors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|a| a["value"] == "app_ro")
+        .expect("app_ro among the actors");
+    assert_eq!(app_ro["records"], 405_000, "{app_ro}");
+}

@@ -204,6 +204,7 @@ const NAMES: &[&[u8]] = &[
     b"additionalEventData.bytesTransferredOut",
     b"row_count",
     b"rows",
+    b"rows_sent",
     b"outcome",
     b"event",
     b"db_user",
@@ -250,7 +251,7 @@ fn role(name: &[u8]) -> Option<Role> {
     }
     Some(match name {
         b"sc-bytes" | b"additionalEventData.bytesTransferredOut" => Role::BytesOut,
-        b"row_count" | b"rows" => Role::Records,
+        b"row_count" | b"rows" | b"rows_sent" => Role::Records,
         b"outcome" => Role::Outcome,
         b"event" => Role::Event,
         b"db_user" => Role::Used(USER),

@@ -13,6 +13,7 @@ pub mod event;
 pub mod generic;
 pub mod json;
 pub mod mysql;
+pub mod mysqlslow;
 pub mod postgres;
 pub mod sniff;
 pub mod squid;
@@ -124,6 +125,7 @@ formats! {
     W3c => "w3c", "webserver:w3c", "IIS / W3C extended log (#Fields header)";
     PostgresCsv => "postgres-csv", "database:postgresql", "PostgreSQL csvlog";
     Postgres => "postgres", "database:postgresql", "PostgreSQL stderr log (log_line_prefix forms)";
+    MysqlSlow => "mysql-slow", "database:mysql", "MySQL, MariaDB and Percona slow query log";
     MysqlGeneral => "mysql-general", "database:mysql", "MySQL general query log";
     Syslog => "syslog", "syslog:line", "syslog: RFC 3164, RFC 5424, ISO-timestamped rsyslog";
     ApacheError => "apache-error", "webserver:error", "Apache error log";
@@ -139,6 +141,7 @@ impl Format {
             Format::PostgresCsv => Framing::Csv,
             Format::Postgres => Framing::Continued(postgres::is_continuation),
             Format::MysqlGeneral => Framing::Continued(mysql::is_continuation),
+            Format::MysqlSlow => Framing::Continued(mysqlslow::is_continuation),
             Format::Generic => Framing::Continued(generic::is_continuation),
             _ => Framing::Lines,
         }
@@ -150,7 +153,11 @@ impl Format {
     pub fn splittable(self) -> bool {
         !matches!(
             self,
-            Format::CloudTrailDelivery | Format::W3c | Format::MysqlGeneral | Format::PostgresCsv
+            Format::CloudTrailDelivery
+                | Format::W3c
+                | Format::MysqlGeneral
+                | Format::MysqlSlow
+                | Format::PostgresCsv
         )
     }
 
@@ -170,6 +177,7 @@ impl Format {
             Format::PostgresCsv => Box::new(postgres::PostgresCsv::new(ctx)),
             Format::Postgres => Box::new(postgres::Postgres::new(ctx)),
             Format::MysqlGeneral => Box::new(mysql::MysqlGeneral::new(ctx)),
+            Format::MysqlSlow => Box::new(mysqlslow::MysqlSlow::new(ctx)),
             Format::Syslog => Box::new(syslog::Syslog::new(ctx)),
             Format::ApacheError => Box::new(errorlog::ApacheError::new(ctx)),
             Format::NginxError => Box::new(errorlog::NginxError::new(ctx)),

@@ -23,7 +23,8 @@ impl MysqlGeneral {
     }
 }
 
-fn is_header(line: &[u8]) -> bool {
+/// The banner a server writes when it starts a log (general and slow logs alike).
+pub(super) fn is_header(line: &[u8]) -> bool {
     line.starts_with(b"Tcp port:")
         || line.starts_with(b"Time ")
         || (line.starts_with(b"/") && memchr::memmem::find(line, b"Version:").is_some())

@@ -187,5 +187,11 @@ mod tests {
             ),
             Format::MysqlGeneral
         );
+        assert_eq!(
+            d(
+                "/usr/sbin/mysqld, Version: 8.0.36 (x). started with:\nTcp port: 3306  Unix socket: /tmp/s\nTime                 Id Command    Argument\n# Time: 2026-10-13T10:20:31.123456Z\n# User@Host: app_ro[app_ro] @  [10.0.1.5]  Id:    42\n# Query_time: 3.1  Lock_time: 0.0 Rows_sent: 120000  Rows_examined: 120000\nSET timestamp=1791886831;\nSELECT * FROM customers;\n"
+            ),
+            Format::MysqlSlow
+        );
     }
 }
