@@ -24,6 +24,10 @@ pub(super) struct Prefilter {
     pub(super) every_unsearched: Vec<usize>,
     /// The length of the longest literal.
     longest: usize,
+    /// How far before a packed match a literal can start: the buffer is searched only for
+    /// literals that hold no other literal (`/etc/passwd` needs no search when `/etc/` is
+    /// one), and a literal left out starts at most this far before the one it holds.
+    back: usize,
     /// The literals in groups small enough for the SIMD (Teddy) search, for whole buffers;
     /// empty when a group could not be built (the automaton searches then).
     packed: Vec<aho_corasick::packed::Searcher>,
@@ -35,6 +39,48 @@ pub(super) struct Prefilter {
 /// the passes cost a quarter fewer instructions than with 16 (six passes instead of nine);
 /// 20, 28 and 32 were all slower than 24.
 const PACKED_GROUP: usize = 24;
+
+/// The SIMD searchers for a whole buffer, `group` literals each, over the literals that hold
+/// no other one (a record holding `union select` holds `select`: searching for the shorter
+/// finds it, and every extra literal costs the search time), and how far before the start of
+/// a match of those a literal can start. None when a searcher cannot be built.
+///
+/// Leaving out the 8 literals of the built-in web pack that hold another (151 → 143) made the
+/// passes over 100 MB of generated access log 79 → 52 ms, and over 300 MB of real Apache logs
+/// 216 → 174 ms: six passes instead of seven.
+fn packed(pats: &[Vec<u8>], group: usize) -> (Option<Vec<aho_corasick::packed::Searcher>>, usize) {
+    let within = |small: &[u8], big: &[u8]| -> Option<usize> {
+        (small.len() <= big.len())
+            .then(|| big.windows(small.len()).rposition(|w| w == small))
+            .flatten()
+    };
+    let mut searched: Vec<&Vec<u8>> = Vec::new();
+    let mut back = 0;
+    for (i, p) in pats.iter().enumerate() {
+        // The smallest other literal it holds (the first one, for equal ones), and where.
+        let held = pats
+            .iter()
+            .enumerate()
+            .filter(|&(j, q)| j != i && (q.len() < p.len() || (q.len() == p.len() && j < i)))
+            .filter_map(|(_, q)| within(q, p))
+            .max();
+        match held {
+            // The last place it is held at is the furthest back the literal can start.
+            Some(at) => back = back.max(at),
+            None => searched.push(p),
+        }
+    }
+    let packed = searched
+        .chunks(group)
+        .map(|g| {
+            aho_corasick::packed::Config::new()
+                .builder()
+                .extend(g)
+                .build()
+        })
+        .collect();
+    (packed, back)
+}
 
 impl Prefilter {
     /// The prefilter over `subset` (indices into `rules`).
@@ -74,15 +120,7 @@ impl Prefilter {
         if ac.is_none() {
             always.iter_mut().for_each(|a| *a = true);
         }
-        let packed: Option<Vec<_>> = pats
-            .chunks(PACKED_GROUP)
-            .map(|g| {
-                aho_corasick::packed::Config::new()
-                    .builder()
-                    .extend(g)
-                    .build()
-            })
-            .collect();
+        let (packed, back) = packed(&pats, PACKED_GROUP);
         let keyed = |ri: usize| key.as_ref().is_some_and(|k| k.keyed[ri]);
         let every_unsearched: Vec<usize> =
             subset.iter().copied().filter(|&ri| !keyed(ri)).collect();
@@ -98,6 +136,7 @@ impl Prefilter {
             every_searched,
             every_unsearched,
             longest: pats.iter().map(Vec::len).max().unwrap_or(0),
+            back,
             packed: packed.unwrap_or_default(),
         }
     }
@@ -159,12 +198,12 @@ impl Prefilter {
             self.mark_all(&lower[at..line_end], each);
             return;
         }
-        // Occurrences starting from an earlier hit's start up to `covered` were found: the hit
-        // that reached furthest started no later than this one.
+        // Every occurrence starts in `s - back..e` of some hit. The hits come sorted by start,
+        // so occurrences starting before `covered` were found by the earlier hits' searches.
         let mut covered = at;
         for &(s, e) in hits {
             let (s, e) = (s as usize, e as usize);
-            let from = s.max(covered);
+            let from = s.saturating_sub(self.back).max(covered);
             // An occurrence starting before `e` ends by `e - 1 + longest`.
             let to = (e + self.longest).saturating_sub(1).min(line_end);
             covered = covered.max(e);
@@ -639,16 +678,8 @@ mod tests {
             .build(&pats)
             .unwrap();
         // Small groups, so that the searchers' matches overlap each other too.
-        let packed = pats
-            .chunks(4)
-            .map(|g| {
-                aho_corasick::packed::Config::new()
-                    .builder()
-                    .extend(g)
-                    .build()
-                    .unwrap()
-            })
-            .collect();
+        let (packed, back) = super::packed(&pats, 4);
+        assert!(back > 0, "the literals hold each other");
         let pf = Prefilter {
             key: None,
             ac: Some(ac.clone()),
@@ -656,7 +687,8 @@ mod tests {
             every_searched: Vec::new(),
             every_unsearched: Vec::new(),
             longest: pats.iter().map(Vec::len).max().unwrap(),
-            packed,
+            back,
+            packed: packed.unwrap(),
         };
         let pieces: &[&[u8]] = &[
             b"abcde",
