@@ -1281,6 +1281,20 @@ fn wtmp_and_btmp_login_records_are_read_and_guessing_is_found() {
         after[0]["entities"]["ips"],
         serde_json::json!(["203.0.113.66"])
     );
+    // The account that logged in is named: the question the finding raises first.
+    assert_eq!(after[0]["entities"]["users"], serde_json::json!(["deploy"]));
+    assert!(
+        after[0]["message"]
+            .as_str()
+            .unwrap()
+            .starts_with("203.0.113.66 logged in as deploy after a run of failed logins"),
+        "{}",
+        after[0]["message"]
+    );
+    // Its first evidence is the login, then the first failure.
+    let ev = &after[0]["evidence"];
+    assert_eq!((&ev[0]["path"], &ev[0]["line"]), (&"wtmp".into(), &3.into()));
+    assert_eq!((&ev[1]["path"], &ev[1]["line"]), (&"btmp.1".into(), &1.into()));
     assert_eq!(after[0]["incident"], guessing[0]["incident"]);
     assert!(!v["findings"].to_string().contains("192.0.2.10"));
     let timeline = fs::read_to_string(dir.path().join("case/timeline.jsonl")).unwrap();

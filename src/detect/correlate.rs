@@ -38,8 +38,9 @@ pub struct Extra {
     /// Hashes of the distinct values (`value_count`), sorted; the smallest are kept when
     /// there are too many, so the result does not depend on arrival order.
     pub distinct: Vec<u64>,
-    /// First time each base rule matched, and how often (temporal correlations).
-    pub bases: BTreeMap<usize, (i64, u64)>,
+    /// First time each base rule matched, how often, and its first event (temporal
+    /// correlations).
+    pub bases: BTreeMap<usize, (i64, u64, Ref)>,
 }
 
 impl Minute {
@@ -75,8 +76,10 @@ impl Minute {
             Value::Hash(h) => insert_distinct(&mut self.extra.get_or_insert_default().distinct, h),
             Value::Base(b) => {
                 let m = &mut self.extra.get_or_insert_default().bases;
-                let (first, n) = m.entry(b).or_insert((ts, 0));
-                *first = (*first).min(ts);
+                let (first, n, at) = m.entry(b).or_insert((ts, 0, r));
+                if (ts, r) < (*first, *at) {
+                    (*first, *at) = (ts, r);
+                }
                 *n += 1;
             }
             Value::None => {}
@@ -345,6 +348,20 @@ impl CorrSpec {
         self.by_address
     }
 
+    /// Where the entities of base rule `rule`'s events are kept, when they are: temporal
+    /// correlations keep each base's earliest events apart (the login that followed the
+    /// failures names the account taken, not only the names guessed), and read them even when
+    /// grouped by address (their events are few); the others keep a group's earliest events,
+    /// and only when the key does not already name the actor.
+    pub fn entity_slot(&self, rule: usize) -> Option<u8> {
+        match self.kind {
+            CorrelationType::Temporal | CorrelationType::TemporalOrdered => {
+                Some(self.base_pos(rule)?.min(u8::MAX as usize) as u8)
+            }
+            _ => (!self.by_address).then_some(0),
+        }
+    }
+
     /// `ip` (the address a text or syslog message names) counts when a rule groups by it: the
     /// rule's author says that address is the one acting.
     fn group_is_address(group: &[Vec<String>]) -> bool {
@@ -439,6 +456,30 @@ impl CorrSpec {
         })
     }
 
+    /// Temporal correlations: the evidence starts with the first event of each step in the
+    /// firing windows, the last step first (the login that followed the failures is what the
+    /// finding is about), then the others in order; the buckets' first events follow.
+    fn lead_with_steps(&self, mins: &[Minute], hit: &[bool], evidence: &mut Vec<Ref>) {
+        let mut first: BTreeMap<usize, (i64, Ref)> = BTreeMap::new();
+        for m in mins.iter().zip(hit).filter(|(_, h)| **h).map(|(m, _)| m) {
+            for (&k, &(t, _, at)) in m.extra.iter().flat_map(|e| &e.bases) {
+                let e = first.entry(k).or_insert((t, at));
+                if (t, at) < *e {
+                    *e = (t, at);
+                }
+            }
+        }
+        let mut lead: Vec<Ref> = first.values().rev().take(1).map(|&(_, at)| at).collect();
+        lead.extend(first.values().map(|&(_, at)| at));
+        for at in evidence.drain(..) {
+            lead.push(at);
+        }
+        let mut seen = std::collections::BTreeSet::new();
+        lead.retain(|at| seen.insert(*at));
+        lead.truncate(super::MAX_EVIDENCE);
+        *evidence = lead;
+    }
+
     /// The window's value: events, distinct values, sum, or bases seen (in order for
     /// temporal_ordered).
     fn window_value(&self, w: &[Minute]) -> f64 {
@@ -465,7 +506,7 @@ impl CorrSpec {
                     .iter()
                     .filter_map(|m| m.extra.as_deref().map(|e| &e.bases))
                 {
-                    for (&k, &(t, n)) in m {
+                    for (&k, &(t, n, _)) in m {
                         let e = first.entry(k).or_insert(t);
                         *e = (*e).min(t);
                         if k == 0 {
@@ -539,6 +580,10 @@ impl CorrSpec {
             agg.add(0, 0.0, *r, e);
         }
         agg.evidence.clear();
+        // The entities come from a few sampled events: their failures are no count of the
+        // window's. A correlation's finding is a pattern that happened (a run of failures is
+        // itself the brute force), not an attempt.
+        agg.failed = 0;
         if self.key_is_address() {
             agg.ips.insert(&g.key);
         }
@@ -558,6 +603,12 @@ impl CorrSpec {
             }
         }
         (agg.count, agg.bytes, agg.first, agg.last) = (count, bytes, first, last);
+        if matches!(
+            self.kind,
+            CorrelationType::Temporal | CorrelationType::TemporalOrdered
+        ) {
+            self.lead_with_steps(&mins, &hit, &mut agg.evidence);
+        }
         let mut f = Finding::from_agg(
             &self.id,
             &self.title,

@@ -13,14 +13,15 @@
 use super::correlate::{CorrSpec, Group, Value};
 use super::{Entities, HashState, Ref};
 use std::borrow::Borrow;
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::hash::{Hash, Hasher};
 
 /// Bytes per log page (a page is never reallocated: the log grows without copying).
 const PAGE: usize = 1 << 20;
 /// The most bytes one record takes (group, context, deltas, bytes and value).
 const MAX_RECORD: usize = 96;
-/// How many events of a group have their entities kept (the earliest, by reference).
+/// How many events of a group (of each base rule, for temporal correlations) have their
+/// entities kept: the earliest, by reference.
 const ENTITY_EVENTS: usize = 2;
 
 /// A group key: the group-by values' bytes joined by [`KEY_SEP_BYTE`]; short keys (addresses)
@@ -302,8 +303,9 @@ struct StateLog {
     pages: Vec<Vec<u8>>,
     /// The previous record (deltas are taken from it).
     prev: Cursor,
-    /// Entities of each group's earliest events (correlations not keyed by address).
-    firsts: HashMap<u32, Vec<(Ref, Entities)>, HashState>,
+    /// Entities of each group's earliest events, by group and slot (see
+    /// [`CorrSpec::entity_slot`](super::correlate::CorrSpec::entity_slot)).
+    firsts: HashMap<(u32, u8), Vec<(Ref, Entities)>, HashState>,
 }
 
 #[derive(Clone, Copy, Default, PartialEq)]
@@ -560,19 +562,19 @@ impl Log {
     }
 
     /// True when the entities of an event of group `gid` at `at` would be kept.
-    pub fn wants_entities(&self, ci: usize, gid: u32, at: Ref) -> bool {
+    pub fn wants_entities(&self, ci: usize, slot: (u32, u8), at: Ref) -> bool {
         self.states
             .get(ci)
-            .and_then(|s| s.firsts.get(&gid))
+            .and_then(|s| s.firsts.get(&slot))
             .is_none_or(|f| f.len() < ENTITY_EVENTS || f.last().is_some_and(|(x, _)| at < *x))
     }
 
     /// Keeps the entities of one of a group's earliest events.
-    pub fn add_entities(&mut self, ci: usize, gid: u32, at: Ref, e: Entities) {
+    pub fn add_entities(&mut self, ci: usize, slot: (u32, u8), at: Ref, e: Entities) {
         if self.states.len() <= ci {
             self.states.resize_with(ci + 1, StateLog::default);
         }
-        add_first(self.states[ci].firsts.entry(gid).or_default(), at, e);
+        add_first(self.states[ci].firsts.entry(slot).or_default(), at, e);
     }
 }
 
@@ -722,7 +724,8 @@ pub fn groups(parts: &[&Log], ci: usize, readers: &[&CorrSpec], bucket: i64) -> 
         keys.iter().enumerate().map(|(i, k)| (*k, i)).collect();
     use rayon::prelude::*;
     let mut events: Vec<Vec<Rec>> = (0..keys.len()).map(|_| Vec::new()).collect();
-    let mut firsts: Vec<Vec<(Ref, Entities)>> = vec![Vec::new(); keys.len()];
+    // By candidate and slot: the earliest events' entities over every part.
+    let mut firsts: Vec<BTreeMap<u8, Vec<(Ref, Entities)>>> = vec![BTreeMap::new(); keys.len()];
     for p in parts {
         let Some(s) = p.states.get(ci) else { continue };
         // This part's group ids → the candidate's position.
@@ -737,10 +740,11 @@ pub fn groups(parts: &[&Log], ci: usize, readers: &[&CorrSpec], bucket: i64) -> 
                 events[i].push(r);
             }
         });
-        for (gid, fs) in &s.firsts {
-            if let Some(&i) = local.get(*gid as usize).filter(|&&i| i != usize::MAX) {
+        for (&(gid, slot), fs) in &s.firsts {
+            if let Some(&i) = local.get(gid as usize).filter(|&&i| i != usize::MAX) {
+                let kept = firsts[i].entry(slot).or_default();
                 for (at, e) in fs {
-                    add_first(&mut firsts[i], *at, e.clone());
+                    add_first(kept, *at, e.clone());
                 }
             }
         }
@@ -766,7 +770,8 @@ pub fn groups(parts: &[&Log], ci: usize, readers: &[&CorrSpec], bucket: i64) -> 
             for r in evs {
                 g.add(r.ts, bucket, r.value, r.bytes, r.at, r.tz);
             }
-            g.firsts = fs;
+            g.firsts = fs.into_values().flatten().collect();
+            g.firsts.sort_by_key(|(at, _)| *at);
             Some(g)
         })
         .collect()

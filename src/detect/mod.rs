@@ -1226,9 +1226,11 @@ impl Feed<'_, '_> {
         };
         let value = spec.value_of(self.ri, v);
         let b = bytes(v);
-        if !spec.key_is_address() && log.wants_entities(ci, gid, self.at) {
+        if let Some(slot) = spec.entity_slot(self.ri)
+            && log.wants_entities(ci, (gid, slot), self.at)
+        {
             let e = ent.get_or_insert_with(|| entities(v)).clone();
-            log.add_entities(ci, gid, self.at, e);
+            log.add_entities(ci, (gid, slot), self.at, e);
         }
         let tz = v.event().ts.map_or(0, |t| t.offset);
         log.add(
