@@ -35,7 +35,7 @@ pub(super) struct Prefilter {
 
 /// Literals per SIMD searcher. Each searcher is one pass over the buffer, and Teddy slows
 /// down as its eight buckets fill: 24 keeps three literals to a bucket. Measured with the
-/// built-in pack's 137 web literals (callgrind, 20 MB of generated and of real Apache logs):
+/// built-in pack's 137 web literals then (callgrind, 20 MB of generated and of real Apache logs):
 /// the passes cost a quarter fewer instructions than with 16 (six passes instead of nine);
 /// 20, 28 and 32 were all slower than 24.
 const PACKED_GROUP: usize = 24;
