@@ -1293,8 +1293,14 @@ fn wtmp_and_btmp_login_records_are_read_and_guessing_is_found() {
     );
     // Its first evidence is the login, then the first failure.
     let ev = &after[0]["evidence"];
-    assert_eq!((&ev[0]["path"], &ev[0]["line"]), (&"wtmp".into(), &3.into()));
-    assert_eq!((&ev[1]["path"], &ev[1]["line"]), (&"btmp.1".into(), &1.into()));
+    assert_eq!(
+        (&ev[0]["path"], &ev[0]["line"]),
+        (&"wtmp".into(), &3.into())
+    );
+    assert_eq!(
+        (&ev[1]["path"], &ev[1]["line"]),
+        (&"btmp.1".into(), &1.into())
+    );
     assert_eq!(after[0]["incident"], guessing[0]["incident"]);
     assert!(!v["findings"].to_string().contains("192.0.2.10"));
     let timeline = fs::read_to_string(dir.path().join("case/timeline.jsonl")).unwrap();
