@@ -325,6 +325,20 @@ fn since_and_until_limit_the_events() {
         .arg(dir.path())
         .assert()
         .code(2);
+    // A window that holds no instant is a mistake in the command, not an empty case.
+    for (since, until) in [
+        ("2026-10-13T10:00:00Z", "2026-10-13T09:00:00Z"),
+        ("2026-10-13", "2026-10-13"),
+    ] {
+        leaktrail()
+            .args(["scan", "--since", since, "--until", until, "-o"])
+            .arg(dir.path().join("case"))
+            .arg(dir.path().join("web1"))
+            .assert()
+            .code(2)
+            .stderr(predicates::str::contains("is not before --until"));
+        assert!(!dir.path().join("case").exists());
+    }
 }
 
 #[test]

@@ -249,6 +249,15 @@ impl InputArgs {
                 .map(|s| instant(s, "--until"))
                 .transpose()?,
         );
+        if let (Some(a), Some(b)) = o.window
+            && a >= b
+        {
+            bail!(
+                "--since {} is not before --until {}: no event could be read",
+                self.since.as_deref().unwrap_or_default(),
+                self.until.as_deref().unwrap_or_default()
+            );
+        }
         for spec in &self.formats {
             let Some((glob, name)) = spec.rsplit_once('=') else {
                 bail!("--format wants GLOB=NAME, got {spec:?}");
