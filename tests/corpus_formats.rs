@@ -76,8 +76,17 @@ fn loghub_openssh_and_linux_fields() {
             };
             let get = |k: &str| ev.get(k).unwrap_or("").trim().to_string();
             let prog = prog_col.map_or("sshd".to_string(), |c| col(row, c));
+            // loghub keeps `sshd(pam_unix)` as the component; leaktrail reads the program
+            // (sshd) and PAM's module apart.
+            let (prog, module) = match prog.split_once("(pam_") {
+                Some((p, m)) if m.ends_with(')') => {
+                    (p.to_string(), format!("pam_{}", &m[..m.len() - 1]))
+                }
+                _ => (prog, String::new()),
+            };
             if get("host") == col(row, host_col)
                 && get("process") == prog
+                && (module.is_empty() || get("pam_module") == module)
                 && get("pid") == col(row, pid_col)
                 && get("message") == col(row, "Content")
             {

@@ -300,6 +300,17 @@ fn pam<'a>(msg: &'a [u8], f: &mut Fields<'a>) {
             f.put_str("pam_type", kind, Esc::None);
         }
     }
+    pam_body(msg, f);
+}
+
+/// A PAM message whose module was in the syslog tag (`sshd(pam_unix)[1]: authentication
+/// failure; ...`): the same fields as `pam_unix(sshd:auth): authentication failure; ...`.
+pub fn pam_tagged<'a>(prog: &'a [u8], msg: &'a [u8], f: &mut Fields<'a>) {
+    f.put_str("pam_service", prog, Esc::None);
+    pam_body(msg, f);
+}
+
+fn pam_body<'a>(msg: &'a [u8], f: &mut Fields<'a>) {
     if memmem::find(msg, b"authentication failure").is_some() {
         outcome(f, "failure");
         put_user(f, value_after(msg, b" user="));

@@ -225,17 +225,31 @@ fn tag<'a>(line: &'a [u8], j: usize, f: &mut Fields<'a>) -> usize {
         if rest.get(k) != Some(&b':') {
             return j;
         }
-        f.put_str("process", name, Esc::None);
+        put_process(f, name);
         match uint(pid) {
             Some(p) => f.put("pid", Val::Num(p as i64)),
             None => f.put_str("pid", pid, Esc::None),
         }
     } else if rest[k] == b':' {
-        f.put_str("process", name, Esc::None);
+        put_process(f, name);
     } else {
         return j;
     }
     util::skip_spaces(line, j + k + 1)
+}
+
+/// The program's name; older Red Hat systems put PAM's module in it (`sshd(pam_unix)`): the
+/// program is then sshd and the message PAM's.
+fn put_process<'a>(f: &mut Fields<'a>, name: &'a [u8]) {
+    if let Some(open) = memchr(b'(', name)
+        && name.ends_with(b")")
+        && name[open + 1..].starts_with(b"pam_")
+    {
+        f.put_str("process", &name[..open], Esc::None);
+        f.put_str("pam_module", &name[open + 1..name.len() - 1], Esc::None);
+    } else {
+        f.put_str("process", name, Esc::None);
+    }
 }
 
 /// Parses the message further by program (sshd, sudo, su, pam, useradd, ...).
@@ -244,7 +258,14 @@ fn enrich<'a>(f: &mut Fields<'a>, msg: &'a [u8]) {
         Some(Val::Str(p, _)) => p,
         _ => b"",
     };
-    auth::parse(prog, msg, f);
+    // Older Red Hat systems tag PAM's messages with the module: `sshd(pam_unix)[30530]:
+    // authentication failure; ... rhost=150.183.249.110  user=root`. The program is sshd;
+    // the message is PAM's.
+    if f.has("pam_module") {
+        auth::pam_tagged(prog, msg, f);
+    } else {
+        auth::parse(prog, msg, f);
+    }
     super::generic::add_ips(msg, f);
 }
 
@@ -333,6 +354,26 @@ mod tests {
         )
         .unwrap();
         assert_eq!(f["message"], "last message repeated 3 times");
+    }
+
+    #[test]
+    fn pam_module_in_the_tag_is_read_as_the_programs_pam_message() {
+        let mut p = Format::Syslog.parser(&ctx());
+        let l = "Jul 10 16:01:43 combo sshd(pam_unix)[30530]: authentication failure; logname= uid=0 euid=0 tty=NODEVssh ruser= rhost=150.183.249.110  user=root";
+        let (_, f) = parse_one(p.as_mut(), l).unwrap();
+        assert_eq!(f["process"], "sshd");
+        assert_eq!(f["pam_module"], "pam_unix");
+        assert_eq!(f["pam_service"], "sshd");
+        assert_eq!(f["outcome"], "failure");
+        assert_eq!(f["src_ip"], "150.183.249.110");
+        let l = "Jul 10 16:05:00 combo su(pam_unix)[2000]: session opened for user news by (uid=0)";
+        let (_, f) = parse_one(p.as_mut(), l).unwrap();
+        assert_eq!(f["process"], "su");
+        assert_eq!(f["outcome"], "session_open");
+        assert_eq!(f["user"], "news");
+        // A tag with parentheses that are not a PAM module stays as written.
+        let (_, f) = parse_one(p.as_mut(), "Jul 10 16:05:00 combo app(x)[1]: hello").unwrap();
+        assert_eq!(f["process"], "app(x)");
     }
 
     #[test]
