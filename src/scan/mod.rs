@@ -539,14 +539,16 @@ fn describe_problems(r: &mut FileReport) {
     if s.fallback > 0 {
         let fmt = r.format.map_or("its", |f| f.name());
         out.push(format!(
-            "{} line(s) did not match the {fmt} format and were read by the generic text parser",
-            s.fallback
+            "{} line(s) did not match the {fmt} format and were read by the generic text parser (first: line {})",
+            s.fallback,
+            s.first_fallback.unwrap_or(0)
         ));
     }
     if s.mixed > 0 {
         out.push(format!(
-            "{} line(s) are web server error-log lines mixed into the access log; read as such",
-            s.mixed
+            "{} line(s) are web server error-log lines mixed into the access log (first: line {}); read as such",
+            s.mixed,
+            s.first_mixed.unwrap_or(0)
         ));
     }
     if s.long_lines > 0 {

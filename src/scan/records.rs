@@ -253,6 +253,7 @@ fn parse_one<'a, S: Sink>(
         Err(reason) => match sibling(parsers, rec, fields) {
             Some((o, f)) => {
                 stats.mixed += 1;
+                stats.first_mixed.get_or_insert(line);
                 (Ok(o), f)
             }
             None => match parsers.fallback.as_mut() {
@@ -261,6 +262,7 @@ fn parse_one<'a, S: Sink>(
                     match fb.parse(rec, fields) {
                         Ok(o) => {
                             stats.fallback += 1;
+                            stats.first_fallback.get_or_insert(line);
                             (Ok(o), Format::Generic)
                         }
                         Err(_) => (Err(reason), parsers.format),
@@ -432,6 +434,8 @@ mod tests {
             (st.parsed, st.mixed, st.fallback, st.unparsed),
             (4, 2, 1, 0)
         );
+        // The report names the first line of each kind.
+        assert_eq!((st.first_mixed, st.first_fallback), (Some(11), Some(13)));
         let formats: Vec<&str> = ev.iter().map(|e| e.2.split(':').next().unwrap()).collect();
         assert_eq!(formats, ["access", "apache-error", "nginx-error", "text"]);
         // Other formats have no siblings: an error line in syslog is text.
@@ -445,6 +449,7 @@ mod tests {
         let (st, ev) = run(Format::Access, data, 1 << 20);
         assert_eq!((st.lines, st.records, st.blank), (5, 4, 1));
         assert_eq!((st.parsed, st.unparsed, st.fallback), (3, 1, 1));
+        assert_eq!(st.first_fallback, Some(12));
         assert_eq!((st.invalid_utf8, st.first_invalid_utf8), (1, Some(13)));
         assert_eq!(st.examples[0].line, 13);
         assert_eq!(

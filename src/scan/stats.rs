@@ -36,9 +36,11 @@ pub struct Stats {
     pub untimed: u64,
     /// Events the generic text parser read after the file's own parser failed.
     pub fallback: u64,
+    pub first_fallback: Option<u64>,
     /// Events of a sibling format mixed into the file (web server error lines in an access
     /// log), read by that format's parser.
     pub mixed: u64,
+    pub first_mixed: Option<u64>,
     /// Lines cut at the length bound.
     pub long_lines: u64,
     pub first_long_line: Option<u64>,
@@ -77,7 +79,9 @@ impl Stats {
         self.blank += o.blank;
         self.untimed += o.untimed;
         self.fallback += o.fallback;
+        self.first_fallback = min_opt(self.first_fallback, o.first_fallback);
         self.mixed += o.mixed;
+        self.first_mixed = min_opt(self.first_mixed, o.first_mixed);
         self.long_lines += o.long_lines;
         self.first_long_line = min_opt(self.first_long_line, o.first_long_line);
         self.invalid_utf8 += o.invalid_utf8;
