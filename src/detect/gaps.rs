@@ -224,7 +224,7 @@ fn finding(
         rule_id: RULE_ID.to_string(),
         title: format!(
             "No events for {} in a busy log source",
-            span_words(silence / 60_000_000_000)
+            crate::timeline::human_duration(silence)
         ),
         // Without an hour-of-day baseline, a heuristic over event times: worth a look, not an
         // alarm (the baseline raises it to medium).
@@ -241,31 +241,8 @@ fn finding(
     }
 }
 
-/// A silence in words: minutes under three hours, then hours under three days, then days
-/// (`43 minutes`, `5 hours`, `28 days`), rounded down.
-fn span_words(minutes: i64) -> String {
-    let (n, unit) = if minutes < 180 {
-        (minutes, "minute")
-    } else if minutes < 3 * 24 * 60 {
-        (minutes / 60, "hour")
-    } else {
-        (minutes / (24 * 60), "day")
-    };
-    format!("{n} {unit}{}", if n == 1 { "" } else { "s" })
-}
-
 #[cfg(test)]
 mod tests {
-    #[test]
-    fn silences_read_in_a_fitting_unit() {
-        use super::span_words;
-        assert_eq!(span_words(1), "1 minute");
-        assert_eq!(span_words(43), "43 minutes");
-        assert_eq!(span_words(179), "179 minutes");
-        assert_eq!(span_words(180), "3 hours");
-        assert_eq!(span_words(4319), "71 hours");
-        assert_eq!(span_words(40266), "27 days");
-    }
 
     use super::*;
 

@@ -172,5 +172,7 @@ mod tests {
         assert_eq!(grouped(1234567), "1,234,567");
         assert_eq!(grouped(12), "12");
         assert_eq!(human_duration(42 * 60 * 1_000_000_000), "42 minutes");
+        // A month-long silence in a log (a gap finding's title).
+        assert_eq!(human_duration(40_266 * 60 * 1_000_000_000), "28.0 days");
     }
 }
