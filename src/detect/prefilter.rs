@@ -57,7 +57,8 @@ fn packed(pats: &[Vec<u8>], group: usize) -> (Option<Vec<aho_corasick::packed::S
     let mut searched: Vec<&Vec<u8>> = Vec::new();
     let mut back = 0;
     for (i, p) in pats.iter().enumerate() {
-        // The smallest other literal it holds (the first one, for equal ones), and where.
+        // The furthest into it that another literal it holds starts (for equal literals, the
+        // first one is searched): None when it holds none.
         let held = pats
             .iter()
             .enumerate()
@@ -65,7 +66,7 @@ fn packed(pats: &[Vec<u8>], group: usize) -> (Option<Vec<aho_corasick::packed::S
             .filter_map(|(_, q)| within(q, p))
             .max();
         match held {
-            // The last place it is held at is the furthest back the literal can start.
+            // It starts at most that far before a match of the literal it holds.
             Some(at) => back = back.max(at),
             None => searched.push(p),
         }
