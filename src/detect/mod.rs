@@ -431,7 +431,8 @@ pub struct Entities {
     pub ip: Option<String>,
     pub user: Option<String>,
     pub key: Option<String>,
-    /// The account a failed login tried (a target, not an actor).
+    /// The account a failed login tried, or the outside accounts (or `public`) a CloudTrail
+    /// call shared a resource with: a target, not an actor.
     pub target: Option<String>,
     pub session: Option<String>,
     /// The event's action failed (HTTP status 400 or above, a CloudTrail errorCode, a failed
@@ -507,7 +508,12 @@ fn entities(v: &mut View<'_, '_>) -> Entities {
         .is_some_and(|o| o == b"failure" || o == b"invalid_user")
         || v.value_lower("event")
             .is_some_and(|e| memchr::memmem::find(e, b"fail").is_some());
-    let (user, target) = if failed { (None, user) } else { (user, None) };
+    let (user, target) = if failed {
+        (None, user)
+    } else {
+        // A call that shares a resource targets whoever it is shared with.
+        (user, first_text(v, &["sharedWith"], false))
+    };
     let refused = v.number("sc-status").is_some_and(|s| s >= 400.0)
         || v.value("errorCode").is_some_and(|e| !e.is_empty());
     Entities {

@@ -3,6 +3,11 @@
 //! (`{"Records": [...]}`) are exploded into one record per array element by
 //! [`record_spans`]; JSON-lines exports (one record per line, SIEM exports with `@timestamp`)
 //! are parsed line by line.
+//!
+//! A call that gives another party access to a resource (a bucket policy, a snapshot's or
+//! image's permissions, a role's trust policy, a Lambda permission) gets one more field,
+//! `sharedWith`: the outside accounts it grants, or `public`, read from the request (see
+//! [`shared_with`]).
 
 use super::event::Fields;
 use super::json::{self, first_of, flatten, timestamp_of};
@@ -39,7 +44,203 @@ impl RecordParser for CloudTrail {
         }
         let ts = first_of(f, &["eventTime", "@timestamp", "timestamp"])
             .and_then(|v| timestamp_of(f, v, &mut self.zone));
+        if f.get("eventName").is_some_and(|v| grants_access(v))
+            && let Some(who) = shared_with(&rec[start..end])
+        {
+            let v = f.build(&[who.as_bytes()]);
+            f.put("sharedWith", v);
+        }
         Ok(Outcome::Event(ts))
+    }
+}
+
+/// The calls whose request can give an outside party access to data or to the account.
+const GRANTING: &[&str] = &[
+    "PutBucketPolicy",
+    "PutBucketAcl",
+    "PutObjectAcl",
+    "ModifySnapshotAttribute",
+    "ModifyImageAttribute",
+    "ModifyDBSnapshotAttribute",
+    "ModifyDBClusterSnapshotAttribute",
+    "UpdateAssumeRolePolicy",
+    "CreateRole",
+    "PutResourcePolicy",
+    "SetRepositoryPolicy",
+    "PutKeyPolicy",
+];
+
+fn grants_access(name: super::event::Val<'_>) -> bool {
+    let super::event::Val::Str(n, _) = name else {
+        return false;
+    };
+    // Lambda's API versions are part of CloudTrail's event names (`AddPermission20150331v2`).
+    GRANTING.iter().any(|g| n == g.as_bytes())
+        || n.starts_with(b"AddPermission")
+        || n.starts_with(b"AddLayerVersionPermission")
+}
+
+/// Who a granting call gives access to, outside the account that made it: account ids in the
+/// order the request names them, `public` for everyone (`*`, the S3 groups AllUsers and
+/// AuthenticatedUsers, a canned public ACL, the snapshot group `all`), `public (conditional)`
+/// when a policy's public statement carries a condition. None when the request grants nothing
+/// outside the account (a service principal, the account itself, a permission removed).
+///
+/// Granting calls are rare, so the record is read again here as a JSON document.
+pub fn shared_with(rec: &[u8]) -> Option<String> {
+    use serde_json::Value;
+    let doc: Value = serde_json::from_slice(rec).ok()?;
+    let name = doc.get("eventName")?.as_str()?;
+    let rp = doc.get("requestParameters")?;
+    let own: Vec<&str> = [
+        doc.get("recipientAccountId"),
+        doc.pointer("/userIdentity/accountId"),
+    ]
+    .into_iter()
+    .flatten()
+    .filter_map(Value::as_str)
+    .collect();
+    let mut out: Vec<String> = Vec::new();
+    let mut add = |who: String| {
+        if !out.contains(&who) {
+            out.push(who);
+        }
+    };
+    let account = |id: &str, add: &mut dyn FnMut(String)| match principal_account(id) {
+        Some(Principal::Everyone) => add("public".into()),
+        Some(Principal::Account(a)) if !own.contains(&a) => add(a.to_string()),
+        _ => {}
+    };
+    match name {
+        "ModifySnapshotAttribute" | "ModifyImageAttribute" => {
+            let perm = rp
+                .get("createVolumePermission")
+                .or_else(|| rp.get("launchPermission"));
+            let items = perm
+                .and_then(|p| p.pointer("/add/items"))
+                .and_then(Value::as_array);
+            for it in items.into_iter().flatten() {
+                if it.get("group").and_then(Value::as_str) == Some("all") {
+                    add("public".into());
+                }
+                if let Some(u) = it.get("userId").and_then(Value::as_str) {
+                    account(u, &mut add);
+                }
+            }
+        }
+        "ModifyDBSnapshotAttribute" | "ModifyDBClusterSnapshotAttribute" => {
+            if rp.get("attributeName").and_then(Value::as_str) == Some("restore") {
+                let values = rp.get("valuesToAdd").and_then(Value::as_array);
+                for v in values.into_iter().flatten().filter_map(Value::as_str) {
+                    if v == "all" {
+                        add("public".into());
+                    } else {
+                        account(v, &mut add);
+                    }
+                }
+            }
+        }
+        "PutBucketAcl" | "PutObjectAcl" => {
+            let text = rp.to_string();
+            let canned = rp
+                .get("x-amz-acl")
+                .map(|a| a.to_string())
+                .unwrap_or_default();
+            if text.contains("acs.amazonaws.com/groups/global/AllUsers")
+                || text.contains("acs.amazonaws.com/groups/global/AuthenticatedUsers")
+                || ["public-read", "public-read-write", "authenticated-read"]
+                    .iter()
+                    .any(|c| canned.contains(c))
+            {
+                add("public".into());
+            }
+        }
+        n if n.starts_with("AddPermission") || n.starts_with("AddLayerVersionPermission") => {
+            // Lambda: `principal` is `*`, an account id or ARN, or a service.
+            if let Some(p) = rp.get("principal").and_then(Value::as_str) {
+                account(p, &mut add);
+            }
+        }
+        _ => {
+            let policy = [
+                "bucketPolicy",
+                "policyDocument",
+                "assumeRolePolicyDocument",
+                "resourcePolicy",
+                "policyText",
+                "policy",
+            ]
+            .iter()
+            .find_map(|k| {
+                rp.get(*k)
+                    .filter(|v| !v.as_str().is_some_and(str::is_empty))
+            });
+            let policy = match policy {
+                Some(Value::String(s)) => serde_json::from_str(s).ok(),
+                Some(v) => Some(v.clone()),
+                None => None,
+            };
+            for st in policy.as_ref().map(statements).unwrap_or_default() {
+                if st.get("Effect").and_then(Value::as_str) != Some("Allow") {
+                    continue;
+                }
+                let conditional = st.get("Condition").is_some_and(|c| !c.is_null());
+                for p in principals(st.get("Principal")) {
+                    match principal_account(p) {
+                        Some(Principal::Everyone) if conditional => {
+                            add("public (conditional)".into())
+                        }
+                        Some(Principal::Everyone) => add("public".into()),
+                        Some(Principal::Account(a)) if !own.contains(&a) => add(a.to_string()),
+                        _ => {}
+                    }
+                }
+            }
+        }
+    }
+    (!out.is_empty()).then(|| out.join(", "))
+}
+
+enum Principal<'a> {
+    Everyone,
+    Account(&'a str),
+}
+
+/// The account a principal names: `*`, a 12-digit id, or an ARN holding one (`arn:aws:iam::
+/// 123456789012:root`). Services and federated providers name none.
+fn principal_account(p: &str) -> Option<Principal<'_>> {
+    let p = p.trim();
+    if p == "*" {
+        return Some(Principal::Everyone);
+    }
+    let id = |s: &str| s.len() == 12 && s.bytes().all(|b| b.is_ascii_digit());
+    if id(p) {
+        return Some(Principal::Account(p));
+    }
+    let a = p.strip_prefix("arn:")?.split(':').nth(3)?;
+    id(a).then_some(Principal::Account(a))
+}
+
+/// A policy's statements (one object or a list).
+fn statements(policy: &serde_json::Value) -> Vec<&serde_json::Value> {
+    match policy.get("Statement") {
+        Some(serde_json::Value::Array(a)) => a.iter().collect(),
+        Some(o @ serde_json::Value::Object(_)) => vec![o],
+        _ => Vec::new(),
+    }
+}
+
+/// The AWS principals of a statement: `"*"`, or the `AWS` member's one or many.
+fn principals(p: Option<&serde_json::Value>) -> Vec<&str> {
+    use serde_json::Value;
+    match p {
+        Some(Value::String(s)) => vec![s.as_str()],
+        Some(Value::Object(o)) => match o.get("AWS") {
+            Some(Value::String(s)) => vec![s.as_str()],
+            Some(Value::Array(a)) => a.iter().filter_map(Value::as_str).collect(),
+            _ => Vec::new(),
+        },
+        _ => Vec::new(),
     }
 }
 
@@ -108,6 +309,83 @@ mod tests {
         let (ts, _) = parse_fmt(Format::CloudTrailLines, siem).unwrap();
         assert_eq!(ts.as_deref(), Some("2020-09-14T00:44:23Z"));
         assert!(parse_fmt(Format::CloudTrailLines, r#"{"a":1}"#).is_err());
+    }
+
+    /// A CloudTrail record of account 123456789012 with these name and request parameters.
+    fn call(name: &str, params: &str) -> String {
+        format!(
+            r#"{{"eventVersion":"1.08","userIdentity":{{"type":"IAMUser","accountId":"123456789012","userName":"ops"}},"eventTime":"2023-07-10T12:22:41Z","eventSource":"x.amazonaws.com","eventName":"{name}","requestParameters":{params},"recipientAccountId":"123456789012"}}"#
+        )
+    }
+
+    fn shared(name: &str, params: &str) -> Option<String> {
+        let (_, f) = parse_fmt(Format::CloudTrailLines, &call(name, params)).unwrap();
+        f.get("sharedWith").cloned()
+    }
+
+    #[test]
+    fn granting_calls_name_who_gets_access() {
+        // A bucket policy for another account (Stratus s3-backdoor-bucket-policy).
+        let backdoor = r#"{"bucketPolicy":{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"AWS":"arn:aws:iam::193672423079:root"},"Action":["s3:GetObject"],"Resource":["arn:aws:s3:::b/*"]}]},"bucketName":"b"}"#;
+        assert_eq!(
+            shared("PutBucketPolicy", backdoor).as_deref(),
+            Some("193672423079")
+        );
+        // CloudTrail's own delivery policy and a policy for the account itself share nothing.
+        let service = r#"{"bucketPolicy":{"Statement":[{"Effect":"Allow","Principal":{"Service":"cloudtrail.amazonaws.com"},"Action":"s3:PutObject"}]}}"#;
+        assert_eq!(shared("PutBucketPolicy", service), None);
+        let own = r#"{"bucketPolicy":{"Statement":{"Effect":"Allow","Principal":{"AWS":["123456789012"]},"Action":"s3:*"}}}"#;
+        assert_eq!(shared("PutBucketPolicy", own), None);
+        let public = r#"{"bucketPolicy":{"Statement":[{"Effect":"Allow","Principal":"*","Action":"s3:GetObject"},{"Effect":"Deny","Principal":{"AWS":"111122223333"},"Action":"s3:*"},{"Effect":"Allow","Principal":{"AWS":"*"},"Action":"s3:GetObject","Condition":{"StringEquals":{"aws:SourceVpce":"vpce-1"}}}]}}"#;
+        assert_eq!(
+            shared("PutBucketPolicy", public).as_deref(),
+            Some("public, public (conditional)")
+        );
+        // A role trust policy, sent as a JSON string (Stratus iam-backdoor-role).
+        let trust = r#"{"roleName":"r","policyDocument":"{\"Statement\":[{\"Effect\":\"Allow\",\"Principal\":{\"Service\":\"ec2.amazonaws.com\"},\"Action\":\"sts:AssumeRole\"},{\"Effect\":\"Allow\",\"Principal\":{\"AWS\":\"arn:aws:iam::193672423079:root\"},\"Action\":\"sts:AssumeRole\"}]}"}"#;
+        assert_eq!(
+            shared("UpdateAssumeRolePolicy", trust).as_deref(),
+            Some("193672423079")
+        );
+        // Snapshot and image permissions: added is shared, removed is not.
+        let add = r#"{"snapshotId":"snap-1","createVolumePermission":{"add":{"items":[{"userId":"012345678912"}]}},"attributeType":"CREATE_VOLUME_PERMISSION"}"#;
+        let remove = add.replace("\"add\"", "\"remove\"");
+        assert_eq!(
+            shared("ModifySnapshotAttribute", add).as_deref(),
+            Some("012345678912")
+        );
+        assert_eq!(shared("ModifySnapshotAttribute", &remove), None);
+        let ami = r#"{"imageId":"ami-1","launchPermission":{"add":{"items":[{"group":"all"}]}}}"#;
+        assert_eq!(
+            shared("ModifyImageAttribute", ami).as_deref(),
+            Some("public")
+        );
+        let rds = r#"{"dBSnapshotIdentifier":"x","attributeName":"restore","valuesToAdd":["193672423079","all"]}"#;
+        assert_eq!(
+            shared("ModifyDBSnapshotAttribute", rds).as_deref(),
+            Some("193672423079, public")
+        );
+        let rds_off = r#"{"dBSnapshotIdentifier":"x","attributeName":"restore","valuesToRemove":["193672423079"]}"#;
+        assert_eq!(shared("ModifyDBSnapshotAttribute", rds_off), None);
+        // Lambda permissions and public ACLs.
+        let lambda = r#"{"functionName":"f","statementId":"backdoor","action":"lambda:InvokeFunction","principal":"*"}"#;
+        assert_eq!(
+            shared("AddPermission20150331v2", lambda).as_deref(),
+            Some("public")
+        );
+        let s3svc = r#"{"functionName":"f","principal":"s3.amazonaws.com"}"#;
+        assert_eq!(shared("AddPermission20150331v2", s3svc), None);
+        let acl = r#"{"bucketName":"b","AccessControlPolicy":{"AccessControlList":{"Grant":{"Grantee":{"URI":"http://acs.amazonaws.com/groups/global/AllUsers"},"Permission":"READ"}}}}"#;
+        assert_eq!(shared("PutBucketAcl", acl).as_deref(), Some("public"));
+        assert_eq!(
+            shared(
+                "PutBucketAcl",
+                r#"{"bucketName":"b","x-amz-acl":["private"]}"#
+            ),
+            None
+        );
+        // Not a granting call.
+        assert_eq!(shared("GetObject", backdoor), None);
     }
 
     #[test]
