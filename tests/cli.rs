@@ -847,7 +847,9 @@ fn working_hours_come_from_the_command_line() {
     let late = off_hours(&["--working-hours", "21-24", "--workdays", "mon-fri"]);
     assert!(
         late.iter()
-            .any(|(t, ip)| t == "2026-10-13T09:00:00Z" && ip.starts_with("198.51.100.")),
+            // From the first bucket that carries volume: the 401 answers of the credential
+            // stuffing since 09:00 add under 1% of the bytes.
+            .any(|(t, ip)| t == "2026-10-13T09:12:05Z" && ip.starts_with("198.51.100.")),
         "{late:?}"
     );
     let bad = leaktrail()

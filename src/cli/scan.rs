@@ -336,24 +336,14 @@ fn absolute(p: &Path) -> PathBuf {
 /// Findings, most severe first (at most 15 lines; the reports have them all).
 fn print_findings(findings: &[detect::Finding]) {
     let mut sorted: Vec<&detect::Finding> = findings.iter().collect();
+    // Most severe first; at one level, what happened before what was only tried.
     sorted.sort_by(|a, b| {
         level_rank(b.level)
             .cmp(&level_rank(a.level))
+            .then(a.attempt_only().cmp(&b.attempt_only()))
             .then(a.first_seen.cmp(&b.first_seen))
     });
-    let mut counts = [0usize; 5];
-    for f in findings {
-        counts[level_rank(f.level) as usize] += 1;
-    }
-    say!(
-        "leaktrail: {} findings: {} critical, {} high, {} medium, {} low, {} informational",
-        findings.len(),
-        counts[4],
-        counts[3],
-        counts[2],
-        counts[1],
-        counts[0]
-    );
+    say!("leaktrail: {}", detect::finding::tally_words(findings));
     for f in sorted.iter().take(15) {
         say!("  {}", terminal(&f.summary()));
     }

@@ -102,6 +102,31 @@ fn longest_run(sorted: &[u64], max_gap: u64) -> usize {
     best
 }
 
+/// The share of a value-sum finding's total below which its leading buckets are not part of it.
+const QUIET_LEAD: f64 = 0.01;
+
+/// Unmarks a value-sum finding's first buckets while together they add less than
+/// [`QUIET_LEAD`] of its total: a window that meets the condition starts at its first event,
+/// and a client's ordinary requests (or a run of failed logins) before the bulk download
+/// would otherwise date the data's leaving from them. The buckets that carry the volume, and
+/// everything after them, stay.
+fn trim_quiet_lead(mins: &[Minute], hit: &mut [bool]) {
+    let total: f64 = mins
+        .iter()
+        .zip(hit.iter())
+        .filter(|(_, h)| **h)
+        .map(|(m, _)| m.sum)
+        .sum();
+    let mut lead = 0.0;
+    for (m, h) in mins.iter().zip(hit.iter_mut()).filter(|(_, h)| **h) {
+        lead += m.sum;
+        if lead >= total * QUIET_LEAD {
+            break;
+        }
+        *h = false;
+    }
+}
+
 /// Separates the values of a multi-field group key.
 pub const KEY_SEP: char = '\u{1f}';
 
@@ -575,6 +600,9 @@ impl CorrSpec {
         if !hit.iter().any(|h| *h) {
             return None;
         }
+        if self.kind == CorrelationType::ValueSum {
+            trim_quiet_lead(&mins, &mut hit);
+        }
         let mut agg = Agg::default();
         for (r, e) in &g.firsts {
             agg.add(0, 0.0, *r, e);
@@ -644,6 +672,38 @@ impl CorrSpec {
 #[cfg(test)]
 mod tests {
     use super::longest_run;
+
+    #[test]
+    fn a_value_sums_quiet_lead_is_not_part_of_it() {
+        use super::{Minute, Ref, trim_quiet_lead};
+        let r = Ref {
+            file: 0,
+            line: 1,
+            offset: 0,
+        };
+        let minute = |n: i64, sum: f64| {
+            let mut m = Minute::new(n, n * 60_000_000_000, r, 0);
+            m.sum = sum;
+            m
+        };
+        // Failed logins (small answers), an enumeration, then the export; one 1 h window.
+        let mins = [
+            minute(0, 4_000.0),
+            minute(5, 6_000.0),
+            minute(13, 2_000_000.0),
+            minute(40, 18_000_000.0),
+            minute(56, 48_000_000.0),
+            minute(58, 1_000.0),
+        ];
+        let mut hit = vec![true; mins.len()];
+        trim_quiet_lead(&mins, &mut hit);
+        assert_eq!(hit, [false, false, true, true, true, true]);
+        // A volume spread evenly keeps every bucket; unmarked buckets stay unmarked.
+        let even = [minute(0, 1e6), minute(1, 1e6), minute(2, 1e6)];
+        let mut hit = vec![false, true, true];
+        trim_quiet_lead(&even, &mut hit);
+        assert_eq!(hit, [false, true, true]);
+    }
 
     #[test]
     fn runs_of_consecutive_ids() {

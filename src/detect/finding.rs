@@ -39,6 +39,37 @@ pub struct Finding {
     pub last_at: Option<(String, u64, u64)>,
 }
 
+/// Findings by level (informational first) and how many of them are attempts only.
+pub fn tally<'f>(fs: impl IntoIterator<Item = &'f Finding>) -> ([usize; 5], usize) {
+    let (mut by_level, mut attempts) = ([0usize; 5], 0);
+    for f in fs {
+        by_level[level_rank(f.level) as usize] += 1;
+        attempts += usize::from(f.attempt_only());
+    }
+    (by_level, attempts)
+}
+
+/// The findings counted by level, in words: "12 findings: 1 critical, 3 high, ...", and how
+/// many were attempts only (every event refused), which do not reach their tactic.
+pub fn tally_words<'f>(fs: impl IntoIterator<Item = &'f Finding>) -> String {
+    let (c, attempts) = tally(fs);
+    let mut s = format!(
+        "{} findings: {} critical, {} high, {} medium, {} low, {} informational",
+        c.iter().sum::<usize>(),
+        c[4],
+        c[3],
+        c[2],
+        c[1],
+        c[0]
+    );
+    if attempts > 0 {
+        s.push_str(&format!(
+            " ({attempts} of them attempts only: every event failed or was refused)"
+        ));
+    }
+    s
+}
+
 /// Numeric rank of a level (informational = 0 ... critical = 4).
 pub fn level_rank(l: &str) -> u8 {
     match l {

@@ -431,8 +431,9 @@ pub struct Entities {
     pub ip: Option<String>,
     pub user: Option<String>,
     pub key: Option<String>,
-    /// The account a failed login tried, or the outside accounts (or `public`) a CloudTrail
-    /// call shared a resource with: a target, not an actor.
+    /// The account a failed login tried; for a CloudTrail call, the outside accounts (or
+    /// `public`) it shared a resource with, the access key it created or the user or role it
+    /// changed: a target, not an actor.
     pub target: Option<String>,
     pub session: Option<String>,
     /// The event's action failed (HTTP status 400 or above, a CloudTrail errorCode, a failed
@@ -482,6 +483,14 @@ const USER_FIELDS: &[&str] = &[
 ];
 const KEY_FIELDS: &[&str] = &["userIdentity.accessKeyId", "api_key", "key_id"];
 const SESSION_FIELDS: &[&str] = &["session", "session_id"];
+/// What a successful CloudTrail call acted on, in order of preference: the outside accounts a
+/// resource was shared with, a newly created access key, the IAM user or role it changed.
+const TARGET_FIELDS: &[&str] = &[
+    "sharedWith",
+    "responseElements.accessKey.accessKeyId",
+    "requestParameters.userName",
+    "requestParameters.roleName",
+];
 const BYTE_FIELDS: &[&str] = &[
     "sc-bytes",
     "additionalEventData.bytesTransferredOut",
@@ -511,8 +520,9 @@ fn entities(v: &mut View<'_, '_>) -> Entities {
     let (user, target) = if failed {
         (None, user)
     } else {
-        // A call that shares a resource targets whoever it is shared with.
-        (user, first_text(v, &["sharedWith"], false))
+        // A call that shares a resource targets whoever it is shared with; one that creates
+        // or changes an identity targets it (the new key, the user given a password).
+        (user, first_text(v, TARGET_FIELDS, false))
     };
     let refused = v.number("sc-status").is_some_and(|s| s >= 400.0)
         || v.value("errorCode").is_some_and(|e| !e.is_empty());

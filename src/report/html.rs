@@ -116,20 +116,11 @@ fn summary_section(out: &mut String, input: &ReportInput<'_>) {
             out.push_str("</p></div>");
         }
     }
-    let mut counts = [0usize; 5];
-    for f in &story.findings {
-        counts[crate::detect::finding::level_rank(f.level) as usize] += 1;
-    }
     let _ = write!(
         out,
-        "<p>{} incidents, {} findings: {} critical, {} high, {} medium, {} low, {} informational.</p>",
+        "<p>{} incidents, {}.</p>",
         story.incidents.len(),
-        story.findings.len(),
-        counts[4],
-        counts[3],
-        counts[2],
-        counts[1],
-        counts[0]
+        crate::detect::finding::tally_words(&story.findings)
     );
     if story.incidents.len() > 1 {
         out.push_str("<table><tr><th>Incident</th><th>Level</th><th>Score</th><th>Actors</th><th>First seen</th><th>Last activity</th><th class=n>Data out</th></tr>");

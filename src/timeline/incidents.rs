@@ -405,10 +405,12 @@ fn summary(inc: &Incident, findings: &[Finding], end: Option<i64>) -> String {
             && !f.attempt_only()
             && f.rule_id != crate::detect::convergence::RULE_ID
     }) {
-        // The accounts and keys it concerns, rather than the address it came from.
+        // What it created or opened (a new key, an outside account), then the accounts and
+        // keys that did it, rather than the address it came from.
         let who: Vec<&str> = f
-            .users
+            .targets
             .iter()
+            .chain(&f.users)
             .chain(&f.keys)
             .chain(&f.ips)
             .map(String::as_str)
