@@ -7,11 +7,18 @@ use super::time::{self, LocalZone, TsCache};
 use super::util::uint;
 use super::{Outcome, ParseCtx, RecordParser, Reject};
 
+/// Earlier `#Fields` layouts kept per file.
+const MAX_LAYOUTS: usize = 8;
+
 /// The W3C parser.
 pub struct W3c {
     zone: LocalZone,
     cache: TsCache,
     columns: Vec<Vec<u8>>,
+    /// The file's earlier `#Fields` layouts, most recent last: a line whose values do not fit
+    /// the current header is read with the latest one they fit (files joined from several
+    /// logs, or a server that wrote lines of an older layout after a new header).
+    earlier: Vec<Vec<Vec<u8>>>,
     date: Option<(i32, u32, u32)>,
     /// Value spans of the current line, reused from line to line.
     spans: Vec<(usize, usize)>,
@@ -23,6 +30,7 @@ impl W3c {
             zone: ctx.local(),
             cache: TsCache::default(),
             columns: Vec::new(),
+            earlier: Vec::new(),
             date: None,
             spans: Vec::new(),
         }
@@ -52,11 +60,19 @@ fn column_name(raw: &[u8]) -> Vec<u8> {
 impl W3c {
     fn header(&mut self, line: &[u8]) -> Outcome {
         if let Some(rest) = line.strip_prefix(b"#Fields:") {
-            self.columns = rest
+            let columns: Vec<Vec<u8>> = rest
                 .split(|&c| c == b' ' || c == b'\t')
                 .filter(|s| !s.is_empty())
                 .map(column_name)
                 .collect();
+            let old = std::mem::replace(&mut self.columns, columns);
+            if !old.is_empty() && old != self.columns {
+                self.earlier.retain(|c| *c != old);
+                self.earlier.push(old);
+                if self.earlier.len() > MAX_LAYOUTS {
+                    self.earlier.remove(0);
+                }
+            }
         } else if let Some(rest) = line.strip_prefix(b"#Date:") {
             let rest = rest.trim_ascii();
             if let Some((c, _, _)) = time::parse_iso(rest) {
@@ -153,13 +169,19 @@ impl W3c {
         spans: &[(usize, usize)],
         f: &mut Fields<'a>,
     ) -> Result<Outcome, Reject> {
-        if spans.len() != self.columns.len() {
-            return Err("field count differs from #Fields");
-        }
+        let columns = if spans.len() == self.columns.len() {
+            &self.columns
+        } else {
+            self.earlier
+                .iter()
+                .rev()
+                .find(|c| c.len() == spans.len())
+                .ok_or("field count differs from #Fields")?
+        };
         let (mut date, mut clock, mut stem, mut query) = (None, None, None, None);
         for (k, &(a, z)) in spans.iter().enumerate() {
             let v = &&line[a..z];
-            let name = &self.columns[k];
+            let name = &columns[k];
             match name.as_slice() {
                 b"date" => date = Some(*v),
                 b"time" => clock = Some(*v),
@@ -239,5 +261,15 @@ mod tests {
         .unwrap();
         assert_eq!(ts.as_deref(), Some("2001-10-31T00:00:18Z"));
         assert_eq!(f["cs-user-agent"], "Mozilla/4.0 (compatible)");
+        // A line of an earlier layout after a newer header (elastic's IIS samples): read with
+        // the latest earlier layout it fits, not lost to the generic parser.
+        let (ts, f) = parse_one(p.as_mut(), "2018-12-31 12:52:33 10.44.0.136 GET /${#context['xwork.MethodAccessor.denyMethodExecution']=true}.action - 443 - 10.50.6.188 Mozilla/4.0+(compatible) - 404 0 2 0").unwrap();
+        assert_eq!(ts.as_deref(), Some("2018-12-31T12:52:33Z"));
+        assert_eq!(
+            (f["c-ip"].as_str(), f["sc-status"].as_str()),
+            ("10.50.6.188", "404")
+        );
+        assert!(f["cs-uri-query"].starts_with("/${#context["));
+        assert!(parse_one(p.as_mut(), "a b c d e f g").is_err());
     }
 }
