@@ -142,7 +142,9 @@ impl Format {
             Format::Postgres => Framing::Continued(postgres::is_continuation),
             Format::MysqlGeneral => Framing::Continued(mysql::is_continuation),
             Format::MysqlSlow => Framing::Continued(mysqlslow::is_continuation),
-            Format::Generic => Framing::Continued(generic::is_continuation),
+            // An indented line in a syslog file continues the message above (macOS ASL notices,
+            // multi-line messages written unescaped).
+            Format::Generic | Format::Syslog => Framing::Continued(generic::is_continuation),
             _ => Framing::Lines,
         }
     }

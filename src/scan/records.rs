@@ -472,6 +472,12 @@ mod tests {
         let (st, ev) = run(Format::Postgres, data, 1 << 20);
         assert_eq!((st.lines, st.records, st.parsed), (3, 2, 2));
         assert_eq!((ev[0].0, ev[1].0), (10, 12));
+        // macOS syslog: a notice's detail lines are tab-indented under it.
+        let data = b"Aug 16 00:32:15 air syslogd[314]: Configuration Notice:\n\tASL Module \"com.apple.install\" claims selected messages.\n\tThose messages may not appear.\nAug 16 00:32:16 air sshd[9]: Accepted publickey for tim from 192.0.2.4 port 5 ssh2\n";
+        let (st, ev) = run(Format::Syslog, data, 1 << 20);
+        assert_eq!((st.lines, st.records, st.parsed, st.unparsed), (4, 2, 2, 0));
+        assert!(ev[0].2.ends_with("may not appear."), "{:?}", ev[0].2);
+        assert!(ev[1].2.starts_with("syslog:Aug 16 00:32:16"));
         let long = format!("2026-10-13 10:21:07 x {}\n", "a".repeat(5000));
         let (st, _) = run(Format::Generic, long.as_bytes(), 1000);
         assert_eq!((st.long_lines, st.parsed), (1, 1));
