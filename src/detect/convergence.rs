@@ -15,7 +15,12 @@ pub const MIN_TACTICS: usize = 3;
 type Name<'a> = (&'static str, &'a str);
 
 /// Convergence findings for the actors of `findings` (informational findings do not count).
-pub fn converge(findings: &[Finding]) -> Vec<Finding> {
+/// `events_of(kind, value)` is how many events the evidence holds for an actor's name
+/// (`"ip"`, `"user"`, `"key"`), when the actors table knows it.
+pub fn converge(
+    findings: &[Finding],
+    events_of: &dyn Fn(&str, &str) -> Option<u64>,
+) -> Vec<Finding> {
     let mut by_actor: BTreeMap<(&'static str, &str), Vec<&Finding>> = BTreeMap::new();
     // Attempts that all failed (a 404 probe, a refused API call) show intent, not a step
     // reached: they do not count towards a chain.
@@ -56,13 +61,20 @@ pub fn converge(findings: &[Finding]) -> Vec<Finding> {
             continue;
         }
         tactics.sort_by_key(|t| tags::order(t));
-        out.push(chain(&names, &tactics, &fs));
+        let events = names.iter().filter_map(|(k, v)| events_of(k, v)).max();
+        out.push(chain(&names, &tactics, &fs, events));
     }
     out
 }
 
-/// The chain of one actor: `names` (kind, value), sorted, name it.
-fn chain(names: &[Name], tactics: &[&'static str], fs: &[&Finding]) -> Finding {
+/// The chain of one actor: `names` (kind, value), sorted, name it; `events` is the actor's
+/// events in the evidence when known.
+fn chain(
+    names: &[Name],
+    tactics: &[&'static str],
+    fs: &[&Finding],
+    events: Option<u64>,
+) -> Finding {
     let mut evidence: Vec<(String, u64, u64)> = Vec::new();
     let mut sorted: Vec<&&Finding> = fs.iter().collect();
     sorted.sort_by_key(|f| (f.first_seen, f.rule_id.clone()));
@@ -93,9 +105,16 @@ fn chain(names: &[Name], tactics: &[&'static str], fs: &[&Finding]) -> Finding {
         technique: None,
         first_seen: fs.iter().map(|f| f.first_seen).min().unwrap_or_default(),
         last_seen: fs.iter().map(|f| f.last_seen).max().unwrap_or_default(),
-        // Findings overlap (a bulk read is also part of a bytes-out sum): the events are added
-        // up, the bytes are those of the largest finding, a floor rather than a double count.
-        count: fs.iter().map(|f| f.count).sum(),
+        // Findings overlap (a probing burst, a recon burst and a scanner user agent are the
+        // same requests; a bulk read is also part of a bytes-out sum), so their events added
+        // up can exceed the actor's: the count is the smaller of that sum and the actor's
+        // events in the evidence (under its busiest name). The bytes are those of the largest
+        // finding, a floor rather than a double count.
+        count: fs
+            .iter()
+            .map(|f| f.count)
+            .sum::<u64>()
+            .min(events.unwrap_or(u64::MAX)),
         bytes: fs.iter().map(|f| f.bytes).fold(0.0, f64::max),
         ips: pick("ip"),
         users: pick("user"),
@@ -141,7 +160,7 @@ mod tests {
             f("noise", "discovery", "192.0.2.1", "informational", 1),
             f("more", "collection", "192.0.2.1", "informational", 1),
         ];
-        let c = converge(&fs);
+        let c = converge(&fs, &|_, _| None);
         assert_eq!(c.len(), 1);
         assert_eq!(c[0].ips, ["203.0.113.66"]);
         assert_eq!(
@@ -150,6 +169,11 @@ mod tests {
         );
         assert_eq!((c[0].first_seen, c[0].last_seen, c[0].count), (1, 13, 6));
         assert_eq!(c[0].evidence.len(), 3);
+        // Overlapping findings add up to more than the actor did: its own count bounds them.
+        let known = |k: &str, v: &str| (k == "ip" && v == "203.0.113.66").then_some(4);
+        assert_eq!(converge(&fs, &known)[0].count, 4);
+        let busy = |_: &str, _: &str| Some(4000);
+        assert_eq!(converge(&fs, &busy)[0].count, 6);
     }
 
     #[test]
@@ -165,7 +189,7 @@ mod tests {
         // The address also did something the key did not: its chain is another.
         let mut other = f("probe", "reconnaissance", "192.0.2.7", "medium", 0);
         other.keys.clear();
-        let c = converge(&fs);
+        let c = converge(&fs, &|_, _| None);
         assert_eq!(c.len(), 1);
         assert_eq!(
             (c[0].ips.as_slice(), c[0].keys.as_slice()),
@@ -175,7 +199,7 @@ mod tests {
             )
         );
         fs.push(other);
-        let c = converge(&fs);
+        let c = converge(&fs, &|_, _| None);
         assert_eq!(c.len(), 2);
         assert!(
             c.iter()
@@ -196,16 +220,16 @@ mod tests {
             "privilege-escalation",
             "defense-evasion",
         ];
-        assert!(converge(std::slice::from_ref(&login)).is_empty());
+        assert!(converge(std::slice::from_ref(&login), &|_, _| None).is_empty());
         // The same rule found twice is still one step.
         let again = Finding {
             id: "login2".into(),
             first_seen: 50,
             ..login.clone()
         };
-        assert!(converge(&[login.clone(), again]).is_empty());
+        assert!(converge(&[login.clone(), again], &|_, _| None).is_empty());
         // A second rule makes it a chain.
         let other = f("scan", "reconnaissance", "198.51.100.9", "medium", 0);
-        assert_eq!(converge(&[login, other]).len(), 1);
+        assert_eq!(converge(&[login, other], &|_, _| None).len(), 1);
     }
 }

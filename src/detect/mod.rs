@@ -1347,7 +1347,15 @@ pub fn findings(engine: &Engine, state: &Partial, paths: &[String]) -> Vec<Findi
             }
         }
     }
-    let chains = convergence::converge(&out);
+    let events_of = |kind: &str, value: &str| {
+        let code = match kind {
+            "ip" => seen::IP,
+            "user" => seen::USER,
+            _ => seen::KEY,
+        };
+        state.seen.get(code, value).map(|a| a.events)
+    };
+    let chains = convergence::converge(&out, &events_of);
     out.extend(chains);
     out.sort_by(|a, b| (a.first_seen, &a.rule_id, &a.id).cmp(&(b.first_seen, &b.rule_id, &b.id)));
     out
