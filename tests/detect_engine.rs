@@ -144,3 +144,58 @@ fn parts_merge_to_the_same_findings_in_any_order() {
     assert_eq!(run([2, 0, 1]), whole);
     assert_eq!(run([1, 2, 0]), whole);
 }
+
+/// A file of one size downloaded in full by many clients is public content: those large
+/// responses, and the bytes-out sums they make, are lowered to low and say why. An export
+/// fetched by one client from the same site stays high, and so does a download of the public
+/// path at another size (a dynamic export that shares its path).
+#[test]
+fn a_file_many_clients_download_is_public_content() {
+    let engine = engine();
+    let mut log = String::new();
+    for c in 1..=6 {
+        log.push_str(&format!(
+            "192.0.2.{c} - - [12/Oct/2026:1{c}:00:00 +0000] \"GET /misc/sample.log HTTP/1.1\" 200 54306753 \"-\" \"Mozilla/5.0\"\n"
+        ));
+    }
+    log.push_str("203.0.113.66 - - [12/Oct/2026:18:00:00 +0000] \"GET /admin/export/customers.csv HTTP/1.1\" 200 52244618 \"-\" \"python-requests/2.31\"\n");
+    log.push_str("203.0.113.77 - - [12/Oct/2026:19:00:00 +0000] \"GET /misc/sample.log HTTP/1.1\" 200 61000000 \"-\" \"curl/8.0\"\n");
+    let factory = DetectFactory::new(&engine);
+    let mut sink = factory.make();
+    feed(&mut sink, log.as_bytes(), true, 0..usize::MAX);
+    sink.finish();
+    let state = factory.into_state();
+    let found = detect::findings(&engine, &state, &["access.log".to_string()]);
+    let large = |ip: &str| {
+        found
+            .iter()
+            .find(|f| f.title == "Single very large response" && f.ips == [ip])
+            .unwrap_or_else(|| panic!("no large response for {ip}"))
+    };
+    let public = large("192.0.2.3");
+    assert_eq!(public.level, "low");
+    assert_eq!(public.targets, ["/misc/sample.log (54306753 bytes)"]);
+    assert!(
+        public.detail.contains("public content") && public.detail.contains("6 clients"),
+        "{}",
+        public.detail
+    );
+    assert_eq!(large("203.0.113.66").level, "high");
+    assert_eq!(large("203.0.113.77").level, "high");
+    // The same client's bytes out (value sum by address) is those downloads: lowered too.
+    let sum = found
+        .iter()
+        .find(|f| f.title == "Large volume of data sent to one client" && f.ips == ["192.0.2.3"])
+        .expect("bytes-out finding");
+    assert_eq!(sum.level, "low");
+    assert!(
+        sum.detail.contains("mostly public content"),
+        "{}",
+        sum.detail
+    );
+    let export = found
+        .iter()
+        .find(|f| f.title == "Large volume of data sent to one client" && f.ips == ["203.0.113.66"])
+        .expect("bytes-out finding of the export");
+    assert_eq!(export.level, "high");
+}

@@ -9,6 +9,7 @@ pub mod finding;
 pub mod firstseen;
 pub mod gaps;
 pub mod matcher;
+pub mod popular;
 pub mod post;
 mod prefilter;
 pub mod route;
@@ -59,6 +60,9 @@ pub struct Compiled {
     pub filters: Vec<Matcher>,
     /// leaktrail's `off_hours`: the rule matches only outside working hours.
     pub off_hours: Option<crate::rules::OffHours>,
+    /// leaktrail's `popular`: the field naming what each event served, how many actors make
+    /// it public content, and the level its findings are lowered to then.
+    pub popular: Option<popular::Popular>,
 }
 
 /// A rule that could not be compiled.
@@ -94,8 +98,9 @@ impl Engine {
         for r in &set.rules {
             let (tactics, technique) = tags::classify(&r.sigma.tags);
             let compiled = compile_extract(&r.ext.extract)
-                .and_then(|x| Ok((x, post::Post::from_ext(&r.ext)?)));
-            let (extract, post) = match compiled {
+                .and_then(|x| Ok((x, post::Post::from_ext(&r.ext)?)))
+                .and_then(|(x, p)| Ok((x, p, popular::compile(&r.ext)?)));
+            let (extract, post, popular) = match compiled {
                 Ok(x) => x,
                 Err(reason) => {
                     skipped.push(Skipped {
@@ -127,6 +132,7 @@ impl Engine {
                     post,
                     filters: Vec::new(),
                     off_hours: working(set, r.ext.off_hours),
+                    popular,
                 }),
                 Err(reason) => skipped.push(Skipped {
                     origin: r.origin.display(),
@@ -1039,11 +1045,16 @@ impl Sink for DetectSink<'_> {
             if rule.generate {
                 let e = ent.get_or_insert_with(|| entities(&mut v));
                 let b = bytes(&mut v);
-                self.state
-                    .singles
-                    .entry((ri, e.primary()))
-                    .or_default()
-                    .add(ts, b, r, e);
+                let agg = self.state.singles.entry((ri, e.primary())).or_default();
+                match &rule.popular {
+                    // What the event served is the finding's target.
+                    Some(p) => {
+                        let mut e = e.clone();
+                        e.target = p.target(&mut v);
+                        agg.add(ts, b, r, &e);
+                    }
+                    None => agg.add(ts, b, r, e),
+                }
             }
             for &ci in &rule.feeds {
                 // A correlation that shares another's state is fed through that one.
@@ -1355,6 +1366,7 @@ pub fn findings(engine: &Engine, state: &Partial, paths: &[String]) -> Vec<Findi
         };
         state.seen.get(code, value).map(|a| a.events)
     };
+    popular::lower(engine, &mut out);
     let chains = convergence::converge(&out, &events_of);
     out.extend(chains);
     out.sort_by(|a, b| (a.first_seen, &a.rule_id, &a.id).cmp(&(b.first_seen, &b.rule_id, &b.id)));

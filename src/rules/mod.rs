@@ -66,6 +66,21 @@ pub struct Extension {
     /// `off_hours: {start: 8, end: 19, weekends: true}` on a rule: it matches only events
     /// outside working hours, read in the log's own local time (the offset it wrote).
     pub off_hours: Option<OffHours>,
+    /// `popular: {field, size, clients, level}` on a rule: a finding whose every event served
+    /// a resource (`field`, a path, with the response's `size` in bytes when given: a static
+    /// file is the same size for everyone) that findings of the rule show served to `clients`
+    /// or more actors is public content, and is lowered to `level`; so are the same actors'
+    /// value-sum findings made mostly of those responses.
+    pub popular: Option<Popular>,
+}
+
+/// A rule's `popular` extension.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Popular {
+    pub field: String,
+    pub size: Option<String>,
+    pub clients: usize,
+    pub level: String,
 }
 
 /// Working hours: events outside them are "off hours".
@@ -328,6 +343,18 @@ impl Extension {
                 },
             }),
             first_min: v.get("first_min").and_then(Json::as_u64).unwrap_or(1),
+            popular: v.get("popular").and_then(|p| {
+                Some(Popular {
+                    field: p.get("field")?.as_str()?.to_string(),
+                    size: p.get("size").and_then(Json::as_str).map(str::to_string),
+                    clients: p.get("clients").and_then(Json::as_u64).unwrap_or(5).max(2) as usize,
+                    level: p
+                        .get("level")
+                        .and_then(Json::as_str)
+                        .unwrap_or("low")
+                        .to_string(),
+                })
+            }),
             baseline: v.get("baseline").map(|b| {
                 (
                     b.get("factor").and_then(Json::as_f64).unwrap_or(10.0),
