@@ -1126,6 +1126,53 @@ fn xz_rotated_logs_are_read_and_a_cut_one_keeps_its_start() {
     );
 }
 
+#[test]
+fn lz4_rotated_logs_are_read_and_a_cut_one_keeps_its_start() {
+    // 64 KiB blocks (lz4 -B4): what a cut file keeps is its whole blocks.
+    let lz4 = |d: &[u8]| {
+        let info =
+            lz4_flex::frame::FrameInfo::new().block_size(lz4_flex::frame::BlockSize::Max64KB);
+        let mut e = lz4_flex::frame::FrameEncoder::with_frame_info(info, Vec::new());
+        std::io::Write::write_all(&mut e, d).unwrap();
+        e.finish().unwrap()
+    };
+    let line = |i: u32| {
+        format!(
+            "203.0.113.9 - - [27/Mar/2026:13:41:{:02} +0000] \"GET /item/{i} HTTP/1.1\" 200 512 \"-\" \"curl/8.0\"\n",
+            i % 60
+        )
+    };
+    let dir = tempfile::tempdir().unwrap();
+    // Two frames (lz4 appended to an lz4 file), then a long one cut in its middle.
+    let mut two = lz4(line(1).as_bytes());
+    two.extend(lz4(line(2).as_bytes()));
+    fs::write(dir.path().join("access.log.1.lz4"), two).unwrap();
+    let long: String = (0..4000).map(line).collect();
+    let cut = lz4(long.as_bytes());
+    fs::write(dir.path().join("access.log.2.lz4"), &cut[..cut.len() / 2]).unwrap();
+    let out = leaktrail()
+        .args(["sources", "--json"])
+        .arg(dir.path())
+        .assert()
+        .success()
+        .get_output()
+        .clone();
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let files = v.as_array().unwrap();
+    assert_eq!(files[0]["compression"], "lz4");
+    assert_eq!(
+        (files[0]["format"].as_str(), files[0]["parsed"].as_u64()),
+        (Some("access"), Some(2))
+    );
+    let parsed = files[1]["parsed"].as_u64().unwrap();
+    assert!(parsed > 100 && parsed < 4000, "{}", files[1]);
+    assert!(
+        first_problem(&files[1]).contains("damaged or truncated"),
+        "{}",
+        files[1]
+    );
+}
+
 /// A journal file of the repository's fixtures (made by systemd-journal-remote 252 from
 /// tests/data/journal-export.txt), decompressed into `dir`.
 fn journal_fixture(dir: &Path, name: &str) -> std::path::PathBuf {

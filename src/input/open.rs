@@ -14,6 +14,8 @@ pub enum Compression {
     Bzip2,
     Zstd,
     Xz,
+    /// The LZ4 frame format (`lz4` and logrotate's `compresscmd lz4`), not the raw blocks.
+    Lz4,
     /// Not compression but a binary container read the same way: a systemd journal file,
     /// decoded to one syslog line per entry.
     Journal,
@@ -30,6 +32,7 @@ impl Compression {
             Compression::Bzip2 => "bzip2",
             Compression::Zstd => "zstd",
             Compression::Xz => "xz",
+            Compression::Lz4 => "lz4",
             Compression::Journal => "systemd-journal",
             Compression::Utmp => "utmp",
         }
@@ -107,6 +110,9 @@ pub fn classify(head: &[u8]) -> Content {
     if starts(&[0xfd, b'7', b'z', b'X', b'Z', 0]) {
         return Content::Text(Compression::Xz);
     }
+    if starts(&[0x04, 0x22, 0x4d, 0x18]) {
+        return Content::Text(Compression::Lz4);
+    }
     if super::journal::is_journal(head) {
         return Content::Text(Compression::Journal);
     }
@@ -140,8 +146,6 @@ fn unsupported(head: &[u8]) -> Option<&'static str> {
         "SQLite database"
     } else if starts(&[0xd4, 0xc3, 0xb2, 0xa1]) || starts(&[0x0a, 0x0d, 0x0d, 0x0a]) {
         "packet capture"
-    } else if starts(&[0x04, 0x22, 0x4d, 0x18]) {
-        "lz4-compressed (not supported yet: decompress it first)"
     } else {
         return None;
     })
@@ -181,9 +185,47 @@ pub fn decoder<'a>(c: Compression, data: &'a [u8]) -> io::Result<Box<dyn Read + 
         Compression::Bzip2 => Box::new(bzip2::read::MultiBzDecoder::new(data)),
         Compression::Zstd => Box::new(zstd::stream::read::Decoder::with_buffer(data)?),
         Compression::Xz => Box::new(liblzma::read::XzDecoder::new_multi_decoder(data)),
+        Compression::Lz4 => Box::new(Lz4Frames::new(data)),
         Compression::Journal => Box::new(super::journal::Reader::new(data)?),
         Compression::Utmp => Box::new(super::utmp::Reader::new(data)),
     })
+}
+
+/// Every LZ4 frame of a file, one after the other (the frame decoder stops at the end of the
+/// first: files appended to by rotation hold several). Skippable frames are stepped over.
+struct Lz4Frames<'a> {
+    frame: lz4_flex::frame::FrameDecoder<&'a [u8]>,
+}
+
+impl<'a> Lz4Frames<'a> {
+    fn new(data: &'a [u8]) -> Self {
+        Lz4Frames {
+            frame: lz4_flex::frame::FrameDecoder::new(skip_skippable(data)),
+        }
+    }
+}
+
+/// `data` past any skippable frames at its start (magic 0x184D2A50..5F, then a length).
+fn skip_skippable(mut data: &[u8]) -> &[u8] {
+    while data.len() >= 8 && data[0] & 0xf0 == 0x50 && data[1..4] == [0x2a, 0x4d, 0x18] {
+        let n = u32::from_le_bytes([data[4], data[5], data[6], data[7]]) as usize;
+        data = &data[(8 + n).min(data.len())..];
+    }
+    data
+}
+
+impl Read for Lz4Frames<'_> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        loop {
+            let n = self.frame.read(buf)?;
+            let rest = skip_skippable(self.frame.get_ref());
+            if n > 0 || buf.is_empty() || rest.is_empty() {
+                return Ok(n);
+            }
+            // The frame ended and another follows.
+            self.frame = lz4_flex::frame::FrameDecoder::new(rest);
+        }
+    }
 }
 
 /// Decodes up to `n` bytes from the start of a compressed stream (for format detection).
@@ -265,6 +307,28 @@ mod tests {
             .read_to_string(&mut out)
             .unwrap();
         assert_eq!(out, "first stream\nsecond stream\n");
+        // lz4 frames, two back to back (a rotated file appended to), and one cut short.
+        let lz4 = |d: &[u8]| {
+            let mut e = lz4_flex::frame::FrameEncoder::new(Vec::new());
+            std::io::Write::write_all(&mut e, d).unwrap();
+            e.finish().unwrap()
+        };
+        let mut l = lz4(b"frame one\n");
+        l.extend([0x5a, 0x2a, 0x4d, 0x18, 3, 0, 0, 0, b'x', b'y', b'z']);
+        l.extend(lz4(b"frame two\n"));
+        assert_eq!(classify(&l), Content::Text(Compression::Lz4));
+        let mut out = String::new();
+        decoder(Compression::Lz4, &l)
+            .unwrap()
+            .read_to_string(&mut out)
+            .unwrap();
+        assert_eq!(out, "frame one\nframe two\n");
+        let one = lz4(&b"0123456789abcdef\n".repeat(1000));
+        let mut out = Vec::new();
+        let cut = decoder(Compression::Lz4, &one[..one.len() / 2])
+            .unwrap()
+            .read_to_end(&mut out);
+        assert!(cut.is_err(), "a truncated frame reads as an error");
     }
 
     #[test]
