@@ -1440,3 +1440,62 @@ fn slow_query_log_rows_sent_are_what_was_taken() {
         .expect("app_ro among the actors");
     assert_eq!(app_ro["records"], 405_000, "{app_ro}");
 }
+
+/// A Zeek conn.log (TSV with its header): a host inside that sends 120 MB to one outside
+/// address within the hour is found, naming the host and the destination; its traffic to an
+/// inside server of the same size, and small uploads elsewhere, are not.
+#[test]
+fn zeek_conn_log_large_upload() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut log = String::from(
+        "#separator \\x09\n#set_separator\t,\n#empty_field\t(empty)\n#unset_field\t-\n#path\tconn\n#open\t2026-10-13-09-00-00\n#fields\tts\tuid\tid.orig_h\tid.orig_p\tid.resp_h\tid.resp_p\tproto\tservice\tduration\torig_bytes\tresp_bytes\tconn_state\tmissed_bytes\thistory\n#types\ttime\tstring\taddr\tport\taddr\tport\tenum\tstring\tinterval\tcount\tcount\tstring\tcount\tstring\n",
+    );
+    let t0 = 1_791_882_000u64; // 2026-10-13T09:00:00Z
+    for i in 0..200u64 {
+        let (src, dst, sent) = match i {
+            50 | 90 | 130 => ("10.0.4.17", "198.51.100.9", 40_000_000),
+            60 | 100 | 140 => ("10.0.4.18", "10.0.9.3", 40_000_000),
+            _ => ("10.0.4.19", "203.0.113.80", 2_000 + i),
+        };
+        log.push_str(&format!(
+            "{}.{:06}\tC{i}\t{src}\t{}\t{dst}\t443\ttcp\tssl\t1.5\t{sent}\t5120\tSF\t0\tShADadFf\n",
+            t0 + i * 10,
+            i * 7,
+            40000 + i
+        ));
+    }
+    log.push_str("#close\t2026-10-13-10-00-00\n");
+    let ev = dir.path().join("evidence");
+    fs::create_dir(&ev).unwrap();
+    fs::write(ev.join("conn.log"), log).unwrap();
+    let out = dir.path().join("case");
+    leaktrail()
+        .args(["scan", "-q", "-o"])
+        .arg(&out)
+        .arg(&ev)
+        .assert()
+        .code(predicates::ord::lt(2));
+    let case: serde_json::Value =
+        serde_json::from_slice(&fs::read(out.join("case.json")).unwrap()).unwrap();
+    let ev = &case["evidence"][0];
+    assert_eq!(
+        (ev["format"].as_str(), ev["parsed"].as_u64()),
+        (Some("zeek"), Some(200))
+    );
+    let found: Vec<&serde_json::Value> = case["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["rule_id"] == "47b0d157-5f5e-50cf-bf95-8cadb2ad397d")
+        .collect();
+    assert_eq!(found.len(), 1, "{found:?}");
+    let f = found[0];
+    assert_eq!(f["level"], "high");
+    assert_eq!(f["entities"]["ips"][0], "10.0.4.17");
+    assert_eq!(f["entities"]["targets"][0], "198.51.100.9");
+    assert_eq!(f["bytes"].as_f64(), Some(120_000_000.0));
+    assert_eq!(
+        f["message"],
+        "10.0.4.17 sent 120.0 MB to 198.51.100.9 in 3 connections"
+    );
+}

@@ -193,10 +193,11 @@ impl Engine {
     }
 
     /// The prefilter that searches whole buffers of a format, when there is one. JSON writers
-    /// may escape `/` and W3C joins stem and query: there a record's text is not its fields'
-    /// text, so every candidate rule runs on every record.
+    /// may escape `/`, W3C joins stem and query, and a Zeek record's `_path` is in the file's
+    /// header: there a record's text is not its fields' text, so every candidate rule runs on
+    /// every record.
     fn buffer_prefilter(&self, f: Format) -> Option<&Prefilter> {
-        if matches!(f, Format::Json | Format::W3c) {
+        if matches!(f, Format::Json | Format::W3c | Format::Zeek) {
             return None;
         }
         self.prefilter(f).filter(|p| p.ac.is_some())
@@ -489,18 +490,23 @@ const USER_FIELDS: &[&str] = &[
 ];
 const KEY_FIELDS: &[&str] = &["userIdentity.accessKeyId", "api_key", "key_id"];
 const SESSION_FIELDS: &[&str] = &["session", "session_id"];
-/// What a successful CloudTrail call acted on, in order of preference: the outside accounts a
-/// resource was shared with, a newly created access key, the IAM user or role it changed.
+/// What a successful event acted on, in order of preference: the outside accounts a CloudTrail
+/// call shared a resource with, a newly created access key, the IAM user or role it changed;
+/// the server a connection reached.
 const TARGET_FIELDS: &[&str] = &[
     "sharedWith",
     "responseElements.accessKey.accessKeyId",
     "requestParameters.userName",
     "requestParameters.roleName",
+    // The server a connection or a proxied request reached (Zeek, Squid).
+    "dst_ip",
 ];
 const BYTE_FIELDS: &[&str] = &[
     "sc-bytes",
     "additionalEventData.bytesTransferredOut",
     "bytes",
+    // Zeek conn.log: what the originator sent (an upload from the inside).
+    "orig_bytes",
 ];
 
 fn first_text(v: &mut View<'_, '_>, names: &[&str], ip_only: bool) -> Option<String> {
@@ -970,7 +976,8 @@ impl Sink for DetectSink<'_> {
             self.generation = 1;
         }
         self.marked.clear();
-        let filtered = !matches!(format, Format::Json | Format::W3c) && pf.ac.is_some();
+        let filtered =
+            !matches!(format, Format::Json | Format::W3c | Format::Zeek) && pf.ac.is_some();
         let chunk = &self.chunk;
         let mut v = match chunk.locate(format, ev.raw).filter(|_| filtered) {
             // The buffer was searched as a whole: most records hold no literal at all.

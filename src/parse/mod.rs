@@ -21,6 +21,7 @@ pub mod syslog;
 pub mod time;
 pub mod util;
 pub mod w3c;
+pub mod zeek;
 
 pub use event::{Esc, Event, Fields, Key, Val};
 pub use time::{LocalZone, Timestamp, YearRef, Zone};
@@ -122,6 +123,7 @@ formats! {
     Elb => "elb", "aws:elb:access", "AWS Classic Load Balancer access log";
     S3Access => "s3-access", "aws:s3:access", "Amazon S3 server access log";
     Squid => "squid", "proxy:squid", "Squid native access log (forward proxy)";
+    Zeek => "zeek", "network:zeek", "Zeek (Bro) TSV log (#fields header): conn, http, dns, ...";
     W3c => "w3c", "webserver:w3c", "IIS / W3C extended log (#Fields header)";
     PostgresCsv => "postgres-csv", "database:postgresql", "PostgreSQL csvlog";
     Postgres => "postgres", "database:postgresql", "PostgreSQL stderr log (log_line_prefix forms)";
@@ -157,6 +159,7 @@ impl Format {
             self,
             Format::CloudTrailDelivery
                 | Format::W3c
+                | Format::Zeek
                 | Format::MysqlGeneral
                 | Format::MysqlSlow
                 | Format::PostgresCsv
@@ -176,6 +179,7 @@ impl Format {
             Format::S3Access => Box::new(cloud_access::S3::new(ctx)),
             Format::Squid => Box::new(squid::Squid::new(ctx)),
             Format::W3c => Box::new(w3c::W3c::new(ctx)),
+            Format::Zeek => Box::new(zeek::Zeek::new(ctx)),
             Format::PostgresCsv => Box::new(postgres::PostgresCsv::new(ctx)),
             Format::Postgres => Box::new(postgres::Postgres::new(ctx)),
             Format::MysqlGeneral => Box::new(mysql::MysqlGeneral::new(ctx)),

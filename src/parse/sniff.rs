@@ -169,6 +169,12 @@ mod tests {
             Format::W3c
         );
         assert_eq!(
+            d(
+                "#separator \\x09\n#path\tconn\n#fields\tts\tuid\tid.orig_h\n#types\ttime\tstring\taddr\n1320279554.496300\tC1\t10.0.0.5\n"
+            ),
+            Format::Zeek
+        );
+        assert_eq!(
             d("2013-01-04 17:03:46 login authenticator failed\n"),
             Format::Generic
         );

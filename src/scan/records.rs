@@ -101,6 +101,7 @@ impl Parsers {
                 | Format::S3Access
                 | Format::Squid
                 | Format::W3c
+                | Format::Zeek
         )
         .then(|| Format::Generic.parser(ctx));
         let siblings = match format {
