@@ -153,9 +153,16 @@ fn parts_merge_to_the_same_findings_in_any_order() {
 fn a_file_many_clients_download_is_public_content() {
     let engine = engine();
     let mut log = String::new();
+    // Over six days: a site's public download.
     for c in 1..=6 {
         log.push_str(&format!(
-            "192.0.2.{c} - - [12/Oct/2026:1{c}:00:00 +0000] \"GET /misc/sample.log HTTP/1.1\" 200 54306753 \"-\" \"Mozilla/5.0\"\n"
+            "192.0.2.{c} - - [1{c}/Oct/2026:10:00:00 +0000] \"GET /misc/sample.log HTTP/1.1\" 200 54306753 \"-\" \"Mozilla/5.0\"\n"
+        ));
+    }
+    // Within an hour from six addresses: a stolen dump passed around, not public content.
+    for c in 1..=6 {
+        log.push_str(&format!(
+            "198.51.100.{c} - - [19/Oct/2026:03:0{c}:00 +0000] \"GET /backup/db.tar HTTP/1.1\" 200 734003200 \"-\" \"curl/8.0\"\n"
         ));
     }
     log.push_str("203.0.113.66 - - [12/Oct/2026:18:00:00 +0000] \"GET /admin/export/customers.csv HTTP/1.1\" 200 52244618 \"-\" \"python-requests/2.31\"\n");
@@ -181,6 +188,7 @@ fn a_file_many_clients_download_is_public_content() {
         public.detail
     );
     assert_eq!(large("203.0.113.66").level, "high");
+    assert_eq!(large("198.51.100.4").level, "high");
     assert_eq!(large("203.0.113.77").level, "high");
     // The same client's bytes out (value sum by address) is those downloads: lowered too.
     let sum = found

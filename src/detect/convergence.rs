@@ -108,13 +108,16 @@ fn chain(
         // Findings overlap (a probing burst, a recon burst and a scanner user agent are the
         // same requests; a bulk read is also part of a bytes-out sum), so their events added
         // up can exceed the actor's: the count is the smaller of that sum and the actor's
-        // events in the evidence (under its busiest name). The bytes are those of the largest
-        // finding, a floor rather than a double count.
+        // events in the evidence (under its busiest name), and at least its largest finding's.
+        // The bytes are those of the largest finding, a floor rather than a double count.
         count: fs
             .iter()
             .map(|f| f.count)
             .sum::<u64>()
-            .min(events.unwrap_or(u64::MAX)),
+            .min(events.unwrap_or(u64::MAX))
+            // Never fewer than its largest finding (the actor's events under one name can
+            // miss those it made under another).
+            .max(fs.iter().map(|f| f.count).max().unwrap_or_default()),
         bytes: fs.iter().map(|f| f.bytes).fold(0.0, f64::max),
         ips: pick("ip"),
         users: pick("user"),
@@ -172,6 +175,8 @@ mod tests {
         // Overlapping findings add up to more than the actor did: its own count bounds them.
         let known = |k: &str, v: &str| (k == "ip" && v == "203.0.113.66").then_some(4);
         assert_eq!(converge(&fs, &known)[0].count, 4);
+        let too_few = |_: &str, _: &str| Some(1);
+        assert_eq!(converge(&fs, &too_few)[0].count, 2);
         let busy = |_: &str, _: &str| Some(4000);
         assert_eq!(converge(&fs, &busy)[0].count, 6);
     }

@@ -106,24 +106,28 @@ fn longest_run(sorted: &[u64], max_gap: u64) -> usize {
 const QUIET_LEAD: f64 = 0.01;
 
 /// Unmarks a value-sum finding's first buckets while together they add less than
-/// [`QUIET_LEAD`] of its total: a window that meets the condition starts at its first event,
-/// and a client's ordinary requests (or a run of failed logins) before the bulk download
-/// would otherwise date the data's leaving from them. The buckets that carry the volume, and
-/// everything after them, stay.
-fn trim_quiet_lead(mins: &[Minute], hit: &mut [bool]) {
-    let total: f64 = mins
-        .iter()
-        .zip(hit.iter())
-        .filter(|(_, h)| **h)
-        .map(|(m, _)| m.sum)
-        .sum();
+/// [`QUIET_LEAD`] of its first burst and would not meet the condition on their own (`holds`):
+/// a window that meets the condition starts at its first event, and a client's ordinary
+/// requests (or a run of failed logins) before the bulk download would otherwise date the
+/// data's leaving from them. Only the first burst (hit buckets no more than `span` buckets
+/// apart) is trimmed, against its own total: an earlier burst is never dropped for a larger
+/// later one. The buckets that carry the volume, and everything after them, stay.
+fn trim_quiet_lead(mins: &[Minute], hit: &mut [bool], span: i64, holds: impl Fn(f64) -> bool) {
+    let Some(start) = hit.iter().position(|h| *h) else {
+        return;
+    };
+    let mut end = start + 1;
+    while end < mins.len() && hit[end] && mins[end].minute - mins[end - 1].minute < span {
+        end += 1;
+    }
+    let total: f64 = mins[start..end].iter().map(|m| m.sum).sum();
     let mut lead = 0.0;
-    for (m, h) in mins.iter().zip(hit.iter_mut()).filter(|(_, h)| **h) {
-        lead += m.sum;
-        if lead >= total * QUIET_LEAD {
+    for i in start..end {
+        lead += mins[i].sum;
+        if lead >= total * QUIET_LEAD || holds(lead) {
             break;
         }
-        *h = false;
+        hit[i] = false;
     }
 }
 
@@ -398,6 +402,15 @@ impl CorrSpec {
         })
     }
 
+    /// Whether this is a value sum of `field` for every base rule (what a bytes-out sum adds).
+    pub fn sums(&self, field: &str) -> bool {
+        self.kind == CorrelationType::ValueSum
+            && self
+                .field
+                .iter()
+                .all(|f| f.as_deref().unwrap_or("sc-bytes") == field)
+    }
+
     /// What the event adds: a number (sum), a value (distinct count) or its base (temporal).
     pub fn value_of(&self, rule: usize, v: &mut View<'_, '_>) -> Value {
         let Some(k) = self.base_pos(rule) else {
@@ -601,7 +614,7 @@ impl CorrSpec {
             return None;
         }
         if self.kind == CorrelationType::ValueSum {
-            trim_quiet_lead(&mins, &mut hit);
+            trim_quiet_lead(&mins, &mut hit, span_min, |v| self.holds(v));
         }
         let mut agg = Agg::default();
         for (r, e) in &g.firsts {
@@ -695,14 +708,26 @@ mod tests {
             minute(56, 48_000_000.0),
             minute(58, 1_000.0),
         ];
+        let never = |_: f64| false;
         let mut hit = vec![true; mins.len()];
-        trim_quiet_lead(&mins, &mut hit);
+        trim_quiet_lead(&mins, &mut hit, 60, never);
         assert_eq!(hit, [false, false, true, true, true, true]);
         // A volume spread evenly keeps every bucket; unmarked buckets stay unmarked.
         let even = [minute(0, 1e6), minute(1, 1e6), minute(2, 1e6)];
         let mut hit = vec![false, true, true];
-        trim_quiet_lead(&even, &mut hit);
+        trim_quiet_lead(&even, &mut hit, 60, never);
         assert_eq!(hit, [false, true, true]);
+        // An earlier burst that met the condition by itself is kept, however large a later
+        // one: a later burst is trimmed against its own total only.
+        let two = [minute(0, 150e6), minute(100, 1e3), minute(101, 20e9)];
+        let mut hit = vec![true; 3];
+        trim_quiet_lead(&two, &mut hit, 60, |v| v >= 100e6);
+        assert_eq!(hit, [true, true, true]);
+        // A lead that meets the condition on its own stays, even under 1% of the burst.
+        let big = [minute(0, 150e6), minute(1, 20e9)];
+        let mut hit = vec![true; 2];
+        trim_quiet_lead(&big, &mut hit, 60, |v| v >= 100e6);
+        assert_eq!(hit, [true, true]);
     }
 
     #[test]

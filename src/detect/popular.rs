@@ -10,11 +10,15 @@
 use super::finding::{Finding, level_rank};
 use super::{Engine, MAX_ENTITIES};
 use crate::rules::Extension;
-use rsigma_parser::CorrelationType;
 use std::collections::{BTreeMap, BTreeSet};
 
 /// A value-sum finding is public content when at least this share of its bytes is.
 const PUBLIC_SHARE: f64 = 0.8;
+
+/// A file is public when its downloads span at least this long (nanoseconds): a site's
+/// download is fetched over days; a stolen file passed around proxies or scanners within
+/// hours is not lowered for the many addresses that took it.
+const PUBLIC_SPAN: i64 = 24 * 3_600_000_000_000;
 
 /// The compiled extension.
 #[derive(Clone, Debug)]
@@ -66,28 +70,40 @@ fn actor(f: &Finding) -> Option<&str> {
 
 /// Lowers the findings that served public content (see the module's documentation).
 pub fn lower(engine: &Engine, out: &mut [Finding]) {
-    // Value sums grouped by the client address alone: bytes out per client.
-    let by_address: BTreeSet<&str> = engine
-        .corrs
-        .iter()
-        .filter(|c| c.kind == CorrelationType::ValueSum && c.key_is_address())
-        .map(|c| c.id.as_str())
-        .collect();
     for rule in &engine.rules {
-        let Some(Popular { clients, level, .. }) = &rule.popular else {
+        let Some(Popular {
+            clients,
+            level,
+            size,
+            ..
+        }) = &rule.popular
+        else {
             continue;
         };
+        // Value sums grouped by the client address alone, of the field that sizes the
+        // responses: bytes out per client (not uploads, not another log's bytes).
+        let by_address: BTreeSet<&str> = engine
+            .corrs
+            .iter()
+            .filter(|c| c.key_is_address() && c.sums(size.as_deref().unwrap_or("sc-bytes")))
+            .map(|c| c.id.as_str())
+            .collect();
         let mine = |f: &Finding| f.rule_id == rule.id;
-        // Who was served each target.
-        let mut served: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+        // Who was served each target, and from when to when.
+        let mut served: BTreeMap<String, (BTreeSet<String>, i64, i64)> = BTreeMap::new();
         for f in out.iter().filter(|f| mine(f)) {
             if let Some(a) = actor(f) {
                 for t in &f.targets {
-                    served.entry(t.clone()).or_default().insert(a.to_string());
+                    let e = served
+                        .entry(t.clone())
+                        .or_insert_with(|| (BTreeSet::new(), f.first_seen, f.last_seen));
+                    e.0.insert(a.to_string());
+                    (e.1, e.2) = (e.1.min(f.first_seen), e.2.max(f.last_seen));
                 }
             }
         }
-        served.retain(|_, who| who.len() >= *clients);
+        served
+            .retain(|_, (who, first, last)| who.len() >= *clients && *last - *first >= PUBLIC_SPAN);
         if served.is_empty() {
             continue;
         }
@@ -114,7 +130,7 @@ pub fn lower(engine: &Engine, out: &mut [Finding]) {
             let t = &f.targets[0];
             let note = format!(
                 "public content: {t} was served to {} clients",
-                served[t].len()
+                served[t].0.len()
             );
             if let Some(a) = actor(f) {
                 public.push((a.to_string(), f.first_seen, f.last_seen, f.bytes));
@@ -128,10 +144,11 @@ pub fn lower(engine: &Engine, out: &mut [Finding]) {
             let Some(a) = actor(f) else {
                 continue;
             };
+            // Only downloads known to lie inside the sum's span count.
             let bytes: f64 = public
                 .iter()
                 .filter(|(who, first, last, _)| {
-                    who == a && *first <= f.last_seen && *last >= f.first_seen
+                    who == a && *first >= f.first_seen && *last <= f.last_seen
                 })
                 .map(|p| p.3)
                 .sum();

@@ -67,6 +67,10 @@ impl Post {
         }
         if let Some(t) = &self.message {
             f.message = render(t, f);
+            // A template says what happened; when every event was refused, it did not.
+            if f.attempt_only() {
+                f.message = format!("Attempted, every call refused: {}", f.message);
+            }
         }
     }
 }
@@ -185,6 +189,17 @@ mod tests {
         assert_eq!(
             f.message,
             "AKIA1 took 450.5 MB (450,526,564 bytes) from 203.0.113.66 in 300 requests {nope}"
+        );
+        // Every event refused: the message says it was only tried.
+        let mut refused = finding(0.0, 2);
+        refused.failed = 2;
+        p.apply(&mut refused);
+        assert!(
+            refused
+                .message
+                .starts_with("Attempted, every call refused: AKIA1 took"),
+            "{}",
+            refused.message
         );
     }
 }

@@ -92,14 +92,15 @@ pub fn shared_with(rec: &[u8]) -> Option<String> {
     let doc: Value = serde_json::from_slice(rec).ok()?;
     let name = doc.get("eventName")?.as_str()?;
     let rp = doc.get("requestParameters")?;
-    let own: Vec<&str> = [
-        doc.get("recipientAccountId"),
-        doc.pointer("/userIdentity/accountId"),
-    ]
-    .into_iter()
-    .flatten()
-    .filter_map(Value::as_str)
-    .collect();
+    // The account that owns the resource is the one the event was delivered to; the caller's
+    // account only stands in when that is missing (a cross-account caller writing its own
+    // account into the victim's policy is the outside party).
+    let own: Vec<&str> = doc
+        .get("recipientAccountId")
+        .or_else(|| doc.pointer("/userIdentity/accountId"))
+        .and_then(Value::as_str)
+        .into_iter()
+        .collect();
     let mut out: Vec<String> = Vec::new();
     let mut add = |who: String| {
         if !out.contains(&who) {
@@ -156,9 +157,34 @@ pub fn shared_with(rec: &[u8]) -> Option<String> {
             }
         }
         n if n.starts_with("AddPermission") || n.starts_with("AddLayerVersionPermission") => {
-            // Lambda: `principal` is `*`, an account id or ARN, or a service.
-            if let Some(p) = rp.get("principal").and_then(Value::as_str) {
-                account(p, &mut add);
+            let source = doc.get("eventSource").and_then(Value::as_str);
+            if source == Some("lambda.amazonaws.com") {
+                // Lambda: `principal` is `*`, an account id or ARN, or a service. Limited to
+                // an organization (`principalOrgID`, `organizationId`) it stays inside;
+                // limited to a source account or ARN it is conditional.
+                let org = rp
+                    .get("principalOrgID")
+                    .or_else(|| rp.get("organizationId"));
+                let scoped = rp.get("sourceAccount").or_else(|| rp.get("sourceArn"));
+                match rp.get("principal").and_then(Value::as_str) {
+                    _ if org.is_some() => {}
+                    Some("*") if scoped.is_some() => add("public (conditional)".into()),
+                    Some(p) => account(p, &mut add),
+                    None => {}
+                }
+            } else {
+                // SNS and SQS: the accounts are listed.
+                for k in ["aWSAccountId", "aWSAccountIds", "AWSAccountIds"] {
+                    match rp.get(k) {
+                        Some(Value::String(a)) => account(a, &mut add),
+                        Some(Value::Array(v)) => {
+                            for a in v.iter().filter_map(Value::as_str) {
+                                account(a, &mut add);
+                            }
+                        }
+                        _ => {}
+                    }
+                }
             }
         }
         _ => {
@@ -184,7 +210,21 @@ pub fn shared_with(rec: &[u8]) -> Option<String> {
                 if st.get("Effect").and_then(Value::as_str) != Some("Allow") {
                     continue;
                 }
+                // A bucket policy hands data out only through reading actions: the write-only
+                // grants of AWS's log-delivery accounts (ELB, CloudFront) share nothing.
+                if name == "PutBucketPolicy" && !reads_s3(st) {
+                    continue;
+                }
                 let conditional = st.get("Condition").is_some_and(|c| !c.is_null());
+                // `NotPrincipal` with Allow: everyone but those named.
+                if st.get("NotPrincipal").is_some_and(|p| !p.is_null()) {
+                    add(if conditional {
+                        "public (conditional)"
+                    } else {
+                        "public"
+                    }
+                    .into());
+                }
                 for p in principals(st.get("Principal")) {
                     match principal_account(p) {
                         Some(Principal::Everyone) if conditional => {
@@ -219,6 +259,24 @@ fn principal_account(p: &str) -> Option<Principal<'_>> {
     }
     let a = p.strip_prefix("arn:")?.split(':').nth(3)?;
     id(a).then_some(Principal::Account(a))
+}
+
+/// Whether a bucket policy statement allows reading: `s3:Get*`, `s3:List*`, `s3:*`, `*`, or
+/// any `NotAction` (everything but some).
+fn reads_s3(st: &serde_json::Value) -> bool {
+    use serde_json::Value;
+    if st.get("NotAction").is_some_and(|a| !a.is_null()) {
+        return true;
+    }
+    let actions: Vec<&str> = match st.get("Action") {
+        Some(Value::String(a)) => vec![a.as_str()],
+        Some(Value::Array(v)) => v.iter().filter_map(Value::as_str).collect(),
+        _ => return true,
+    };
+    actions.iter().any(|a| {
+        let a = a.to_ascii_lowercase();
+        a == "*" || a == "s3:*" || a.starts_with("s3:get") || a.starts_with("s3:list")
+    })
 }
 
 /// A policy's statements (one object or a list).
@@ -319,7 +377,11 @@ mod tests {
     }
 
     fn shared(name: &str, params: &str) -> Option<String> {
-        let (_, f) = parse_fmt(Format::CloudTrailLines, &call(name, params)).unwrap();
+        let mut rec = call(name, params);
+        if name.starts_with("AddPermission") {
+            rec = rec.replace("x.amazonaws.com", "lambda.amazonaws.com");
+        }
+        let (_, f) = parse_fmt(Format::CloudTrailLines, &rec).unwrap();
         f.get("sharedWith").cloned()
     }
 
@@ -386,6 +448,36 @@ mod tests {
         );
         // Not a granting call.
         assert_eq!(shared("GetObject", backdoor), None);
+        // ELB's log delivery account may only write: nothing is handed out.
+        let elb = r#"{"bucketPolicy":{"Statement":[{"Effect":"Allow","Principal":{"AWS":"arn:aws:iam::127311923021:root"},"Action":"s3:PutObject","Resource":"arn:aws:s3:::logs/*"}]}}"#;
+        assert_eq!(shared("PutBucketPolicy", elb), None);
+        let not_principal = r#"{"bucketPolicy":{"Statement":[{"Effect":"Allow","NotPrincipal":{"AWS":"arn:aws:iam::123456789012:root"},"Action":"s3:GetObject"}]}}"#;
+        assert_eq!(
+            shared("PutBucketPolicy", not_principal).as_deref(),
+            Some("public")
+        );
+        // An outside caller writing its own account into this account's role: outside still.
+        let cross = call("UpdateAssumeRolePolicy", trust).replace(
+            r#""accountId":"123456789012""#,
+            r#""accountId":"193672423079""#,
+        );
+        let (_, f) = parse_fmt(Format::CloudTrailLines, &cross).unwrap();
+        assert_eq!(f["sharedWith"], "193672423079");
+        // Lambda permissions held inside an organization, or to one source, and SQS's list.
+        let org = r#"{"functionName":"f","principal":"*","principalOrgID":"o-a1b2c3"}"#;
+        assert_eq!(shared("AddPermission20150331v2", org), None);
+        let src = r#"{"functionName":"f","principal":"*","sourceArn":"arn:aws:s3:::b"}"#;
+        assert_eq!(
+            shared("AddPermission20150331v2", src).as_deref(),
+            Some("public (conditional)")
+        );
+        let sqs = call(
+            "AddPermission",
+            r#"{"queueUrl":"q","aWSAccountIds":["444455556666"],"actions":["ReceiveMessage"]}"#,
+        )
+        .replace("x.amazonaws.com", "sqs.amazonaws.com");
+        let (_, f) = parse_fmt(Format::CloudTrailLines, &sqs).unwrap();
+        assert_eq!(f["sharedWith"], "444455556666");
     }
 
     #[test]

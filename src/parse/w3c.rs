@@ -172,10 +172,21 @@ impl W3c {
         let columns = if spans.len() == self.columns.len() {
             &self.columns
         } else {
+            // An earlier layout of the same width, if its address columns hold addresses (a
+            // damaged line of the current layout must not be read with the wrong columns).
+            let fits = |c: &&Vec<Vec<u8>>| {
+                c.len() == spans.len()
+                    && c.iter().zip(spans).all(|(name, &(a, z))| {
+                        let v = &line[a..z];
+                        !matches!(name.as_slice(), b"c-ip" | b"s-ip")
+                            || v == b"-"
+                            || super::util::is_ip(v)
+                    })
+            };
             self.earlier
                 .iter()
                 .rev()
-                .find(|c| c.len() == spans.len())
+                .find(fits)
                 .ok_or("field count differs from #Fields")?
         };
         let (mut date, mut clock, mut stem, mut query) = (None, None, None, None);
@@ -271,5 +282,13 @@ mod tests {
         );
         assert!(f["cs-uri-query"].starts_with("/${#context["));
         assert!(parse_one(p.as_mut(), "a b c d e f g").is_err());
+        // Same width as the earlier layout, but no address where it has c-ip: refused.
+        assert!(
+            parse_one(
+                p.as_mut(),
+                "2018-12-31 12:52:33 10.44.0.136 GET / - 443 - not-an-ip Mozilla/4.0 - 404 0 2 0"
+            )
+            .is_err()
+        );
     }
 }
