@@ -68,6 +68,7 @@ const GRANTING: &[&str] = &[
     "PutResourcePolicy",
     "SetRepositoryPolicy",
     "PutKeyPolicy",
+    "CreateGrant",
 ];
 
 fn grants_access(name: super::event::Val<'_>) -> bool {
@@ -156,6 +157,12 @@ pub fn shared_with(rec: &[u8]) -> Option<String> {
                 add("public".into());
             }
         }
+        "CreateGrant" => {
+            // KMS: the grantee may use the key (to read an encrypted snapshot shared with it).
+            if let Some(p) = rp.get("granteePrincipal").and_then(Value::as_str) {
+                account(p, &mut add);
+            }
+        }
         n if n.starts_with("AddPermission") || n.starts_with("AddLayerVersionPermission") => {
             let source = doc.get("eventSource").and_then(Value::as_str);
             if source == Some("lambda.amazonaws.com") {
@@ -224,6 +231,17 @@ pub fn shared_with(rec: &[u8]) -> Option<String> {
                         "public"
                     }
                     .into());
+                }
+                // A web-identity provider (GitHub Actions, another OIDC issuer) trusted without a
+                // condition on the token's subject: any identity of that provider can assume it.
+                for f in federated(st.get("Principal")) {
+                    let cond = st
+                        .get("Condition")
+                        .map(|c| c.to_string())
+                        .unwrap_or_default();
+                    if f.contains('.') && !cond.contains(":sub") {
+                        add(format!("{f} (any identity)"));
+                    }
                 }
                 for p in principals(st.get("Principal")) {
                     match principal_account(p) {
@@ -300,6 +318,21 @@ fn principals(p: Option<&serde_json::Value>) -> Vec<&str> {
         },
         _ => Vec::new(),
     }
+}
+
+/// The web-identity and SAML providers a statement's principal trusts (`Federated`), by name:
+/// the provider part of an ARN (`.../token.actions.githubusercontent.com`) or the name itself.
+fn federated(p: Option<&serde_json::Value>) -> Vec<&str> {
+    use serde_json::Value;
+    let names: Vec<&str> = match p.and_then(|p| p.get("Federated")) {
+        Some(Value::String(s)) => vec![s.as_str()],
+        Some(Value::Array(a)) => a.iter().filter_map(Value::as_str).collect(),
+        _ => Vec::new(),
+    };
+    names
+        .into_iter()
+        .map(|n| n.rsplit_once(":oidc-provider/").map_or(n, |(_, name)| name))
+        .collect()
 }
 
 /// A problem found while splitting a delivery file.
@@ -478,6 +511,27 @@ mod tests {
         .replace("x.amazonaws.com", "sqs.amazonaws.com");
         let (_, f) = parse_fmt(Format::CloudTrailLines, &sqs).unwrap();
         assert_eq!(f["sharedWith"], "444455556666");
+        // GitHub Actions trusted for any repository (no condition on the token's subject),
+        // and the same scoped to one repository.
+        let oidc = |cond: &str| {
+            format!(
+                r#"{{"roleName":"deploy","policyDocument":"{{\"Statement\":[{{\"Effect\":\"Allow\",\"Principal\":{{\"Federated\":\"arn:aws:iam::123456789012:oidc-provider/token.actions.githubusercontent.com\"}},\"Action\":\"sts:AssumeRoleWithWebIdentity\"{cond}}}]}}"}}"#
+            )
+        };
+        assert_eq!(
+            shared("UpdateAssumeRolePolicy", &oidc("")).as_deref(),
+            Some("token.actions.githubusercontent.com (any identity)")
+        );
+        let scoped = oidc(
+            r#",\"Condition\":{\"StringLike\":{\"token.actions.githubusercontent.com:sub\":\"repo:acme/app:*\"}}"#,
+        );
+        assert_eq!(shared("UpdateAssumeRolePolicy", &scoped), None);
+        // A KMS grant to another account.
+        let grant = r#"{"keyId":"k","granteePrincipal":"arn:aws:iam::193672423079:root","operations":["Decrypt"]}"#;
+        assert_eq!(
+            shared("CreateGrant", grant).as_deref(),
+            Some("193672423079")
+        );
     }
 
     #[test]
