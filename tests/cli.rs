@@ -1079,16 +1079,9 @@ fn database_password_guessing_is_found_in_error_logs_and_syslog() {
     assert_eq!(brute[1]["level"], "high");
 }
 
-#[test]
-fn xz_rotated_logs_are_read_and_a_cut_one_keeps_its_start() {
-    use std::io::Read;
-    let xz = |d: &[u8]| {
-        let mut out = Vec::new();
-        liblzma::read::XzEncoder::new(d, 6)
-            .read_to_end(&mut out)
-            .unwrap();
-        out
-    };
+/// Two streams of `compression` appended in one file give both lines; a long one cut in its
+/// middle keeps what came before the cut and says it is damaged or truncated.
+fn rotated_and_cut(ext: &str, compression: &str, encode: &dyn Fn(&[u8]) -> Vec<u8>) {
     let line = |i: u32| {
         format!(
             "203.0.113.9 - - [27/Mar/2026:13:41:{:02} +0000] \"GET /item/{i} HTTP/1.1\" 200 512 \"-\" \"curl/8.0\"\n",
@@ -1096,13 +1089,16 @@ fn xz_rotated_logs_are_read_and_a_cut_one_keeps_its_start() {
         )
     };
     let dir = tempfile::tempdir().unwrap();
-    // Two streams (xz appended to an xz file), then a long one cut in its middle.
-    let mut two = xz(line(1).as_bytes());
-    two.extend(xz(line(2).as_bytes()));
-    fs::write(dir.path().join("access.log.1.xz"), two).unwrap();
+    let mut two = encode(line(1).as_bytes());
+    two.extend(encode(line(2).as_bytes()));
+    fs::write(dir.path().join(format!("access.log.1.{ext}")), two).unwrap();
     let long: String = (0..4000).map(line).collect();
-    let cut = xz(long.as_bytes());
-    fs::write(dir.path().join("access.log.2.xz"), &cut[..cut.len() / 2]).unwrap();
+    let cut = encode(long.as_bytes());
+    fs::write(
+        dir.path().join(format!("access.log.2.{ext}")),
+        &cut[..cut.len() / 2],
+    )
+    .unwrap();
     let out = leaktrail()
         .args(["sources", "--json"])
         .arg(dir.path())
@@ -1112,7 +1108,7 @@ fn xz_rotated_logs_are_read_and_a_cut_one_keeps_its_start() {
         .clone();
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     let files = v.as_array().unwrap();
-    assert_eq!(files[0]["compression"], "xz");
+    assert_eq!(files[0]["compression"], compression);
     assert_eq!(
         (files[0]["format"].as_str(), files[0]["parsed"].as_u64()),
         (Some("access"), Some(2))
@@ -1127,50 +1123,27 @@ fn xz_rotated_logs_are_read_and_a_cut_one_keeps_its_start() {
 }
 
 #[test]
+fn xz_rotated_logs_are_read_and_a_cut_one_keeps_its_start() {
+    use std::io::Read;
+    rotated_and_cut("xz", "xz", &|d| {
+        let mut out = Vec::new();
+        liblzma::read::XzEncoder::new(d, 6)
+            .read_to_end(&mut out)
+            .unwrap();
+        out
+    });
+}
+
+#[test]
 fn lz4_rotated_logs_are_read_and_a_cut_one_keeps_its_start() {
     // 64 KiB blocks (lz4 -B4): what a cut file keeps is its whole blocks.
-    let lz4 = |d: &[u8]| {
+    rotated_and_cut("lz4", "lz4", &|d| {
         let info =
             lz4_flex::frame::FrameInfo::new().block_size(lz4_flex::frame::BlockSize::Max64KB);
         let mut e = lz4_flex::frame::FrameEncoder::with_frame_info(info, Vec::new());
         std::io::Write::write_all(&mut e, d).unwrap();
         e.finish().unwrap()
-    };
-    let line = |i: u32| {
-        format!(
-            "203.0.113.9 - - [27/Mar/2026:13:41:{:02} +0000] \"GET /item/{i} HTTP/1.1\" 200 512 \"-\" \"curl/8.0\"\n",
-            i % 60
-        )
-    };
-    let dir = tempfile::tempdir().unwrap();
-    // Two frames (lz4 appended to an lz4 file), then a long one cut in its middle.
-    let mut two = lz4(line(1).as_bytes());
-    two.extend(lz4(line(2).as_bytes()));
-    fs::write(dir.path().join("access.log.1.lz4"), two).unwrap();
-    let long: String = (0..4000).map(line).collect();
-    let cut = lz4(long.as_bytes());
-    fs::write(dir.path().join("access.log.2.lz4"), &cut[..cut.len() / 2]).unwrap();
-    let out = leaktrail()
-        .args(["sources", "--json"])
-        .arg(dir.path())
-        .assert()
-        .success()
-        .get_output()
-        .clone();
-    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
-    let files = v.as_array().unwrap();
-    assert_eq!(files[0]["compression"], "lz4");
-    assert_eq!(
-        (files[0]["format"].as_str(), files[0]["parsed"].as_u64()),
-        (Some("access"), Some(2))
-    );
-    let parsed = files[1]["parsed"].as_u64().unwrap();
-    assert!(parsed > 100 && parsed < 4000, "{}", files[1]);
-    assert!(
-        first_problem(&files[1]).contains("damaged or truncated"),
-        "{}",
-        files[1]
-    );
+    });
 }
 
 /// A journal file of the repository's fixtures (made by systemd-journal-remote 252 from

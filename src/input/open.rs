@@ -272,24 +272,21 @@ mod tests {
         ));
     }
 
+    /// Everything a decoder yields, as text.
+    fn decoded(c: Compression, data: &[u8]) -> String {
+        let mut out = String::new();
+        decoder(c, data).unwrap().read_to_string(&mut out).unwrap();
+        out
+    }
+
     #[test]
     fn multi_member_gzip_zstd_and_xz_streams() {
         let mut two = gz(b"line one\n");
         two.extend(gz(b"line two\n"));
-        let mut out = String::new();
-        decoder(Compression::Gzip, &two)
-            .unwrap()
-            .read_to_string(&mut out)
-            .unwrap();
-        assert_eq!(out, "line one\nline two\n");
+        assert_eq!(decoded(Compression::Gzip, &two), "line one\nline two\n");
         let mut z = zstd::encode_all(&b"a\n"[..], 3).unwrap();
         z.extend(zstd::encode_all(&b"b\n"[..], 3).unwrap());
-        let mut out = String::new();
-        decoder(Compression::Zstd, &z)
-            .unwrap()
-            .read_to_string(&mut out)
-            .unwrap();
-        assert_eq!(out, "a\nb\n");
+        assert_eq!(decoded(Compression::Zstd, &z), "a\nb\n");
         assert_eq!(decode_head(Compression::Gzip, &two, 4), b"line");
         let xz = |d: &[u8]| {
             let mut out = Vec::new();
@@ -301,12 +298,10 @@ mod tests {
         let mut x = xz(b"first stream\n");
         x.extend(xz(b"second stream\n"));
         assert_eq!(classify(&x), Content::Text(Compression::Xz));
-        let mut out = String::new();
-        decoder(Compression::Xz, &x)
-            .unwrap()
-            .read_to_string(&mut out)
-            .unwrap();
-        assert_eq!(out, "first stream\nsecond stream\n");
+        assert_eq!(
+            decoded(Compression::Xz, &x),
+            "first stream\nsecond stream\n"
+        );
         // lz4 frames, two back to back (a rotated file appended to), and one cut short.
         let lz4 = |d: &[u8]| {
             let mut e = lz4_flex::frame::FrameEncoder::new(Vec::new());
@@ -317,12 +312,7 @@ mod tests {
         l.extend([0x5a, 0x2a, 0x4d, 0x18, 3, 0, 0, 0, b'x', b'y', b'z']);
         l.extend(lz4(b"frame two\n"));
         assert_eq!(classify(&l), Content::Text(Compression::Lz4));
-        let mut out = String::new();
-        decoder(Compression::Lz4, &l)
-            .unwrap()
-            .read_to_string(&mut out)
-            .unwrap();
-        assert_eq!(out, "frame one\nframe two\n");
+        assert_eq!(decoded(Compression::Lz4, &l), "frame one\nframe two\n");
         let one = lz4(&b"0123456789abcdef\n".repeat(1000));
         let mut out = Vec::new();
         let cut = decoder(Compression::Lz4, &one[..one.len() / 2])
