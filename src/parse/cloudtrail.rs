@@ -81,7 +81,7 @@ fn grants_access(name: super::event::Val<'_>) -> bool {
         || n.starts_with(b"AddLayerVersionPermission")
 }
 
-/// Who a granting call gives access to, outside the account that made it: account ids in the
+/// Who a granting call gives access to, outside the account that owns the resource: account ids in the
 /// order the request names them, `public` for everyone (`*`, the S3 groups AllUsers and
 /// AuthenticatedUsers, a canned public ACL, the snapshot group `all`), `public (conditional)`
 /// when a policy's public statement carries a condition. None when the request grants nothing
@@ -108,11 +108,14 @@ pub fn shared_with(rec: &[u8]) -> Option<String> {
             out.push(who);
         }
     };
-    let account = |id: &str, add: &mut dyn FnMut(String)| match principal_account(id) {
-        Some(Principal::Everyone) => add("public".into()),
-        Some(Principal::Account(a)) if !own.contains(&a) => add(a.to_string()),
-        _ => {}
-    };
+    // One principal: `everyone` names what `*` means here (`public`, or `public (conditional)`
+    // under a policy condition).
+    let account =
+        |id: &str, everyone: &str, add: &mut dyn FnMut(String)| match principal_account(id) {
+            Some(Principal::Everyone) => add(everyone.into()),
+            Some(Principal::Account(a)) if !own.contains(&a) => add(a.to_string()),
+            _ => {}
+        };
     match name {
         "ModifySnapshotAttribute" | "ModifyImageAttribute" => {
             let perm = rp
@@ -126,7 +129,7 @@ pub fn shared_with(rec: &[u8]) -> Option<String> {
                     add("public".into());
                 }
                 if let Some(u) = it.get("userId").and_then(Value::as_str) {
-                    account(u, &mut add);
+                    account(u, "public", &mut add);
                 }
             }
         }
@@ -137,7 +140,7 @@ pub fn shared_with(rec: &[u8]) -> Option<String> {
                     if v == "all" {
                         add("public".into());
                     } else {
-                        account(v, &mut add);
+                        account(v, "public", &mut add);
                     }
                 }
             }
@@ -160,7 +163,7 @@ pub fn shared_with(rec: &[u8]) -> Option<String> {
         "CreateGrant" => {
             // KMS: the grantee may use the key (to read an encrypted snapshot shared with it).
             if let Some(p) = rp.get("granteePrincipal").and_then(Value::as_str) {
-                account(p, &mut add);
+                account(p, "public", &mut add);
             }
         }
         n if n.starts_with("AddPermission") || n.starts_with("AddLayerVersionPermission") => {
@@ -176,17 +179,17 @@ pub fn shared_with(rec: &[u8]) -> Option<String> {
                 match rp.get("principal").and_then(Value::as_str) {
                     _ if org.is_some() => {}
                     Some("*") if scoped.is_some() => add("public (conditional)".into()),
-                    Some(p) => account(p, &mut add),
+                    Some(p) => account(p, "public", &mut add),
                     None => {}
                 }
             } else {
                 // SNS and SQS: the accounts are listed.
                 for k in ["aWSAccountId", "aWSAccountIds", "AWSAccountIds"] {
                     match rp.get(k) {
-                        Some(Value::String(a)) => account(a, &mut add),
+                        Some(Value::String(a)) => account(a, "public", &mut add),
                         Some(Value::Array(v)) => {
                             for a in v.iter().filter_map(Value::as_str) {
-                                account(a, &mut add);
+                                account(a, "public", &mut add);
                             }
                         }
                         _ => {}
@@ -223,14 +226,14 @@ pub fn shared_with(rec: &[u8]) -> Option<String> {
                     continue;
                 }
                 let conditional = st.get("Condition").is_some_and(|c| !c.is_null());
+                let everyone = if conditional {
+                    "public (conditional)"
+                } else {
+                    "public"
+                };
                 // `NotPrincipal` with Allow: everyone but those named.
                 if st.get("NotPrincipal").is_some_and(|p| !p.is_null()) {
-                    add(if conditional {
-                        "public (conditional)"
-                    } else {
-                        "public"
-                    }
-                    .into());
+                    add(everyone.into());
                 }
                 // A web-identity provider (GitHub Actions, another OIDC issuer) trusted without a
                 // condition on the token's subject: any identity of that provider can assume it.
@@ -244,14 +247,7 @@ pub fn shared_with(rec: &[u8]) -> Option<String> {
                     }
                 }
                 for p in principals(st.get("Principal")) {
-                    match principal_account(p) {
-                        Some(Principal::Everyone) if conditional => {
-                            add("public (conditional)".into())
-                        }
-                        Some(Principal::Everyone) => add("public".into()),
-                        Some(Principal::Account(a)) if !own.contains(&a) => add(a.to_string()),
-                        _ => {}
-                    }
+                    account(p, everyone, &mut add);
                 }
             }
         }
