@@ -1472,3 +1472,82 @@ fn zeek_conn_log_large_upload() {
         "10.0.4.17 sent 120.0 MB to 198.51.100.9 in 3 connections"
     );
 }
+
+/// A correlation over rules that do not select failures counts its window's failed events: a
+/// burst of refused `GetPasswordData` calls is an attempt (its message says so), the same burst
+/// allowed is not, and a run of failed web logins (the brute-force rule selects 401s) is the
+/// pattern itself, never an attempt.
+#[test]
+fn refused_bursts_are_attempts_and_failed_logins_are_the_pattern() {
+    let dir = tempfile::tempdir().unwrap();
+    let ev = dir.path().join("evidence");
+    fs::create_dir_all(&ev).unwrap();
+    let call = |who: &str, i: u32, refused: bool| {
+        format!(
+            "{{\"eventVersion\":\"1.09\",\"userIdentity\":{{\"type\":\"AssumedRole\",\"accountId\":\"123456789012\",\"arn\":\"arn:aws:sts::123456789012:assumed-role/{who}/s1\",\"accessKeyId\":\"ASIA{who}\"}},\"eventTime\":\"2026-10-13T11:54:{i:02}Z\",\"eventSource\":\"ec2.amazonaws.com\",\"eventName\":\"GetPasswordData\",{}\"sourceIPAddress\":\"203.0.113.66\",\"recipientAccountId\":\"123456789012\",\"requestParameters\":{{\"instanceId\":\"i-0a3404{i:02}\"}}}}\n",
+            if refused {
+                "\"errorCode\":\"Client.UnauthorizedOperation\","
+            } else {
+                ""
+            }
+        )
+    };
+    let mut trail = String::new();
+    for i in 0..8 {
+        trail.push_str(&call("refusedrole", i, true));
+        trail.push_str(&call("allowedrole", i, false));
+    }
+    fs::write(ev.join("cloudtrail.jsonl"), trail).unwrap();
+    let web: String = (0..60)
+        .map(|i| {
+            format!(
+                "198.51.100.23 - - [13/Oct/2026:09:{:02}:{:02} +0000] \"POST /login HTTP/1.1\" 401 38 \"-\" \"python-requests/2.31\"\n",
+                i / 10,
+                (i % 10) * 6
+            )
+        })
+        .collect();
+    fs::write(ev.join("access.log"), web).unwrap();
+    let v = scan_json(&[], &dir.path().join("case"), &ev);
+    let findings = v["findings"].as_array().unwrap();
+    let harvest = |role: &str| {
+        findings
+            .iter()
+            .find(|f| {
+                f["title"]
+                    .as_str()
+                    .unwrap()
+                    .starts_with("Passwords or user data of many instances")
+                    && f["entities"].to_string().contains(role)
+            })
+            .unwrap_or_else(|| panic!("no harvest finding for {role}: {findings:?}"))
+    };
+    let refused = harvest("refusedrole");
+    assert_eq!(
+        (refused["count"].as_u64(), refused["failed"].as_u64()),
+        (Some(8), Some(8))
+    );
+    assert!(
+        refused["message"]
+            .as_str()
+            .unwrap()
+            .starts_with("Attempted, every call refused: "),
+        "{refused}"
+    );
+    let allowed = harvest("allowedrole");
+    assert_eq!(
+        (allowed["count"].as_u64(), allowed["failed"].as_u64()),
+        (Some(8), Some(0))
+    );
+    assert!(
+        !allowed["message"]
+            .as_str()
+            .unwrap()
+            .starts_with("Attempted")
+    );
+    let brute = findings
+        .iter()
+        .find(|f| f["title"] == "Web login brute force or credential stuffing from one client")
+        .unwrap_or_else(|| panic!("no brute force finding: {findings:?}"));
+    assert_eq!(brute["failed"], 0, "{brute}");
+}

@@ -25,6 +25,9 @@ pub struct Minute {
     pub last: i64,
     /// The first event of the minute (evidence for a finding over it).
     pub first_ref: Ref,
+    /// Events whose action failed or was refused (counted only by correlations that count
+    /// failures).
+    pub failed: u64,
     /// What only `value_count` and temporal correlations keep (none for the others).
     pub extra: Option<Box<Extra>>,
     /// The UTC offset the log wrote for the bucket's first event (its local time, for
@@ -54,6 +57,7 @@ impl Minute {
             first: ts,
             last: ts,
             first_ref: r,
+            failed: 0,
             extra: None,
         }
     }
@@ -63,8 +67,9 @@ impl Minute {
         self.extra.as_deref().map_or(&[], |e| &e.distinct)
     }
 
-    fn add(&mut self, ts: i64, value: Value, bytes: f64, r: Ref) {
+    fn add(&mut self, ts: i64, value: Value, bytes: f64, r: Ref, failed: bool) {
         self.count += 1;
+        self.failed += u64::from(failed);
         self.bytes += bytes;
         if ts < self.first || (ts == self.first && r < self.first_ref) {
             self.first = ts;
@@ -157,17 +162,18 @@ pub struct Group {
 
 impl Group {
     /// Adds the next event in time order. `bucket` is the correlation's bucket length in
-    /// nanoseconds ([`CorrSpec::bucket`]); `offset` the UTC offset the log wrote.
-    pub fn add(&mut self, ts: i64, bucket: i64, value: Value, bytes: f64, r: Ref, offset: i32) {
-        let minute = ts.div_euclid(bucket);
-        match self.minutes.last_mut() {
-            Some(m) if m.minute == minute => m.add(ts, value, bytes, r),
+    /// nanoseconds ([`CorrSpec::bucket`]).
+    pub fn add(&mut self, e: super::corrlog::Rec, bucket: i64) {
+        let minute = e.ts.div_euclid(bucket);
+        let m = match self.minutes.last_mut() {
+            Some(m) if m.minute == minute => m,
             _ => {
-                let mut m = Minute::new(minute, ts, r, offset);
-                m.add(ts, value, bytes, r);
-                self.minutes.push(m);
+                // The bucket keeps the UTC offset the log wrote for its first event.
+                self.minutes.push(Minute::new(minute, e.ts, e.at, e.tz));
+                self.minutes.last_mut().expect("just pushed")
             }
-        }
+        };
+        m.add(e.ts, e.value, e.bytes, e.at, e.failed);
     }
 }
 
@@ -212,7 +218,23 @@ pub struct CorrSpec {
     /// leaktrail's `off_hours`: only buckets outside working hours (in the log's local time)
     /// count. Evaluation only: the state is shared with the same correlation at all hours.
     off_hours: Option<crate::rules::OffHours>,
+    /// No base rule selects on an outcome field (status, error code, login outcome): a window
+    /// whose every event failed or was refused is then an attempt (a burst of refused
+    /// `GetPasswordData` calls), while for rules that select failures (a run of 401s, of
+    /// failed logins) failing is the pattern itself.
+    pub counts_failures: bool,
 }
+
+/// Fields whose value says whether an action failed: a rule that tests one selects failures
+/// (or successes) on purpose.
+pub const OUTCOME_FIELDS: [&str; 6] = [
+    "sc-status",
+    "errorCode",
+    "errorMessage",
+    "outcome",
+    "event",
+    "event.outcome",
+];
 
 fn resolve(
     name: &str,
@@ -319,6 +341,13 @@ impl CorrSpec {
             field.push(f);
         }
         let (tactics, technique) = tags::classify(&s.tags);
+        let counts_failures = bases.iter().all(|&b| {
+            let r = &compiled[b];
+            std::iter::once(&r.matcher)
+                .chain(&r.filters)
+                .flat_map(|m| &m.fields)
+                .all(|f| !OUTCOME_FIELDS.contains(&f.as_str()))
+        });
         Ok(CorrSpec {
             id: c.id(),
             title: s.title.clone(),
@@ -340,6 +369,7 @@ impl CorrSpec {
             first_min: c.ext.first_min,
             off_hours: super::working(set, c.ext.off_hours),
             group,
+            counts_failures,
         })
     }
 
@@ -621,9 +651,9 @@ impl CorrSpec {
             agg.add(0, 0.0, *r, e);
         }
         agg.evidence.clear();
-        // The entities come from a few sampled events: their failures are no count of the
-        // window's. A correlation's finding is a pattern that happened (a run of failures is
-        // itself the brute force), not an attempt.
+        // The entities come from a few sampled events: the window's failures are counted from
+        // its events below, and only when the base rules do not select failures (a run of
+        // failed logins is itself the brute force, not an attempt at one).
         agg.failed = 0;
         if self.key_is_address() {
             agg.ips.insert(&g.key);
@@ -632,6 +662,9 @@ impl CorrSpec {
         for m in mins.iter().zip(&hit).filter(|(_, h)| **h).map(|(m, _)| m) {
             count += m.count;
             bytes += m.bytes;
+            if self.counts_failures {
+                agg.failed += m.failed;
+            }
             if m.first < first
                 || (m.first == first && agg.first_at.is_some_and(|r| m.first_ref < r))
             {

@@ -326,6 +326,9 @@ pub struct Rec {
     pub at: Ref,
     pub bytes: f64,
     pub value: Value,
+    /// The event's action failed or was refused (kept only for correlations that count
+    /// failures: [`super::correlate::CorrSpec::counts_failures`]).
+    pub failed: bool,
 }
 
 pub(crate) fn put_varint(out: &mut Vec<u8>, mut n: u64) {
@@ -457,6 +460,7 @@ impl StateLog {
             at,
             bytes,
             ref value,
+            failed,
         } = *r;
         let fresh = match self.pages.last() {
             Some(p) => p.len() + MAX_RECORD > p.capacity(),
@@ -476,7 +480,10 @@ impl StateLog {
         let secs = dt % NANOS == 0;
         put_varint(
             out,
-            (u64::from(gid) << 2) | (u64::from(ctx) << 1) | u64::from(secs),
+            (u64::from(gid) << 3)
+                | (u64::from(failed) << 2)
+                | (u64::from(ctx) << 1)
+                | u64::from(secs),
         );
         if ctx {
             put_varint(out, at.file as u64);
@@ -522,7 +529,8 @@ impl StateLog {
                 c.ts = if ctx { dt } else { c.ts.wrapping_add(dt) };
                 let (bytes, value) = get_value(page, &mut i);
                 each(Rec {
-                    gid: (head >> 2) as u32,
+                    gid: (head >> 3) as u32,
+                    failed: head & 4 != 0,
                     ts: c.ts,
                     tz: c.tz,
                     at: Ref {
@@ -768,7 +776,7 @@ pub fn groups(parts: &[&Log], ci: usize, readers: &[&CorrSpec], bucket: i64) -> 
                 ..Default::default()
             };
             for r in evs {
-                g.add(r.ts, bucket, r.value, r.bytes, r.at, r.tz);
+                g.add(r, bucket);
             }
             g.firsts = fs.into_values().flatten().collect();
             g.firsts.sort_by_key(|(at, _)| *at);
@@ -980,6 +988,7 @@ mod tests {
             at: at(0, 0, 0),
             bytes: x,
             value: Value::Num(x),
+            failed: false,
         }
     }
 
@@ -1054,6 +1063,7 @@ mod tests {
                 at: *r,
                 bytes: *b,
                 value: v,
+                failed: false,
             });
         }
         let mut back = Vec::new();
@@ -1085,6 +1095,7 @@ mod tests {
                 at: at(0, i, i * 100),
                 bytes: (i % 3) as f64,
                 value: Value::None,
+                failed: false,
             });
         }
         assert!(s.pages.len() > 1, "{} pages", s.pages.len());

@@ -521,25 +521,47 @@ fn first_text(v: &mut View<'_, '_>, names: &[&str], ip_only: bool) -> Option<Str
     None
 }
 
-fn entities(v: &mut View<'_, '_>) -> Entities {
-    let user = first_text(v, USER_FIELDS, false).filter(|u| u != "null");
-    // The user of a failed or unknown-user login is the account tried, not the one acting.
-    let failed = v
+/// How an event's action ended, as far as its fields say.
+struct Outcome {
+    /// A failed login (or one for an unknown user).
+    login_failed: bool,
+    /// An HTTP error status or a CloudTrail error code.
+    refused: bool,
+}
+
+impl Outcome {
+    fn failed(&self) -> bool {
+        self.login_failed || self.refused
+    }
+}
+
+fn outcome(v: &mut View<'_, '_>) -> Outcome {
+    let login_failed = v
         .value("outcome")
         .is_some_and(|o| o == b"failure" || o == b"invalid_user")
         || v.value_lower("event")
             .is_some_and(|e| memchr::memmem::find(e, b"fail").is_some());
-    let (user, target) = if failed {
+    let refused = v.number("sc-status").is_some_and(|s| s >= 400.0)
+        || v.value("errorCode").is_some_and(|e| !e.is_empty());
+    Outcome {
+        login_failed,
+        refused,
+    }
+}
+
+fn entities(v: &mut View<'_, '_>) -> Entities {
+    let user = first_text(v, USER_FIELDS, false).filter(|u| u != "null");
+    let out = outcome(v);
+    // The user of a failed or unknown-user login is the account tried, not the one acting.
+    let (user, target) = if out.login_failed {
         (None, user)
     } else {
         // A call that shares a resource targets whoever it is shared with; one that creates
         // or changes an identity targets it (the new key, the user given a password).
         (user, first_text(v, TARGET_FIELDS, false))
     };
-    let refused = v.number("sc-status").is_some_and(|s| s >= 400.0)
-        || v.value("errorCode").is_some_and(|e| !e.is_empty());
     Entities {
-        failed: failed || refused,
+        failed: out.failed(),
         ip: first_text(v, IP_FIELDS, true),
         user,
         key: first_text(v, KEY_FIELDS, false),
@@ -1007,6 +1029,7 @@ impl Sink for DetectSink<'_> {
             }
         }
         let mut ent: Option<Entities> = None;
+        let mut failed: Option<bool> = None;
         self.keys.clear();
         let rules = &*self.rules;
         // The rules to evaluate: those evaluated on every record, and those the prefilter or
@@ -1075,6 +1098,7 @@ impl Sink for DetectSink<'_> {
                     addr,
                     key: &mut self.key,
                     keys: &mut self.keys,
+                    failed: &mut failed,
                 };
                 let st = &mut self.state;
                 f.feed(
@@ -1219,6 +1243,8 @@ struct Feed<'s, 'f> {
     addr: Option<(&'f [u8], u32)>,
     key: &'s mut Vec<u8>,
     keys: &'s mut Vec<(usize, u32)>,
+    /// Whether the event's action failed, once read (for correlations that count failures).
+    failed: &'s mut Option<bool>,
 }
 
 impl Feed<'_, '_> {
@@ -1267,6 +1293,8 @@ impl Feed<'_, '_> {
             log.add_entities(ci, (gid, slot), self.at, e);
         }
         let tz = v.event().ts.map_or(0, |t| t.offset);
+        let failed =
+            spec.counts_failures && *self.failed.get_or_insert_with(|| outcome(v).failed());
         log.add(
             ci,
             corrlog::Rec {
@@ -1276,6 +1304,7 @@ impl Feed<'_, '_> {
                 at: self.at,
                 bytes: b,
                 value,
+                failed,
             },
         );
     }
