@@ -44,7 +44,8 @@ impl RecordParser for CloudTrail {
         }
         let ts = first_of(f, &["eventTime", "@timestamp", "timestamp"])
             .and_then(|v| timestamp_of(f, v, &mut self.zone));
-        if f.get("eventName").is_some_and(|v| grants_access(v))
+        if f.get("eventName")
+            .is_some_and(|v| grants_access(v, &rec[start..end]))
             && let Some(who) = shared_with(&rec[start..end])
         {
             let v = f.build(&[who.as_bytes()]);
@@ -71,7 +72,11 @@ const GRANTING: &[&str] = &[
     "CreateGrant",
 ];
 
-fn grants_access(name: super::event::Val<'_>) -> bool {
+/// Object writes that can carry an ACL in their headers (`x-amz-acl`, `x-amz-grant-*`): read
+/// only when the record holds one, as most of them are plain uploads.
+const ACL_WRITES: &[&str] = &["PutObject", "CopyObject", "CreateMultipartUpload"];
+
+fn grants_access(name: super::event::Val<'_>, rec: &[u8]) -> bool {
     let super::event::Val::Str(n, _) = name else {
         return false;
     };
@@ -79,6 +84,9 @@ fn grants_access(name: super::event::Val<'_>) -> bool {
     GRANTING.iter().any(|g| n == g.as_bytes())
         || n.starts_with(b"AddPermission")
         || n.starts_with(b"AddLayerVersionPermission")
+        || (ACL_WRITES.iter().any(|g| n == g.as_bytes())
+            && (memchr::memmem::find(rec, b"x-amz-acl").is_some()
+                || memchr::memmem::find(rec, b"x-amz-grant").is_some()))
 }
 
 /// Who a granting call gives access to, outside the account that owns the resource: account ids in the
@@ -145,7 +153,7 @@ pub fn shared_with(rec: &[u8]) -> Option<String> {
                 }
             }
         }
-        "PutBucketAcl" | "PutObjectAcl" => {
+        "PutBucketAcl" | "PutObjectAcl" | "PutObject" | "CopyObject" | "CreateMultipartUpload" => {
             let text = rp.to_string();
             let canned = rp
                 .get("x-amz-acl")
@@ -158,6 +166,9 @@ pub fn shared_with(rec: &[u8]) -> Option<String> {
                     .any(|c| canned.contains(c))
             {
                 add("public".into());
+            }
+            for who in acl_grantees(rp) {
+                add(who);
             }
         }
         "CreateGrant" => {
@@ -253,6 +264,57 @@ pub fn shared_with(rec: &[u8]) -> Option<String> {
         }
     }
     (!out.is_empty()).then(|| out.join(", "))
+}
+
+/// The outside grantees of an S3 ACL: in the request body, canonical users other than the
+/// ACL's owner (their canonical ids) and e-mail grantees; in `x-amz-grant-*` headers, e-mail
+/// grantees (a header's `id=` may be the owner's own, which the request does not name).
+fn acl_grantees(rp: &serde_json::Value) -> Vec<String> {
+    use serde_json::Value;
+    let mut out = Vec::new();
+    let acp = rp.get("AccessControlPolicy");
+    let owner = acp
+        .and_then(|a| a.pointer("/Owner/ID"))
+        .and_then(Value::as_str);
+    let grants = match acp.and_then(|a| a.pointer("/AccessControlList/Grant")) {
+        Some(Value::Array(a)) => a.iter().collect(),
+        Some(g @ Value::Object(_)) => vec![g],
+        _ => Vec::new(),
+    };
+    for g in grants {
+        let Some(grantee) = g.get("Grantee") else {
+            continue;
+        };
+        let text = |k: &str| grantee.get(k).and_then(Value::as_str).map(str::trim);
+        if let Some(id) = text("ID").filter(|id| !id.is_empty())
+            && owner.is_some_and(|o| o.trim() != id)
+        {
+            out.push(id.to_string());
+        }
+        if let Some(mail) = text("EmailAddress").filter(|m| !m.is_empty()) {
+            out.push(mail.to_string());
+        }
+    }
+    if let Some(headers) = rp.as_object() {
+        for (k, v) in headers {
+            if !k.to_ascii_lowercase().starts_with("x-amz-grant-") {
+                continue;
+            }
+            let values: Vec<&str> = match v {
+                Value::String(s) => vec![s.as_str()],
+                Value::Array(a) => a.iter().filter_map(Value::as_str).collect(),
+                _ => Vec::new(),
+            };
+            for part in values.iter().flat_map(|s| s.split(',')) {
+                let (key, val) = part.split_once('=').unwrap_or(("", ""));
+                let val = val.trim().trim_matches('"');
+                if key.trim().eq_ignore_ascii_case("emailAddress") && !val.is_empty() {
+                    out.push(val.to_string());
+                }
+            }
+        }
+    }
+    out
 }
 
 enum Principal<'a> {
@@ -522,6 +584,38 @@ mod tests {
             r#",\"Condition\":{\"StringLike\":{\"token.actions.githubusercontent.com:sub\":\"repo:acme/app:*\"}}"#,
         );
         assert_eq!(shared("UpdateAssumeRolePolicy", &scoped), None);
+        // ACL grants to another account's canonical user or an e-mail address; the owner's
+        // own grant and the log-delivery group share nothing.
+        let owner = "79a59df900b949e55d96a1e698fbacedfd6e09d98eacf8f8d5218e7cd47ef2be";
+        let other = "be4a6c5d8f0e2b7a9c1d3e5f7a9b1c3d5e7f9a1b3c5d7e9f1a3b5c7d9e1f3a5b";
+        let grants = format!(
+            r#"{{"bucketName":"b","AccessControlPolicy":{{"Owner":{{"ID":"{owner}"}},"AccessControlList":{{"Grant":[{{"Grantee":{{"xsi:type":"CanonicalUser","ID":"{owner}"}},"Permission":"FULL_CONTROL"}},{{"Grantee":{{"xsi:type":"Group","URI":"http://acs.amazonaws.com/groups/s3/LogDelivery"}},"Permission":"WRITE"}},{{"Grantee":{{"xsi:type":"CanonicalUser","ID":"{other}"}},"Permission":"READ"}},{{"Grantee":{{"xsi:type":"AmazonCustomerByEmail","EmailAddress":"drop@example.net"}},"Permission":"READ"}}]}}}}}}"#
+        );
+        assert_eq!(
+            shared("PutBucketAcl", &grants).as_deref(),
+            Some(format!("{other}, drop@example.net").as_str())
+        );
+        let only_owner = grants.replace(other, owner).replace("drop@example.net", "");
+        assert_eq!(shared("PutBucketAcl", &only_owner), None);
+        // An upload made public by its headers, or readable by an e-mail grantee; a plain
+        // upload and one handed to the bucket owner are not read at all.
+        let put = |headers: &str| {
+            shared(
+                "PutObject",
+                &format!(r#"{{"bucketName":"b","key":"customers.csv"{headers}}}"#),
+            )
+        };
+        assert_eq!(
+            put(r#","x-amz-acl":"public-read""#).as_deref(),
+            Some("public")
+        );
+        assert_eq!(
+            put(r#","x-amz-grant-read":"emailAddress=\"drop@example.net\", id=\"abc\"""#)
+                .as_deref(),
+            Some("drop@example.net")
+        );
+        assert_eq!(put(""), None);
+        assert_eq!(put(r#","x-amz-acl":"bucket-owner-full-control""#), None);
         // A KMS grant to another account.
         let grant = r#"{"keyId":"k","granteePrincipal":"arn:aws:iam::193672423079:root","operations":["Decrypt"]}"#;
         assert_eq!(
