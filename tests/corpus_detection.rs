@@ -260,6 +260,25 @@ fn otrf_stolen_instance_credentials() {
         .expect("the key's activity");
     assert_eq!((act.events, act.bytes_out), (11, 3726));
     assert_eq!(f.bytes, 3726.0);
+    // The collection step: the two GetObject calls, naming the object that left.
+    let read: Vec<_> = found
+        .iter()
+        .filter(|f| {
+            f.title == "S3 object read with EC2 instance-role credentials from a workstation"
+        })
+        .collect();
+    assert_eq!(read.len(), 1, "{found:#?}");
+    let r = read[0];
+    assert_eq!((r.count, r.bytes, r.level), (2, 178.0, "high"));
+    assert_eq!(r.tactics, vec!["collection"]);
+    assert_eq!(
+        r.targets,
+        vec!["s3://mordors3stack-s3bucket-llp2yingx64a/ring.txt".to_string()]
+    );
+    assert_eq!(
+        (r.first_seen, r.last_seen),
+        (t("2020-09-14T01:02:34Z"), t("2020-09-14T01:13:20Z"))
+    );
     // Calls made with an access key are grouped by the key: pedro's console browsing and the
     // attacker's ListBuckets, from one (anonymised) address, are not one finding.
     assert!(

@@ -549,6 +549,13 @@ fn outcome(v: &mut View<'_, '_>) -> Outcome {
     }
 }
 
+/// `s3://bucket/key` of a CloudTrail S3 object call.
+fn s3_object(v: &mut View<'_, '_>) -> Option<String> {
+    let key = first_text(v, &["requestParameters.key"], false)?;
+    let bucket = first_text(v, &["requestParameters.bucketName"], false)?;
+    Some(format!("s3://{bucket}/{key}"))
+}
+
 fn entities(v: &mut View<'_, '_>) -> Entities {
     let user = first_text(v, USER_FIELDS, false).filter(|u| u != "null");
     let out = outcome(v);
@@ -557,8 +564,10 @@ fn entities(v: &mut View<'_, '_>) -> Entities {
         (None, user)
     } else {
         // A call that shares a resource targets whoever it is shared with; one that creates
-        // or changes an identity targets it (the new key, the user given a password).
-        (user, first_text(v, TARGET_FIELDS, false))
+        // or changes an identity targets it (the new key, the user given a password); an S3
+        // object call, the object (what was read or written).
+        let target = first_text(v, TARGET_FIELDS, false).or_else(|| s3_object(v));
+        (user, target)
     };
     Entities {
         failed: out.failed(),
@@ -1289,7 +1298,12 @@ impl Feed<'_, '_> {
         if let Some(slot) = spec.entity_slot(self.ri)
             && log.wants_entities(ci, (gid, slot), self.at)
         {
-            let e = ent.get_or_insert_with(|| entities(v)).clone();
+            let mut e = ent.get_or_insert_with(|| entities(v)).clone();
+            // A correlation names its group's first events only: the first two objects of a
+            // bulk download would read as all it took.
+            if e.target.as_deref().is_some_and(|t| t.starts_with("s3://")) {
+                e.target = None;
+            }
             log.add_entities(ci, (gid, slot), self.at, e);
         }
         let tz = v.event().ts.map_or(0, |t| t.offset);

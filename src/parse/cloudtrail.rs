@@ -69,6 +69,7 @@ const GRANTING: &[&str] = &[
     "PutResourcePolicy",
     "SetRepositoryPolicy",
     "PutKeyPolicy",
+    "CreateKey",
     "CreateGrant",
 ];
 
@@ -616,6 +617,13 @@ mod tests {
         );
         assert_eq!(put(""), None);
         assert_eq!(put(r#","x-amz-acl":"bucket-owner-full-control""#), None);
+        // A key created with a policy that lets another account decrypt.
+        let key = r#"{"keyUsage":"ENCRYPT_DECRYPT","policy":"{\"Statement\":[{\"Effect\":\"Allow\",\"Principal\":{\"AWS\":\"arn:aws:iam::123456789012:root\"},\"Action\":\"kms:*\"},{\"Effect\":\"Allow\",\"Principal\":{\"AWS\":\"arn:aws:iam::193672423079:root\"},\"Action\":[\"kms:Decrypt\",\"kms:CreateGrant\"]}]}"}"#;
+        assert_eq!(shared("CreateKey", key).as_deref(), Some("193672423079"));
+        assert_eq!(
+            shared("CreateKey", r#"{"keyUsage":"ENCRYPT_DECRYPT"}"#),
+            None
+        );
         // A KMS grant to another account.
         let grant = r#"{"keyId":"k","granteePrincipal":"arn:aws:iam::193672423079:root","operations":["Decrypt"]}"#;
         assert_eq!(
