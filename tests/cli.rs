@@ -1551,3 +1551,54 @@ fn refused_bursts_are_attempts_and_failed_logins_are_the_pattern() {
         .unwrap_or_else(|| panic!("no brute force finding: {findings:?}"));
     assert_eq!(brute["failed"], 0, "{brute}");
 }
+
+/// Stolen instance-role credentials used from a laptop to read two objects: the finding names
+/// each object (`s3://bucket/key`) and the incident's summary says what was read.
+#[test]
+fn objects_read_with_stolen_instance_credentials_are_named() {
+    let dir = tempfile::tempdir().unwrap();
+    let ev = dir.path().join("evidence");
+    fs::create_dir_all(&ev).unwrap();
+    let call = |t: &str, name: &str, params: &str| {
+        format!(
+            "{{\"eventVersion\":\"1.08\",\"userIdentity\":{{\"type\":\"AssumedRole\",\"arn\":\"arn:aws:sts::123456789012:assumed-role/web-proxy-role/i-0abc1234def567890\",\"accountId\":\"123456789012\",\"accessKeyId\":\"ASIAEXAMPLEKEY000009\"}},\"eventTime\":\"2026-10-13T09:{t}Z\",\"eventSource\":\"s3.amazonaws.com\",\"eventName\":\"{name}\",\"sourceIPAddress\":\"198.51.100.23\",\"userAgent\":\"[aws-cli/1.18.136 Python/3.8.5 Darwin/19.5.0 botocore/1.17.5]\",\"requestParameters\":{params},\"recipientAccountId\":\"123456789012\"}}\n"
+        )
+    };
+    let mut trail = call("10:00", "ListBuckets", "{}");
+    for (t, key) in [
+        ("12:00", "exports/b.csv"),
+        ("12:30", "exports/a.csv"),
+        ("13:00", "exports/a.csv"),
+    ] {
+        trail.push_str(&call(
+            t,
+            "GetObject",
+            &format!("{{\"bucketName\":\"larkspur-customer-exports\",\"key\":\"{key}\"}}"),
+        ));
+    }
+    fs::write(ev.join("trail.jsonl"), trail).unwrap();
+    let v = scan_json(&[], &dir.path().join("case"), &ev);
+    let read = v["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| {
+            f["title"] == "S3 object read with EC2 instance-role credentials from a workstation"
+        })
+        .unwrap_or_else(|| panic!("{}", v["findings"]));
+    assert_eq!(read["count"], 3);
+    assert_eq!(
+        read["entities"]["targets"],
+        serde_json::json!([
+            "s3://larkspur-customer-exports/exports/a.csv",
+            "s3://larkspur-customer-exports/exports/b.csv"
+        ])
+    );
+    let summary = v["incidents"][0]["summary"].as_str().unwrap();
+    assert!(
+        summary.contains(
+            "Objects read: s3://larkspur-customer-exports/exports/a.csv, s3://larkspur-customer-exports/exports/b.csv."
+        ),
+        "{summary}"
+    );
+}

@@ -427,6 +427,31 @@ fn summary(inc: &Incident, findings: &[Finding], end: Option<i64>) -> String {
             kept.join("; ")
         ));
     }
+    // The stored objects the findings name as read (S3 keys): what left, by name.
+    let objects: BTreeSet<&str> = fs
+        .iter()
+        .filter(|f| {
+            f.tactics.contains(&"collection")
+                && !f.attempt_only()
+                && f.rule_id != crate::detect::convergence::RULE_ID
+        })
+        .flat_map(|f| &f.targets)
+        .map(String::as_str)
+        .filter(|t| t.starts_with("s3://"))
+        .collect();
+    if !objects.is_empty() {
+        let shown: Vec<&str> = objects.iter().copied().take(5).collect();
+        let more = objects.len() - shown.len();
+        s.push_str(&format!(
+            " Objects read: {}{}.",
+            shown.join(", "),
+            if more > 0 {
+                format!(" and {more} more")
+            } else {
+                String::new()
+            }
+        ));
+    }
     match end {
         Some(e) if inc.ongoing => s.push_str(&format!(
             " Still active at the end of the evidence: last activity {}, the evidence ends {}.",
