@@ -1602,3 +1602,51 @@ fn objects_read_with_stolen_instance_credentials_are_named() {
         "{summary}"
     );
 }
+
+/// A user's Sigma rule on the request target meets payloads percent-encoded once or twice, in
+/// the path or the query; the same payload encoded in the user agent (not a request target)
+/// stays as logged, and a target without the payload does not match.
+#[test]
+fn request_target_rules_match_percent_decoded_payloads() {
+    let dir = tempfile::tempdir().unwrap();
+    let ev = dir.path().join("evidence");
+    fs::create_dir(&ev).unwrap();
+    let lines = [
+        (
+            "203.0.113.1",
+            "/search?q=%3Cscript%3Ealert(1)%3C/script%3E",
+            "Mozilla/5.0",
+        ),
+        ("203.0.113.2", "/%253Cscript%253E/x", "Mozilla/5.0"),
+        ("203.0.113.3", "/plain", "%3Cscript%3E"),
+        ("203.0.113.4", "/search?q=script", "Mozilla/5.0"),
+    ];
+    let log: String = lines
+        .iter()
+        .enumerate()
+        .map(|(i, (ip, target, agent))| {
+            format!("{ip} - - [12/Oct/2026:22:0{i}:00 +0000] \"GET {target} HTTP/1.1\" 200 10 \"-\" \"{agent}\"\n")
+        })
+        .collect();
+    fs::write(ev.join("access.log"), log).unwrap();
+    let rules = dir.path().join("rules");
+    fs::create_dir(&rules).unwrap();
+    fs::write(
+        rules.join("xss.yml"),
+        "title: Test script tag\nid: 5f0c4b7e-0000-4000-8000-000000000011\nlogsource:\n  category: webserver\ndetection:\n  selection:\n    cs-uri-query|contains: '<script>'\n  condition: selection\nlevel: high\n---\ntitle: Test script tag in agent\nid: 5f0c4b7e-0000-4000-8000-000000000012\nlogsource:\n  category: webserver\ndetection:\n  selection:\n    cs-user-agent|contains: '<script>'\n  condition: selection\nlevel: high\n",
+    )
+    .unwrap();
+    let case = scan_with_rules(dir.path(), &[&rules], &ev);
+    let ips = |title: &str| -> Vec<String> {
+        case["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|f| f["title"] == title)
+            .flat_map(|f| f["entities"]["ips"].as_array().unwrap().clone())
+            .map(|v| v.as_str().unwrap().to_string())
+            .collect()
+    };
+    assert_eq!(ips("Test script tag"), ["203.0.113.1", "203.0.113.2"]);
+    assert!(ips("Test script tag in agent").is_empty());
+}

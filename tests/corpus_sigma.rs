@@ -143,9 +143,12 @@ fn sigmahq_web_rules_on_the_honeynet_logs() {
     };
     let found = scan(&[&dir], &web_rules());
     // Our own labels (regular expressions over the raw lines, from the corpus notes): IIS
-    // worms' directory traversal (Nimda, CodeRed variants).
-    let traversal =
-        regex::Regex::new(r"(?i)\.\.(%c0%af|%c1%1c|%255c|%25c1%259c|/|\\|%5c|%2f)").unwrap();
+    // worms' directory traversal (Nimda, CodeRed variants), and scanners' traversal with
+    // percent-encoded dots (`/%2e%2e/%2e%2e/etc/passwd`), which the rule meets decoded.
+    let traversal = regex::Regex::new(
+        r"(?i)(\.\.|%2e%2e|%252e%252e|\.%2e|%2e\.)(%c0%af|%c1%1c|%255c|%25c1%259c|/|\\|%5c|%2f|%252f)",
+    )
+    .unwrap();
     let by_rule = |id: &str| found.iter().filter(|f| f.rule_id == id).collect::<Vec<_>>();
     let trav = by_rule("7745c2ea-24a5-4290-b680-04359cb84b35");
     assert!(!trav.is_empty(), "path traversal rule never fired");

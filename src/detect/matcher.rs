@@ -63,7 +63,23 @@ pub(super) struct Item {
     /// For an "any of" item with several case-insensitive `contains` needles: one search for
     /// all of them over the lower-cased value (those patterns are then skipped one by one).
     any_contains: Option<aho_corasick::AhoCorasick>,
+    /// The field is a request target ([`URL_FIELDS`]): a text or regex test that fails on the
+    /// value as logged is tried on it percent-decoded.
+    url: bool,
 }
+
+/// Request-target fields (Sigma's web and proxy names): their tests also match the target
+/// percent-decoded, so `%24%7Bjndi%3A` meets a rule written for `${jndi:`, and double
+/// encoding (`%2527`) does not hide a payload.
+pub const URL_FIELDS: [&str; 7] = [
+    "cs-uri-query",
+    "cs-uri-stem",
+    "cs-uri",
+    "c-uri",
+    "c-uri-query",
+    "c-uri-stem",
+    "c-uri-path",
+];
 
 /// How many `contains` needles make one combined search worth building.
 const COMBINE_AT: usize = 3;
@@ -442,12 +458,19 @@ fn item(i: &DetectionItem, fields: &mut Vec<String>, cx: &Cx) -> Result<Node, Co
         }
         pats
     };
+    let url = i
+        .field
+        .name
+        .as_deref()
+        .is_some_and(|n| URL_FIELDS.contains(&n))
+        || URL_FIELDS.contains(&field.as_str());
     Ok(Node::Item(Item {
         field,
         any_contains: combined_contains(&pats, all),
         pats,
         all,
         negate,
+        url,
     }))
 }
 
@@ -683,7 +706,49 @@ fn eval_node(n: &Node, v: &mut View<'_, '_>) -> bool {
 }
 
 fn eval_item(it: &Item, v: &mut View<'_, '_>) -> bool {
-    let r = if it.all {
+    let mut r = eval_item_raw(it, v);
+    if !r && it.url {
+        r = eval_item_decoded(it, v);
+    }
+    r != it.negate
+}
+
+/// An item's patterns on its field percent-decoded (false when decoding changes nothing).
+/// Tests that do not read the text (`exists`, numbers, CIDR) keep their result on the value
+/// as logged.
+fn eval_item_decoded(it: &Item, v: &mut View<'_, '_>) -> bool {
+    let reads_text = |p: &Pat| matches!(p, Pat::Text { .. } | Pat::Regex(_));
+    // `all`: the other tests first, on the value as logged (they do not change).
+    if it.all
+        && !it
+            .pats
+            .iter()
+            .filter(|p| !reads_text(p))
+            .all(|p| eval_pat(p, &it.field, v))
+    {
+        return false;
+    }
+    let Some((orig, lower)) = v.url_decoded(&it.field) else {
+        return false;
+    };
+    let on_decoded = |p: &Pat| match p {
+        Pat::Text { cased: false, .. } => match_bytes(p, lower, lower),
+        _ => match_bytes(p, orig, lower),
+    };
+    let mut text = it.pats.iter().filter(|p| reads_text(p));
+    if it.all {
+        text.all(on_decoded)
+    } else {
+        it.any_contains
+            .as_ref()
+            .is_some_and(|ac| ac.is_match(lower))
+            || text.any(on_decoded)
+    }
+}
+
+/// An item's patterns on its field as logged (before `neq`).
+fn eval_item_raw(it: &Item, v: &mut View<'_, '_>) -> bool {
+    if it.all {
         it.pats.iter().all(|p| eval_pat(p, &it.field, v))
     } else if let Some(ac) = &it.any_contains {
         v.value_lower(&it.field).is_some_and(|s| ac.is_match(s))
@@ -694,8 +759,7 @@ fn eval_item(it: &Item, v: &mut View<'_, '_>) -> bool {
                 .any(|p| eval_pat(p, &it.field, v))
     } else {
         it.pats.iter().any(|p| eval_pat(p, &it.field, v))
-    };
-    r != it.negate
+    }
 }
 
 fn eval_pat(p: &Pat, field: &str, v: &mut View<'_, '_>) -> bool {

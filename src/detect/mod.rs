@@ -736,6 +736,9 @@ pub struct DetectSink<'e> {
     ahead: Ahead,
     /// The fields the actors table reads, for the current field layout.
     plan: seen::Plan,
+    /// The current record percent-decoded, and a buffer for the decoding rounds.
+    url: Vec<u8>,
+    url_tmp: Vec<u8>,
 }
 
 /// The buffer being parsed, lower-cased, with the positions of literal matches in it.
@@ -968,6 +971,8 @@ impl<'e> SinkFactory for DetectFactory<'e> {
             keys: Vec::new(),
             ahead: Ahead::default(),
             plan: seen::Plan::default(),
+            url: Vec::new(),
+            url_tmp: Vec::new(),
         }
     }
 }
@@ -1020,6 +1025,10 @@ impl Sink for DetectSink<'_> {
                     let marks = mark(&mut self.mark, &mut self.marked, self.generation);
                     pf.mark_hits(&chunk.lower, at, len, hits, marks);
                 }
+                if decode_record(lower, &mut self.url, &mut self.url_tmp) {
+                    let marks = mark(&mut self.mark, &mut self.marked, self.generation);
+                    pf.mark_all(&self.url, marks);
+                }
                 View::synced_with_raw_lower(ev, &mut self.scratch, lower)
             }
             None => {
@@ -1027,6 +1036,10 @@ impl Sink for DetectSink<'_> {
                 if filtered {
                     let marks = mark(&mut self.mark, &mut self.marked, self.generation);
                     pf.mark_all(v.raw_lower(), marks);
+                    if decode_record(v.raw_lower(), &mut self.url, &mut self.url_tmp) {
+                        let marks = mark(&mut self.mark, &mut self.marked, self.generation);
+                        pf.mark_all(&self.url, marks);
+                    }
                 }
                 v
             }
@@ -1159,6 +1172,17 @@ impl Sink for DetectSink<'_> {
                 },
             ));
     }
+}
+
+/// A lower-cased record with a percent escape, decoded and lower-cased into `out`: the rules
+/// whose literals appear only once it is decoded (`%24%7bjndi%3a`) are candidates too, and
+/// their request-target tests then match the decoded target. False when it has none.
+fn decode_record(lower: &[u8], out: &mut Vec<u8>, tmp: &mut Vec<u8>) -> bool {
+    if memchr::memchr(b'%', lower).is_none() || !crate::parse::util::url_decode(lower, out, tmp) {
+        return false;
+    }
+    out.make_ascii_lowercase();
+    true
 }
 
 /// Writes `data` lower-cased (ASCII letters) into `out`, in one pass that also tells whether

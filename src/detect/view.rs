@@ -28,6 +28,12 @@ pub struct Scratch {
     /// the current event, the rest are buffers kept for reuse (no allocation per event).
     derived: Vec<(String, Vec<u8>)>,
     derived_len: usize,
+    /// Request targets percent-decoded for rules that test them (see [`View::url_decoded`]):
+    /// (field index, something was decoded, decoded, decoded lower-cased); the first
+    /// `url_len` belong to the current event, the rest are buffers kept for reuse.
+    url: Vec<(usize, bool, Vec<u8>, Vec<u8>)>,
+    url_len: usize,
+    url_tmp: Vec<u8>,
     /// Capture positions for each `extract` regex (by its address), reused from event to
     /// event: `captures` would allocate them for every call.
     locations: Vec<(usize, regex::bytes::CaptureLocations)>,
@@ -43,6 +49,8 @@ pub struct View<'v, 'a> {
     raw_ready: bool,
     /// The raw record lower-cased by the caller (from a lower-cased buffer).
     raw_given: Option<&'v [u8]>,
+    /// Whether the raw record holds a `%`, once asked.
+    escapes: Option<bool>,
 }
 
 impl Scratch {
@@ -76,11 +84,13 @@ impl<'v, 'a> View<'v, 'a> {
         s.lower.clear();
         s.lower_at.clear();
         s.derived_len = 0;
+        s.url_len = 0;
         View {
             ev,
             s,
             raw_ready: false,
             raw_given: None,
+            escapes: None,
         }
     }
 
@@ -174,6 +184,54 @@ impl<'v, 'a> View<'v, 'a> {
                 Some(&self.s.value)
             }
         }
+    }
+
+    /// A request-target field percent-decoded (again while that changes it, for double
+    /// encoding), as written and lower-cased: None when it holds no `%` escape, or is
+    /// missing. Decoded once per event, on the first rule that asks.
+    pub fn url_decoded(&mut self, name: &str) -> Option<(&[u8], &[u8])> {
+        // Most records hold no escape at all: one search of the record answers for every
+        // field and rule.
+        let escapes = *self
+            .escapes
+            .get_or_insert_with(|| memchr::memchr(b'%', self.ev.raw).is_some());
+        if !escapes {
+            return None;
+        }
+        let i = self.index(name)?;
+        let s = &mut *self.s;
+        let at = match s.url[..s.url_len].iter().position(|e| e.0 == i) {
+            Some(at) => at,
+            None => {
+                let f = self.ev.fields;
+                let v = f.value(i);
+                let src: &[u8] = match v {
+                    Val::Str(x, Esc::None) | Val::Json(x) => x,
+                    v => {
+                        s.value.clear();
+                        f.decode(v, &mut s.value);
+                        &s.value
+                    }
+                };
+                if s.url.len() == s.url_len {
+                    s.url.push(Default::default());
+                }
+                let e = &mut s.url[s.url_len];
+                e.0 = i;
+                // Only a value with an escape is decoded (then `+` in its query is a space
+                // too): a `+` alone is matched as logged, as rules spell `union+select`.
+                e.1 = memchr::memchr(b'%', src).is_some()
+                    && crate::parse::util::url_decode(src, &mut e.2, &mut s.url_tmp);
+                if e.1 {
+                    e.3.clear();
+                    e.3.extend(e.2.iter().map(u8::to_ascii_lowercase));
+                }
+                s.url_len += 1;
+                s.url_len - 1
+            }
+        };
+        let e = &s.url[at];
+        e.1.then_some((e.2.as_slice(), e.3.as_slice()))
     }
 
     /// The field's decoded value in lower case.

@@ -248,9 +248,98 @@ pub fn word_after<'a>(b: &'a [u8], key: &[u8]) -> Option<&'a [u8]> {
     Some(&s[..e]).filter(|v| !v.is_empty())
 }
 
+/// How many times [`url_decode`] decodes: double and triple encoding (`%2527` → `%27` → `'`)
+/// hide payloads from filters that decode once.
+const URL_ROUNDS: usize = 3;
+
+/// Percent-decodes a request target into `out` (cleared first), `+` after the first `?` as a
+/// space, and decodes the result again while a round still changes something, up to
+/// [`URL_ROUNDS`] rounds. `tmp` is a buffer for the rounds. Returns false, leaving `out`
+/// empty, when there is nothing to decode. Malformed escapes (`%zz`, a `%` at the end) stay
+/// as written.
+pub fn url_decode(input: &[u8], out: &mut Vec<u8>, tmp: &mut Vec<u8>) -> bool {
+    out.clear();
+    if memchr::memchr2(b'%', b'+', input).is_none() || !decode_round(input, out, true) {
+        out.clear();
+        return false;
+    }
+    for _ in 1..URL_ROUNDS {
+        if memchr::memchr(b'%', out).is_none() {
+            break;
+        }
+        tmp.clear();
+        if !decode_round(out, tmp, false) {
+            break;
+        }
+        std::mem::swap(out, tmp);
+    }
+    true
+}
+
+/// One round of percent-decoding `src` onto `dst`; true when something was decoded.
+fn decode_round(src: &[u8], dst: &mut Vec<u8>, plus: bool) -> bool {
+    let hex = |c: u8| match c {
+        b'0'..=b'9' => Some(c - b'0'),
+        b'a'..=b'f' => Some(c - b'a' + 10),
+        b'A'..=b'F' => Some(c - b'A' + 10),
+        _ => None,
+    };
+    let mut changed = false;
+    let mut query = false;
+    let mut i = 0;
+    while i < src.len() {
+        let c = src[i];
+        match c {
+            b'%' if i + 2 < src.len() => {
+                if let (Some(h), Some(l)) = (hex(src[i + 1]), hex(src[i + 2])) {
+                    dst.push(h << 4 | l);
+                    changed = true;
+                    i += 3;
+                    continue;
+                }
+                dst.push(c);
+            }
+            b'?' => {
+                query = true;
+                dst.push(c);
+            }
+            b'+' if plus && query => {
+                dst.push(b' ');
+                changed = true;
+            }
+            _ => dst.push(c),
+        }
+        i += 1;
+    }
+    changed
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn url_decoding_undoes_double_encoding_and_keeps_malformed_escapes() {
+        let d = |s: &str| {
+            let (mut out, mut tmp) = (Vec::new(), Vec::new());
+            url_decode(s.as_bytes(), &mut out, &mut tmp)
+                .then(|| String::from_utf8_lossy(&out).into_owned())
+        };
+        assert_eq!(
+            d("/?q=%24%7Bjndi%3Aldap%3A%2F%2Fx%7D").as_deref(),
+            Some("/?q=${jndi:ldap://x}")
+        );
+        assert_eq!(
+            d("/p?id=1%2527%2520UNION%2520SELECT").as_deref(),
+            Some("/p?id=1' UNION SELECT")
+        );
+        // `+` is a space in the query only; a bad escape and a trailing `%` stay.
+        assert_eq!(d("/a+b?x=1+2").as_deref(), Some("/a+b?x=1 2"));
+        assert_eq!(d("/p?x=%zz%4").as_deref(), None);
+        assert_eq!(d("/plain/path").as_deref(), None);
+        assert_eq!(d("/p%2").as_deref(), None);
+        assert_eq!(d("/p%41").as_deref(), Some("/pA"));
+    }
 
     #[test]
     fn quoted_fields() {
