@@ -27,6 +27,23 @@ proptest! {
         }
     }
 
+    /// Request targets are attacker-controlled: decoding any bytes never panics and never
+    /// grows them.
+    #[test]
+    fn url_decoding_is_total_and_shrinks(
+        target in proptest::collection::vec(prop_oneof![
+            Just(b'%'), Just(b'+'), Just(b'?'), Just(b'2'), Just(b'5'), Just(b'a'), Just(b'F'), any::<u8>()
+        ], 0..200)
+    ) {
+        use leaktrail::parse::util::url_decode;
+        let (mut out, mut tmp) = (Vec::new(), Vec::new());
+        if url_decode(&target, &mut out, &mut tmp) {
+            prop_assert!(out.len() <= target.len());
+        } else {
+            prop_assert!(out.is_empty());
+        }
+    }
+
     #[test]
     fn access_lines_with_noise_never_panic(
         ip in "[0-9]{1,3}\\.[0-9]{1,3}\\.[0-9]{1,3}\\.[0-9]{1,3}",
