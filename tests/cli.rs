@@ -1605,7 +1605,8 @@ fn objects_read_with_stolen_instance_credentials_are_named() {
 
 /// A user's Sigma rule on the request target meets payloads percent-encoded once or twice, in
 /// the path or the query; the same payload encoded in the user agent (not a request target)
-/// stays as logged, and a target without the payload does not match.
+/// stays as logged, a target without the payload does not match, and an `all` test may meet
+/// one needle as logged and another decoded.
 #[test]
 fn request_target_rules_match_percent_decoded_payloads() {
     let dir = tempfile::tempdir().unwrap();
@@ -1620,6 +1621,7 @@ fn request_target_rules_match_percent_decoded_payloads() {
         ("203.0.113.2", "/%253Cscript%253E/x", "Mozilla/5.0"),
         ("203.0.113.3", "/plain", "%3Cscript%3E"),
         ("203.0.113.4", "/search?q=script", "Mozilla/5.0"),
+        ("203.0.113.5", "/p?x=%0d%0a%3Cscript%3E", "Mozilla/5.0"),
     ];
     let log: String = lines
         .iter()
@@ -1633,7 +1635,7 @@ fn request_target_rules_match_percent_decoded_payloads() {
     fs::create_dir(&rules).unwrap();
     fs::write(
         rules.join("xss.yml"),
-        "title: Test script tag\nid: 5f0c4b7e-0000-4000-8000-000000000011\nlogsource:\n  category: webserver\ndetection:\n  selection:\n    cs-uri-query|contains: '<script>'\n  condition: selection\nlevel: high\n---\ntitle: Test script tag in agent\nid: 5f0c4b7e-0000-4000-8000-000000000012\nlogsource:\n  category: webserver\ndetection:\n  selection:\n    cs-user-agent|contains: '<script>'\n  condition: selection\nlevel: high\n",
+        "title: Test script tag\nid: 5f0c4b7e-0000-4000-8000-000000000011\nlogsource:\n  category: webserver\ndetection:\n  selection:\n    cs-uri-query|contains: '<script>'\n  condition: selection\nlevel: high\n---\ntitle: Test header and script\nid: 5f0c4b7e-0000-4000-8000-000000000013\nlogsource:\n  category: webserver\ndetection:\n  selection:\n    cs-uri-query|contains|all:\n      - '%0d%0a'\n      - '<script'\n  condition: selection\nlevel: high\n---\ntitle: Test script tag in agent\nid: 5f0c4b7e-0000-4000-8000-000000000012\nlogsource:\n  category: webserver\ndetection:\n  selection:\n    cs-user-agent|contains: '<script>'\n  condition: selection\nlevel: high\n",
     )
     .unwrap();
     let case = scan_with_rules(dir.path(), &[&rules], &ev);
@@ -1647,6 +1649,11 @@ fn request_target_rules_match_percent_decoded_payloads() {
             .map(|v| v.as_str().unwrap().to_string())
             .collect()
     };
-    assert_eq!(ips("Test script tag"), ["203.0.113.1", "203.0.113.2"]);
+    assert_eq!(
+        ips("Test script tag"),
+        ["203.0.113.1", "203.0.113.2", "203.0.113.5"]
+    );
+    // `all`: one needle as logged, the other decoded.
+    assert_eq!(ips("Test header and script"), ["203.0.113.5"]);
     assert!(ips("Test script tag in agent").is_empty());
 }

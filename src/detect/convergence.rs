@@ -60,6 +60,12 @@ pub fn converge(
         if tactics.len() < MIN_TACTICS || rules.len() < 2 {
             continue;
         }
+        // Nor is one event that several rules describe (stolen instance credentials reading
+        // an object): a chain needs two events at least.
+        let events: BTreeSet<&(String, u64, u64)> = fs.iter().flat_map(|f| &f.evidence).collect();
+        if events.len() < 2 && fs.iter().all(|f| f.count <= 1) {
+            continue;
+        }
         tactics.sort_by_key(|t| tags::order(t));
         let events = names.iter().filter_map(|(k, v)| events_of(k, v)).max();
         out.push(chain(&names, &tactics, &fs, events));
@@ -151,6 +157,26 @@ mod tests {
             detail: String::new(),
             ..Default::default()
         }
+    }
+
+    #[test]
+    fn one_event_described_by_several_rules_is_no_chain() {
+        // Stolen instance credentials reading one object: two rules, three tactics, one event.
+        let one = |rule: &str, tactics: Vec<&'static str>| Finding {
+            tactics,
+            count: 1,
+            evidence: vec![("trail.json".into(), 7, 0)],
+            ..f(rule, "collection", "198.51.100.23", "high", 5)
+        };
+        let fs = vec![
+            one("creds", vec!["credential-access", "initial-access"]),
+            one("read", vec!["collection"]),
+        ];
+        assert!(converge(&fs, &|_, _| None).is_empty());
+        // The same rules on two events are two steps.
+        let mut two = fs.clone();
+        two[1].evidence = vec![("trail.json".into(), 9, 0)];
+        assert_eq!(converge(&two, &|_, _| None).len(), 1);
     }
 
     #[test]

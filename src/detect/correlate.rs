@@ -227,13 +227,14 @@ pub struct CorrSpec {
 
 /// Fields whose value says whether an action failed: a rule that tests one selects failures
 /// (or successes) on purpose.
-pub const OUTCOME_FIELDS: [&str; 6] = [
+pub const OUTCOME_FIELDS: [&str; 7] = [
     "sc-status",
     "errorCode",
     "errorMessage",
     "outcome",
     "event",
     "event.outcome",
+    "responseElements.ConsoleLogin",
 ];
 
 fn resolve(

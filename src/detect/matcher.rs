@@ -713,36 +713,45 @@ fn eval_item(it: &Item, v: &mut View<'_, '_>) -> bool {
     r != it.negate
 }
 
-/// An item's patterns on its field percent-decoded (false when decoding changes nothing).
-/// Tests that do not read the text (`exists`, numbers, CIDR) keep their result on the value
-/// as logged.
+/// An item's patterns on its field percent-decoded (false when decoding changes nothing). A
+/// text or regex test passes on the value as logged or decoded (for `all`, each on its own:
+/// `%0d%0a` as logged and `<script` decoded); the others keep their result as logged.
 fn eval_item_decoded(it: &Item, v: &mut View<'_, '_>) -> bool {
     let reads_text = |p: &Pat| matches!(p, Pat::Text { .. } | Pat::Regex(_));
-    // `all`: the other tests first, on the value as logged (they do not change).
-    if it.all
-        && !it
+    if it.all {
+        // Results as logged first (a handful of patterns), then each failing text test on the
+        // decoded value.
+        let raw: Vec<bool> = it.pats.iter().map(|p| eval_pat(p, &it.field, v)).collect();
+        if raw.iter().zip(&it.pats).any(|(&r, p)| !r && !reads_text(p)) {
+            return false;
+        }
+        let Some((orig, lower)) = v.url_decoded(&it.field) else {
+            return false;
+        };
+        return it
             .pats
             .iter()
-            .filter(|p| !reads_text(p))
-            .all(|p| eval_pat(p, &it.field, v))
-    {
-        return false;
+            .zip(raw)
+            .all(|(p, r)| r || on_decoded(p, orig, lower));
     }
     let Some((orig, lower)) = v.url_decoded(&it.field) else {
         return false;
     };
-    let on_decoded = |p: &Pat| match p {
+    it.any_contains
+        .as_ref()
+        .is_some_and(|ac| ac.is_match(lower))
+        || it
+            .pats
+            .iter()
+            .filter(|p| reads_text(p))
+            .any(|p| on_decoded(p, orig, lower))
+}
+
+/// A text or regex test on a decoded value: case-insensitive text on its lower case.
+fn on_decoded(p: &Pat, orig: &[u8], lower: &[u8]) -> bool {
+    match p {
         Pat::Text { cased: false, .. } => match_bytes(p, lower, lower),
         _ => match_bytes(p, orig, lower),
-    };
-    let mut text = it.pats.iter().filter(|p| reads_text(p));
-    if it.all {
-        text.all(on_decoded)
-    } else {
-        it.any_contains
-            .as_ref()
-            .is_some_and(|ac| ac.is_match(lower))
-            || text.any(on_decoded)
     }
 }
 

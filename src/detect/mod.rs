@@ -539,6 +539,7 @@ fn outcome(v: &mut View<'_, '_>) -> Outcome {
     let login_failed = v
         .value("outcome")
         .is_some_and(|o| o == b"failure" || o == b"invalid_user")
+        || v.value("responseElements.ConsoleLogin") == Some(b"Failure")
         || v.value_lower("event")
             .is_some_and(|e| memchr::memmem::find(e, b"fail").is_some());
     let refused = v.number("sc-status").is_some_and(|s| s >= 400.0)
@@ -566,7 +567,9 @@ fn entities(v: &mut View<'_, '_>) -> Entities {
         // A call that shares a resource targets whoever it is shared with; one that creates
         // or changes an identity targets it (the new key, the user given a password); an S3
         // object call, the object (what was read or written).
-        let target = first_text(v, TARGET_FIELDS, false).or_else(|| s3_object(v));
+        // A refused object call read nothing: its object is not named.
+        let target = first_text(v, TARGET_FIELDS, false)
+            .or_else(|| (!out.refused).then(|| s3_object(v)).flatten());
         (user, target)
     };
     Entities {
@@ -736,9 +739,6 @@ pub struct DetectSink<'e> {
     ahead: Ahead,
     /// The fields the actors table reads, for the current field layout.
     plan: seen::Plan,
-    /// The current record percent-decoded, and a buffer for the decoding rounds.
-    url: Vec<u8>,
-    url_tmp: Vec<u8>,
 }
 
 /// The buffer being parsed, lower-cased, with the positions of literal matches in it.
@@ -971,8 +971,6 @@ impl<'e> SinkFactory for DetectFactory<'e> {
             keys: Vec::new(),
             ahead: Ahead::default(),
             plan: seen::Plan::default(),
-            url: Vec::new(),
-            url_tmp: Vec::new(),
         }
     }
 }
@@ -1025,10 +1023,6 @@ impl Sink for DetectSink<'_> {
                     let marks = mark(&mut self.mark, &mut self.marked, self.generation);
                     pf.mark_hits(&chunk.lower, at, len, hits, marks);
                 }
-                if decode_record(lower, &mut self.url, &mut self.url_tmp) {
-                    let marks = mark(&mut self.mark, &mut self.marked, self.generation);
-                    pf.mark_all(&self.url, marks);
-                }
                 View::synced_with_raw_lower(ev, &mut self.scratch, lower)
             }
             None => {
@@ -1036,14 +1030,22 @@ impl Sink for DetectSink<'_> {
                 if filtered {
                     let marks = mark(&mut self.mark, &mut self.marked, self.generation);
                     pf.mark_all(v.raw_lower(), marks);
-                    if decode_record(v.raw_lower(), &mut self.url, &mut self.url_tmp) {
-                        let marks = mark(&mut self.mark, &mut self.marked, self.generation);
-                        pf.mark_all(&self.url, marks);
-                    }
                 }
                 v
             }
         };
+        // A request target with a percent escape is decoded (once: the rules' tests reuse it)
+        // and searched again: the rules whose literals appear only decoded (`%24%7bjndi%3a`)
+        // are candidates too.
+        // The searched formats log the whole target in one field (the first of those present).
+        if filtered
+            && v.has_escape()
+            && let Some(name) = matcher::URL_FIELDS.into_iter().find(|n| v.has(n))
+            && let Some((_, lower)) = v.url_decoded(name)
+        {
+            let marks = mark(&mut self.mark, &mut self.marked, self.generation);
+            pf.mark_all(lower, marks);
+        }
         if let Some(k) = &pf.key {
             let mut marks = mark(&mut self.mark, &mut self.marked, self.generation);
             for i in 0..k.fields.len() {
@@ -1172,17 +1174,6 @@ impl Sink for DetectSink<'_> {
                 },
             ));
     }
-}
-
-/// A lower-cased record with a percent escape, decoded and lower-cased into `out`: the rules
-/// whose literals appear only once it is decoded (`%24%7bjndi%3a`) are candidates too, and
-/// their request-target tests then match the decoded target. False when it has none.
-fn decode_record(lower: &[u8], out: &mut Vec<u8>, tmp: &mut Vec<u8>) -> bool {
-    if memchr::memchr(b'%', lower).is_none() || !crate::parse::util::url_decode(lower, out, tmp) {
-        return false;
-    }
-    out.make_ascii_lowercase();
-    true
 }
 
 /// Writes `data` lower-cased (ASCII letters) into `out`, in one pass that also tells whether

@@ -40,12 +40,13 @@ pub(super) struct Prefilter {
 /// 20, 28 and 32 were all slower than 24. With 147 searched web literals (Struts OGNL added),
 /// 24 made a seventh pass: 25 keeps six, and the whole scan of 20 MB of generated access log
 /// costs 0.7% more instructions than before the four literals (callgrind) instead of 2.1%.
-/// With request targets also matched percent-decoded, the rules no longer list encoded
-/// spellings (`%24%7bjndi:`, `..%2f`, `union%20select`) and `../` became `/../` and `=../`
-/// (no three-byte fingerprints): 139 searched with the metadata rule's nine. Six passes of
-/// 24 read and match the 200 MB generated log in 544 ms (mean of eight), as before the
-/// change (542 ms); six passes of 25 took 565 ms, five of 28 more.
-const PACKED_GROUP: usize = 24;
+/// With the metadata rule's nine (156), 26 keeps six: the 200 MB generated log's read and
+/// match went 516–522 ms → 522–533 ms, where a seventh pass of 25 cost 555–580 ms. Which
+/// literals share a group matters nearly as much as how many: the group holding `../` takes
+/// three-byte fingerprints, and edits that moved one literal across a group boundary cost up
+/// to 10% (measured; so were a separate pass for the short literals and groups sorted by
+/// length: both slower).
+const PACKED_GROUP: usize = 26;
 
 /// The SIMD searchers for a whole buffer, `group` literals each, over the literals that hold
 /// no other one (a record holding `union select` holds `select`: searching for the shorter

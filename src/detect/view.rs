@@ -190,12 +190,7 @@ impl<'v, 'a> View<'v, 'a> {
     /// encoding), as written and lower-cased: None when it holds no `%` escape, or is
     /// missing. Decoded once per event, on the first rule that asks.
     pub fn url_decoded(&mut self, name: &str) -> Option<(&[u8], &[u8])> {
-        // Most records hold no escape at all: one search of the record answers for every
-        // field and rule.
-        let escapes = *self
-            .escapes
-            .get_or_insert_with(|| memchr::memchr(b'%', self.ev.raw).is_some());
-        if !escapes {
+        if !self.has_escape() {
             return None;
         }
         let i = self.index(name)?;
@@ -232,6 +227,14 @@ impl<'v, 'a> View<'v, 'a> {
         };
         let e = &s.url[at];
         e.1.then_some((e.2.as_slice(), e.3.as_slice()))
+    }
+
+    /// Whether the record holds a `%` anywhere (most hold none: one search answers for every
+    /// field and rule).
+    pub fn has_escape(&mut self) -> bool {
+        *self
+            .escapes
+            .get_or_insert_with(|| memchr::memchr(b'%', self.ev.raw).is_some())
     }
 
     /// The field's decoded value in lower case.

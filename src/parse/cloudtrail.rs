@@ -238,6 +238,11 @@ pub fn shared_with(rec: &[u8]) -> Option<String> {
                     continue;
                 }
                 let conditional = st.get("Condition").is_some_and(|c| !c.is_null());
+                // Everyone, on condition that the caller is this account or its organization
+                // (KMS's default `kms:CallerAccount` statements): nobody outside.
+                if st.get("Condition").is_some_and(|c| scoped_inside(c, &own)) {
+                    continue;
+                }
                 let everyone = if conditional {
                     "public (conditional)"
                 } else {
@@ -269,7 +274,8 @@ pub fn shared_with(rec: &[u8]) -> Option<String> {
 
 /// The outside grantees of an S3 ACL: in the request body, canonical users other than the
 /// ACL's owner (their canonical ids) and e-mail grantees; in `x-amz-grant-*` headers, e-mail
-/// grantees (a header's `id=` may be the owner's own, which the request does not name).
+/// grantees and ids given less than full control by a request that does not also give them
+/// full control. CloudFront's log-delivery user is not a share.
 fn acl_grantees(rp: &serde_json::Value) -> Vec<String> {
     use serde_json::Value;
     let mut out = Vec::new();
@@ -289,6 +295,7 @@ fn acl_grantees(rp: &serde_json::Value) -> Vec<String> {
         let text = |k: &str| grantee.get(k).and_then(Value::as_str).map(str::trim);
         if let Some(id) = text("ID").filter(|id| !id.is_empty())
             && owner.is_some_and(|o| o.trim() != id)
+            && id != AWSLOGSDELIVERY
         {
             out.push(id.to_string());
         }
@@ -296,9 +303,12 @@ fn acl_grantees(rp: &serde_json::Value) -> Vec<String> {
             out.push(mail.to_string());
         }
     }
+    // Grant headers: (header, grantee kind, grantee).
+    let mut granted: Vec<(String, String, String)> = Vec::new();
     if let Some(headers) = rp.as_object() {
         for (k, v) in headers {
-            if !k.to_ascii_lowercase().starts_with("x-amz-grant-") {
+            let k = k.to_ascii_lowercase();
+            if !k.starts_with("x-amz-grant-") {
                 continue;
             }
             let values: Vec<&str> = match v {
@@ -307,15 +317,66 @@ fn acl_grantees(rp: &serde_json::Value) -> Vec<String> {
                 _ => Vec::new(),
             };
             for part in values.iter().flat_map(|s| s.split(',')) {
-                let (key, val) = part.split_once('=').unwrap_or(("", ""));
+                let (kind, val) = part.split_once('=').unwrap_or(("", ""));
                 let val = val.trim().trim_matches('"');
-                if key.trim().eq_ignore_ascii_case("emailAddress") && !val.is_empty() {
-                    out.push(val.to_string());
+                if !val.is_empty() {
+                    granted.push((k.clone(), kind.trim().to_ascii_lowercase(), val.to_string()));
                 }
             }
         }
     }
+    // An `id=` grant is the owner's own when the request also gives that id full control
+    // (a header-set ACL replaces the whole list, so owners name themselves there).
+    let full: Vec<&str> = granted
+        .iter()
+        .filter(|(h, kind, _)| h == "x-amz-grant-full-control" && kind == "id")
+        .map(|(_, _, v)| v.as_str())
+        .collect();
+    for (h, kind, val) in &granted {
+        let outside = match kind.as_str() {
+            "emailaddress" => true,
+            "id" => h != "x-amz-grant-full-control" && !full.contains(&val.as_str()),
+            _ => false,
+        };
+        if outside && val != AWSLOGSDELIVERY && !out.contains(val) {
+            out.push(val.clone());
+        }
+    }
     out
+}
+
+/// The canonical user CloudFront's standard logging writes its log files as: the grant a
+/// distribution's logging setup adds to the log bucket's ACL, not a share.
+const AWSLOGSDELIVERY: &str = "c4c1ede66af53448b93c283ce9448c4ba468c9432aa01d700d3878632f77d2d0";
+
+/// Whether a policy condition limits the caller to `own` accounts or to an organization:
+/// `kms:CallerAccount`, `aws:PrincipalAccount` or `aws:SourceAccount` naming only them, or any
+/// `aws:PrincipalOrgID`.
+fn scoped_inside(cond: &serde_json::Value, own: &[&str]) -> bool {
+    use serde_json::Value;
+    let Some(ops) = cond.as_object() else {
+        return false;
+    };
+    ops.values().filter_map(Value::as_object).any(|keys| {
+        keys.iter().any(|(k, v)| {
+            let k = k.to_ascii_lowercase();
+            if k == "aws:principalorgid" {
+                return true;
+            }
+            if !matches!(
+                k.as_str(),
+                "kms:calleraccount" | "aws:principalaccount" | "aws:sourceaccount"
+            ) {
+                return false;
+            }
+            let ids: Vec<&str> = match v {
+                Value::String(s) => vec![s.as_str()],
+                Value::Array(a) => a.iter().filter_map(Value::as_str).collect(),
+                _ => Vec::new(),
+            };
+            !ids.is_empty() && ids.iter().all(|id| own.contains(id))
+        })
+    })
 }
 
 enum Principal<'a> {
@@ -613,10 +674,32 @@ mod tests {
         assert_eq!(
             put(r#","x-amz-grant-read":"emailAddress=\"drop@example.net\", id=\"abc\"""#)
                 .as_deref(),
-            Some("drop@example.net")
+            Some("drop@example.net, abc")
         );
         assert_eq!(put(""), None);
+        // Header grants: another id given read access is listed; the owner naming itself with
+        // full control is not, nor CloudFront's log delivery user.
+        let other_id =
+            r#","x-amz-grant-read":"id=be4a6c5d","x-amz-grant-full-control":"id=79a59df9""#;
+        assert_eq!(put(other_id).as_deref(), Some("be4a6c5d"));
+        let own = r#","x-amz-grant-read":"id=79a59df9","x-amz-grant-full-control":"id=79a59df9""#;
+        assert_eq!(put(own), None);
+        let cloudfront = grants
+            .replace(other, AWSLOGSDELIVERY)
+            .replace("drop@example.net", "");
+        assert_eq!(shared("PutBucketAcl", &cloudfront), None);
         assert_eq!(put(r#","x-amz-acl":"bucket-owner-full-control""#), None);
+        // KMS's default statement: everyone, provided the caller is this account.
+        let default_key = r#"{"policy":"{\"Statement\":[{\"Effect\":\"Allow\",\"Principal\":{\"AWS\":\"*\"},\"Action\":[\"kms:Decrypt\"],\"Condition\":{\"StringEquals\":{\"kms:CallerAccount\":\"123456789012\",\"kms:ViaService\":\"ec2.us-east-1.amazonaws.com\"}}}]}"}"#;
+        assert_eq!(shared("CreateKey", default_key), None);
+        let other_caller = default_key.replace(
+            "kms:CallerAccount\\\":\\\"123456789012",
+            "kms:CallerAccount\\\":\\\"193672423079",
+        );
+        assert_eq!(
+            shared("CreateKey", &other_caller).as_deref(),
+            Some("public (conditional)")
+        );
         // A key created with a policy that lets another account decrypt.
         let key = r#"{"keyUsage":"ENCRYPT_DECRYPT","policy":"{\"Statement\":[{\"Effect\":\"Allow\",\"Principal\":{\"AWS\":\"arn:aws:iam::123456789012:root\"},\"Action\":\"kms:*\"},{\"Effect\":\"Allow\",\"Principal\":{\"AWS\":\"arn:aws:iam::193672423079:root\"},\"Action\":[\"kms:Decrypt\",\"kms:CreateGrant\"]}]}"}"#;
         assert_eq!(shared("CreateKey", key).as_deref(), Some("193672423079"));

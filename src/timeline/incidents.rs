@@ -428,13 +428,16 @@ fn summary(inc: &Incident, findings: &[Finding], end: Option<i64>) -> String {
         ));
     }
     // The stored objects the findings name as read (S3 keys): what left, by name.
-    let objects: BTreeSet<&str> = fs
+    let reading: Vec<&&Finding> = fs
         .iter()
         .filter(|f| {
             f.tactics.contains(&"collection")
                 && !f.attempt_only()
                 && f.rule_id != crate::detect::convergence::RULE_ID
         })
+        .collect();
+    let objects: BTreeSet<&str> = reading
+        .iter()
         .flat_map(|f| &f.targets)
         .map(String::as_str)
         .filter(|t| t.starts_with("s3://"))
@@ -442,15 +445,17 @@ fn summary(inc: &Incident, findings: &[Finding], end: Option<i64>) -> String {
     if !objects.is_empty() {
         let shown: Vec<&str> = objects.iter().copied().take(5).collect();
         let more = objects.len() - shown.len();
-        s.push_str(&format!(
-            " Objects read: {}{}.",
-            shown.join(", "),
-            if more > 0 {
-                format!(" and {more} more")
-            } else {
-                String::new()
-            }
-        ));
+        // A finding keeps a bounded number of targets: when one is full, there were more.
+        let full = reading
+            .iter()
+            .any(|f| f.targets.len() >= crate::detect::MAX_ENTITIES);
+        let tail = match (more, full) {
+            (0, false) => String::new(),
+            (0, true) => " and more".to_string(),
+            (n, false) => format!(" and {n} more"),
+            (n, true) => format!(" and at least {n} more"),
+        };
+        s.push_str(&format!(" Objects read: {}{tail}.", shown.join(", ")));
     }
     match end {
         Some(e) if inc.ongoing => s.push_str(&format!(
