@@ -503,6 +503,18 @@ fn broken_leaktrail_extensions_are_named_and_skipped() {
 }
 
 /// `scan -q --no-builtin-rules --rules R...` over `ev` into `dir/case`; its case.json.
+/// The addresses named by the findings of a title, in finding order.
+fn ips_of(case: &serde_json::Value, title: &str) -> Vec<String> {
+    case["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["title"] == title)
+        .flat_map(|f| f["entities"]["ips"].as_array().unwrap().clone())
+        .map(|v| v.as_str().unwrap().to_string())
+        .collect()
+}
+
 fn scan_with_rules(dir: &Path, rules: &[&Path], ev: &Path) -> serde_json::Value {
     let mut args = vec![std::ffi::OsStr::new("--no-builtin-rules")];
     for r in rules {
@@ -589,19 +601,7 @@ fn sigma_filters_exclude_events_from_their_rules() {
     )
     .unwrap();
     let case = scan_with_rules(dir.path(), &[&rules], &ev);
-    let ips: Vec<&str> = case["findings"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter(|f| f["title"] == "Test scanner")
-        .flat_map(|f| {
-            f["entities"]["ips"]
-                .as_array()
-                .unwrap()
-                .iter()
-                .map(|v| v.as_str().unwrap())
-        })
-        .collect();
+    let ips = ips_of(&case, "Test scanner");
     assert_eq!(
         ips,
         ["203.0.113.7"],
@@ -1639,16 +1639,7 @@ fn request_target_rules_match_percent_decoded_payloads() {
     )
     .unwrap();
     let case = scan_with_rules(dir.path(), &[&rules], &ev);
-    let ips = |title: &str| -> Vec<String> {
-        case["findings"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .filter(|f| f["title"] == title)
-            .flat_map(|f| f["entities"]["ips"].as_array().unwrap().clone())
-            .map(|v| v.as_str().unwrap().to_string())
-            .collect()
-    };
+    let ips = |title: &str| ips_of(&case, title);
     assert_eq!(
         ips("Test script tag"),
         ["203.0.113.1", "203.0.113.2", "203.0.113.5"]

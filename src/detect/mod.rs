@@ -1036,8 +1036,8 @@ impl Sink for DetectSink<'_> {
         };
         // A request target with a percent escape is decoded (once: the rules' tests reuse it)
         // and searched again: the rules whose literals appear only decoded (`%24%7bjndi%3a`)
-        // are candidates too.
-        // The searched formats log the whole target in one field (the first of those present).
+        // are candidates too. The searched formats log the whole target in one field, the
+        // first of those present.
         if filtered
             && v.has_escape()
             && let Some(name) = matcher::URL_FIELDS.into_iter().find(|n| v.has(n))
@@ -1322,8 +1322,12 @@ impl Feed<'_, '_> {
             log.add_entities(ci, (gid, slot), self.at, e);
         }
         let tz = v.event().ts.map_or(0, |t| t.offset);
-        let failed =
-            spec.counts_failures && *self.failed.get_or_insert_with(|| outcome(v).failed());
+        // The entities, when read, already say it.
+        let failed = spec.counts_failures
+            && *self.failed.get_or_insert_with(|| match ent {
+                Some(e) => e.failed,
+                None => outcome(v).failed(),
+            });
         log.add(
             ci,
             corrlog::Rec {

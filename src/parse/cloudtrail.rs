@@ -197,14 +197,8 @@ pub fn shared_with(rec: &[u8]) -> Option<String> {
             } else {
                 // SNS and SQS: the accounts are listed.
                 for k in ["aWSAccountId", "aWSAccountIds", "AWSAccountIds"] {
-                    match rp.get(k) {
-                        Some(Value::String(a)) => account(a, "public", &mut add),
-                        Some(Value::Array(v)) => {
-                            for a in v.iter().filter_map(Value::as_str) {
-                                account(a, "public", &mut add);
-                            }
-                        }
-                        _ => {}
+                    for a in one_or_many(rp.get(k)) {
+                        account(a, "public", &mut add);
                     }
                 }
             }
@@ -311,12 +305,7 @@ fn acl_grantees(rp: &serde_json::Value) -> Vec<String> {
             if !k.starts_with("x-amz-grant-") {
                 continue;
             }
-            let values: Vec<&str> = match v {
-                Value::String(s) => vec![s.as_str()],
-                Value::Array(a) => a.iter().filter_map(Value::as_str).collect(),
-                _ => Vec::new(),
-            };
-            for part in values.iter().flat_map(|s| s.split(',')) {
+            for part in one_or_many(Some(v)).iter().flat_map(|s| s.split(',')) {
                 let (kind, val) = part.split_once('=').unwrap_or(("", ""));
                 let val = val.trim().trim_matches('"');
                 if !val.is_empty() {
@@ -369,11 +358,7 @@ fn scoped_inside(cond: &serde_json::Value, own: &[&str]) -> bool {
             ) {
                 return false;
             }
-            let ids: Vec<&str> = match v {
-                Value::String(s) => vec![s.as_str()],
-                Value::Array(a) => a.iter().filter_map(Value::as_str).collect(),
-                _ => Vec::new(),
-            };
+            let ids = one_or_many(Some(v));
             !ids.is_empty() && ids.iter().all(|id| own.contains(id))
         })
     })
@@ -426,30 +411,28 @@ fn statements(policy: &serde_json::Value) -> Vec<&serde_json::Value> {
     }
 }
 
+/// A JSON value that is one string or a list of them (IAM's and S3's way), as strings.
+fn one_or_many(v: Option<&serde_json::Value>) -> Vec<&str> {
+    use serde_json::Value;
+    match v {
+        Some(Value::String(s)) => vec![s.as_str()],
+        Some(Value::Array(a)) => a.iter().filter_map(Value::as_str).collect(),
+        _ => Vec::new(),
+    }
+}
+
 /// The AWS principals of a statement: `"*"`, or the `AWS` member's one or many.
 fn principals(p: Option<&serde_json::Value>) -> Vec<&str> {
-    use serde_json::Value;
     match p {
-        Some(Value::String(s)) => vec![s.as_str()],
-        Some(Value::Object(o)) => match o.get("AWS") {
-            Some(Value::String(s)) => vec![s.as_str()],
-            Some(Value::Array(a)) => a.iter().filter_map(Value::as_str).collect(),
-            _ => Vec::new(),
-        },
-        _ => Vec::new(),
+        Some(serde_json::Value::Object(o)) => one_or_many(o.get("AWS")),
+        p => one_or_many(p.filter(|p| p.is_string())),
     }
 }
 
 /// The web-identity and SAML providers a statement's principal trusts (`Federated`), by name:
 /// the provider part of an ARN (`.../token.actions.githubusercontent.com`) or the name itself.
 fn federated(p: Option<&serde_json::Value>) -> Vec<&str> {
-    use serde_json::Value;
-    let names: Vec<&str> = match p.and_then(|p| p.get("Federated")) {
-        Some(Value::String(s)) => vec![s.as_str()],
-        Some(Value::Array(a)) => a.iter().filter_map(Value::as_str).collect(),
-        _ => Vec::new(),
-    };
-    names
+    one_or_many(p.and_then(|p| p.get("Federated")))
         .into_iter()
         .map(|n| n.rsplit_once(":oidc-provider/").map_or(n, |(_, name)| name))
         .collect()
