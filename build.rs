@@ -5,10 +5,19 @@ use std::path::Path;
 
 fn main() {
     println!("cargo:rerun-if-changed=rules");
-    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("rules");
+    // Read at run time, not baked in with env!(): a build script compiled for one checkout is
+    // reused by cargo for another with the same sources and a shared target directory, and
+    // must not then embed the first checkout's (possibly deleted) rules.
+    let manifest = std::env::var("CARGO_MANIFEST_DIR").expect("cargo sets CARGO_MANIFEST_DIR");
+    let root = Path::new(&manifest).join("rules");
     let mut files = Vec::new();
     collect(&root, &mut files);
     files.sort();
+    assert!(
+        !files.is_empty(),
+        "no rules found under {}: the built-in pack would be empty",
+        root.display()
+    );
     let mut out = String::from(
         "/// The built-in rule pack: (path under rules/, YAML text).\npub static BUILTIN_RULES: &[(&str, &str)] = &[\n",
     );

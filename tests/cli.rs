@@ -962,6 +962,22 @@ fn numeric_fields_match_numbers_by_value() {
     assert!(text.contains("6 passed, 0 failed"), "{text}");
 }
 
+/// `rules test` with nothing to test (an empty pack from a broken build, a wrong path) fails
+/// instead of reporting a pass; the built-in pack is never empty.
+#[test]
+fn rules_test_with_no_examples_fails_and_the_pack_is_embedded() {
+    let out = leaktrail()
+        .args(["rules", "test", "--no-builtin-rules"])
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(!out.status.success(), "{text}");
+    assert!(text.contains("nothing was tested"), "{text}");
+    let list = leaktrail().args(["rules", "list"]).output().unwrap();
+    let rows = String::from_utf8_lossy(&list.stdout).lines().count();
+    assert!(rows > 60, "built-in pack lists {rows} lines");
+}
+
 /// `scan` skips its own UTF-8 check of a buffer found to be ASCII while searching it: a file
 /// with invalid bytes is still reported as `sources` reports it, line and all.
 #[test]

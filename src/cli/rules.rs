@@ -333,14 +333,20 @@ fn test(r: &RuleArgs) -> anyhow::Result<u8> {
         }
     }
     println!("{pass} passed, {fail} failed");
+    if pass + fail == 0 {
+        // An empty pack (a broken build, a wrong --rules path) must not read as a pass.
+        println!("no rule has examples: nothing was tested");
+    }
     if untested > 0 {
         println!("{untested} built-in rules have no examples");
     }
-    Ok(if fail > 0 || problems > 0 || untested > 0 {
-        super::EXIT_FINDINGS
-    } else {
-        super::EXIT_OK
-    })
+    Ok(
+        if fail > 0 || problems > 0 || untested > 0 || pass + fail == 0 {
+            super::EXIT_FINDINGS
+        } else {
+            super::EXIT_OK
+        },
+    )
 }
 
 static DEFAULT_LS: std::sync::LazyLock<rsigma_parser::LogSource> =
