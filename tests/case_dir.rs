@@ -515,16 +515,25 @@ fn sequential_id_walking_is_found_for_the_scraper_only() {
     let w = walks[0];
     assert_eq!(w["entities"]["ips"][0], "198.51.100.23");
     assert_eq!(w["incident"], "INC-2");
-    // The run is cut by the ids that answered 404; the longest is over a hundred.
+    // The run is cut by the ids that answered 404; the longest is over a hundred, and the
+    // finding names its ids and the collection walked.
     let run: u64 = w["detail"]
         .as_str()
         .unwrap()
         .split(' ')
-        .nth(4)
+        .nth(2)
         .unwrap()
         .parse()
         .unwrap();
     assert!(run >= 100, "{}", w["detail"]);
+    assert_eq!(w["entities"]["targets"][0], "/api/customers/{id}");
+    assert!(
+        w["message"]
+            .as_str()
+            .unwrap()
+            .contains("ids in sequence (10001–12000) of /api/customers/{id}"),
+        "{w}"
+    );
 }
 
 /// A probe that every server refused is an attempt: it does not count as a tactic reached,

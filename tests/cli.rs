@@ -1664,3 +1664,60 @@ fn request_target_rules_match_percent_decoded_payloads() {
     assert_eq!(ips("Test header and script"), ["203.0.113.5"]);
     assert!(ips("Test script tag in agent").is_empty());
 }
+
+/// A sequential walk names what it walked: the ids' range in its peak window and the
+/// collection (`/api/orders/{id}`), from the walker's own requests; another client's scattered
+/// fetches of the same collection are no walk.
+#[test]
+fn id_walking_names_the_range_and_the_collection() {
+    let dir = tempfile::tempdir().unwrap();
+    let ev = dir.path().join("evidence");
+    fs::create_dir_all(&ev).unwrap();
+    let mut log = String::new();
+    let line = |ip: &str, s: u32, path: &str| {
+        format!(
+            "{ip} - - [13/Oct/2026:09:{:02}:{:02} +0000] \"GET {path} HTTP/1.1\" 200 812 \"-\" \"python-requests/2.31\"\n",
+            s / 60,
+            s % 60
+        )
+    };
+    // A listing page first (no id), then ids 500..=740 with 620 and 621 deleted (404, not
+    // counted) and every tenth id fetched twice.
+    log.push_str(&line("198.51.100.23", 0, "/api/orders?page=1"));
+    let mut s = 1;
+    for id in 500..=740u32 {
+        if id == 620 || id == 621 {
+            continue;
+        }
+        log.push_str(&line("198.51.100.23", s, &format!("/api/orders/{id}")));
+        if id % 10 == 0 {
+            log.push_str(&line("198.51.100.23", s, &format!("/api/orders/{id}/")));
+        }
+        s += 2;
+    }
+    for k in 0..150u32 {
+        log.push_str(&line(
+            "192.0.2.10",
+            k * 3,
+            &format!("/api/orders/{}", 1000 + k * 37),
+        ));
+    }
+    fs::write(ev.join("access.log"), log).unwrap();
+    let v = scan_json(&[], &dir.path().join("case"), &ev);
+    let walks: Vec<&serde_json::Value> = v["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["title"] == "Sequential id walking by one client")
+        .collect();
+    assert_eq!(walks.len(), 1, "{walks:?}");
+    let f = walks[0];
+    assert_eq!(f["entities"]["ips"][0], "198.51.100.23");
+    assert_eq!(f["entities"]["targets"][0], "/api/orders/{id}");
+    assert_eq!(
+        f["message"],
+        "198.51.100.23 fetched 239 ids in sequence (500–740) of /api/orders/{id} in 264 requests",
+        "{f}"
+    );
+    assert!(f["detail"].as_str().unwrap().contains("(500–740)"), "{f}");
+}

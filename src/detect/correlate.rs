@@ -25,6 +25,8 @@ pub struct Minute {
     pub last: i64,
     /// The first event of the minute (evidence for a finding over it).
     pub first_ref: Ref,
+    /// The event at `last` (ties: the earliest reference).
+    pub last_ref: Ref,
     /// Events whose action failed or was refused (counted only by correlations that count
     /// failures).
     pub failed: u64,
@@ -57,6 +59,7 @@ impl Minute {
             first: ts,
             last: ts,
             first_ref: r,
+            last_ref: r,
             failed: 0,
             extra: None,
         }
@@ -75,7 +78,10 @@ impl Minute {
             self.first = ts;
             self.first_ref = r;
         }
-        self.last = self.last.max(ts);
+        if ts > self.last || (ts == self.last && r < self.last_ref) {
+            self.last = ts;
+            self.last_ref = r;
+        }
         match value {
             Value::Num(n) => self.sum += n,
             Value::Hash(h) => insert_distinct(&mut self.extra.get_or_insert_default().distinct, h),
@@ -95,17 +101,40 @@ impl Minute {
 /// The longest run in a sorted, deduplicated list: values each at most `max_gap + 1` above the
 /// one before (consecutive integers when `max_gap` is 0); its length is the values in it.
 fn longest_run(sorted: &[u64], max_gap: u64) -> usize {
-    let (mut best, mut cur) = (0, 0);
+    best_run(sorted, max_gap).0
+}
+
+/// The longest run's length, first and last value (the earliest of equally long runs;
+/// `(0, 0, 0)` for no values).
+fn best_run(sorted: &[u64], max_gap: u64) -> (usize, u64, u64) {
+    let (mut best, mut cur, mut start) = ((0, 0, 0), 0, 0);
     for (i, &n) in sorted.iter().enumerate() {
-        cur = if i > 0 && n - sorted[i - 1] <= max_gap.saturating_add(1) {
-            cur + 1
+        if i > 0 && n - sorted[i - 1] <= max_gap.saturating_add(1) {
+            cur += 1;
         } else {
-            1
-        };
-        best = best.max(cur);
+            (cur, start) = (1, n);
+        }
+        if cur > best.0 {
+            best = (cur, start, n);
+        }
     }
     best
 }
+
+/// The distinct values of a window's buckets, sorted.
+fn distinct_in(w: &[Minute]) -> Vec<u64> {
+    let mut all: Vec<u64> = w
+        .iter()
+        .flat_map(|m| m.distinct().iter().copied())
+        .collect();
+    all.sort_unstable();
+    all.dedup();
+    all
+}
+
+/// The longest text around a walked id named as a run's target (a longer one is no
+/// collection path worth naming).
+const MAX_RUN_TARGET: usize = 200;
 
 /// The share of a value-sum finding's total below which its leading buckets are not part of it.
 const QUIET_LEAD: f64 = 0.01;
@@ -208,6 +237,9 @@ pub struct CorrSpec {
     /// leaktrail's `run`: the longest run of consecutive integer values counts, with up to
     /// this many missing ids between two of them.
     run: Option<u64>,
+    /// For a run over a derived field, per base: the field it is extracted from and the
+    /// extraction (the group's first events name what was walked: `/api/customers/{id}`).
+    run_source: Vec<Option<(String, regex::bytes::Regex)>>,
     /// Escalation and message template.
     post: super::post::Post,
     /// leaktrail's `baseline`: (factor, minimum windows of history).
@@ -342,6 +374,18 @@ impl CorrSpec {
             field.push(f);
         }
         let (tactics, technique) = tags::classify(&s.tags);
+        let run_source = bases
+            .iter()
+            .zip(&field)
+            .map(|(&b, f)| {
+                let f = f.as_deref()?;
+                compiled[b]
+                    .extract
+                    .iter()
+                    .find(|(name, _, _)| name == f)
+                    .map(|(_, src, re)| (src.clone(), re.clone()))
+            })
+            .collect();
         let counts_failures = bases.iter().all(|&b| {
             let r = &compiled[b];
             std::iter::once(&r.matcher)
@@ -365,6 +409,7 @@ impl CorrSpec {
                 .ext
                 .run
                 .filter(|_| s.correlation_type == CorrelationType::ValueCount),
+            run_source,
             post: super::post::Post::from_ext(&c.ext)?,
             baseline: c.ext.baseline,
             first_min: c.ext.first_min,
@@ -372,6 +417,30 @@ impl CorrSpec {
             group,
             counts_failures,
         })
+    }
+
+    /// A run over ids extracted from a field (its first events name what it walks).
+    pub fn walks(&self) -> bool {
+        self.run.is_some() && self.run_source.iter().any(Option::is_some)
+    }
+
+    /// For a run correlation over an id extracted from a field, that field's value with the
+    /// id replaced by `{id}` (`/api/customers/{id}`): what the run walks through.
+    pub fn run_target(&self, rule: usize, v: &mut View<'_, '_>) -> Option<String> {
+        self.run?;
+        let (src, re) = self.run_source.get(self.base_pos(rule)?)?.as_ref()?;
+        let s = v.value(src)?;
+        let c = re.captures(s)?;
+        let m = c.get(1).or_else(|| c.get(0))?;
+        let (head, tail) = (&s[..m.start()], &s[m.end()..]);
+        if head.len() + tail.len() > MAX_RUN_TARGET {
+            return None;
+        }
+        Some(format!(
+            "{}{{id}}{}",
+            String::from_utf8_lossy(head),
+            String::from_utf8_lossy(tail)
+        ))
     }
 
     fn base_pos(&self, rule: usize) -> Option<usize> {
@@ -412,13 +481,14 @@ impl CorrSpec {
     /// correlations keep each base's earliest events apart (the login that followed the
     /// failures names the account taken, not only the names guessed), and read them even when
     /// grouped by address (their events are few); the others keep a group's earliest events,
-    /// and only when the key does not already name the actor.
+    /// and only when the key does not already name the actor or they walk a run of ids.
     pub fn entity_slot(&self, rule: usize) -> Option<u8> {
         match self.kind {
             CorrelationType::Temporal | CorrelationType::TemporalOrdered => {
                 Some(self.base_pos(rule)?.min(u8::MAX as usize) as u8)
             }
-            _ => (!self.by_address).then_some(0),
+            // A run over ids names the collection walked from its first events.
+            _ => (!self.by_address || self.walks()).then_some(0),
         }
     }
 
@@ -556,12 +626,7 @@ impl CorrSpec {
             CorrelationType::EventCount => w.iter().map(|m| m.count).sum::<u64>() as f64,
             CorrelationType::ValueSum => w.iter().map(|m| m.sum).sum(),
             CorrelationType::ValueCount => {
-                let mut all: Vec<u64> = w
-                    .iter()
-                    .flat_map(|m| m.distinct().iter().copied())
-                    .collect();
-                all.sort_unstable();
-                all.dedup();
+                let all = distinct_in(w);
                 if let Some(gap) = self.run {
                     longest_run(&all, gap) as f64
                 } else {
@@ -633,11 +698,13 @@ impl CorrSpec {
             }
         };
         let mut hit = vec![false; mins.len()];
-        let mut peak = f64::MIN;
+        let (mut peak, mut peak_at) = (f64::MIN, (0, 0));
         for &(i, j, v) in &windows {
             let above = floor.is_none_or(|(median, factor)| v > median && v >= factor * median);
             if self.holds(v) && above {
-                peak = peak.max(v);
+                if v > peak {
+                    (peak, peak_at) = (v, (i, j));
+                }
                 hit[i..j].iter_mut().for_each(|h| *h = true);
             }
         }
@@ -652,6 +719,9 @@ impl CorrSpec {
             agg.add(0, 0.0, *r, e);
         }
         agg.evidence.clear();
+        // The sampled events' times are not the window's: its first and last events are
+        // taken from its buckets below.
+        (agg.first_at, agg.last_at) = (None, None);
         // The entities come from a few sampled events: the window's failures are counted from
         // its events below, and only when the base rules do not select failures (a run of
         // failed logins is itself the brute force, not an attempt at one).
@@ -670,6 +740,9 @@ impl CorrSpec {
                 || (m.first == first && agg.first_at.is_some_and(|r| m.first_ref < r))
             {
                 agg.first_at = Some(m.first_ref);
+            }
+            if m.last > last || (m.last == last && agg.last_at.is_some_and(|r| m.last_ref < r)) {
+                agg.last_at = Some(m.last_ref);
             }
             first = first.min(m.first);
             last = last.max(m.last);
@@ -695,15 +768,29 @@ impl CorrSpec {
         );
         f.detail = format!(
             "{} {} in {}s for {}",
-            if self.run.is_some() {
-                "run of consecutive ids"
-            } else {
-                self.kind.as_str()
-            },
+            self.kind.as_str(),
             peak.round(),
             self.span / 1_000_000_000,
             g.key.replace(KEY_SEP, ", ")
         );
+        // The ids walked in the peak window: which records were read.
+        let run = self.run.map(|gap| {
+            let (n, lo, hi) = best_run(&distinct_in(&mins[peak_at.0..peak_at.1]), gap);
+            f.detail = format!(
+                "run of {n} consecutive ids ({lo}–{hi}) in {}s for {}",
+                self.span / 1_000_000_000,
+                g.key.replace(KEY_SEP, ", ")
+            );
+            let of = if f.targets.is_empty() {
+                String::new()
+            } else {
+                format!(" of {}", f.targets.join(", "))
+            };
+            format!(
+                "{} ids in sequence ({lo}–{hi}){of}",
+                crate::timeline::grouped(n as u64)
+            )
+        });
         if let Some((median, _)) = floor {
             f.detail.push_str(&format!(
                 "; {:.0}× its median window of {}",
@@ -711,7 +798,8 @@ impl CorrSpec {
                 median.round()
             ));
         }
-        self.post.apply(&mut f);
+        self.post
+            .apply_with(&mut f, &[("run", run.as_deref().unwrap_or("-"))]);
         Some(f)
     }
 }
@@ -777,5 +865,11 @@ mod tests {
         assert_eq!(longest_run(&[1, 2, 3, 5, 6, 10, 11, 12, 13], 3), 9);
         assert_eq!(longest_run(&[3, 13, 23, 33], 9), 4);
         assert_eq!(longest_run(&[0, u64::MAX], u64::MAX), 2);
+        // Bounds: the earliest of equally long runs, its first and last value.
+        use super::best_run;
+        assert_eq!(best_run(&[], 0), (0, 0, 0));
+        assert_eq!(best_run(&[1, 2, 3, 5, 6, 10, 11, 12, 13], 0), (4, 10, 13));
+        assert_eq!(best_run(&[1, 2, 3, 5, 6, 7, 20], 0), (3, 1, 3));
+        assert_eq!(best_run(&[1, 2, 3, 5, 6, 10, 11, 12, 13], 1), (5, 1, 6));
     }
 }

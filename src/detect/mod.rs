@@ -1271,6 +1271,9 @@ struct Feed<'s, 'f> {
     failed: &'s mut Option<bool>,
 }
 
+/// See [`Feed::feed`]: which ids of a run name the collection it walks.
+const WALK_SAMPLE: u64 = 16;
+
 impl Feed<'_, '_> {
     /// Adds the event to a correlation's log. The group key is interned once per event for
     /// each set of group-by fields; entities are read only for a group's earliest events
@@ -1310,7 +1313,12 @@ impl Feed<'_, '_> {
         };
         let value = spec.value_of(self.ri, v);
         let b = bytes(v);
+        // A run names what it walks from events with an id that is a multiple of
+        // [`WALK_SAMPLE`]: every run long enough to matter holds some, and reading the
+        // entities of every client's first fetches would cost more than the rule itself.
         if let Some(slot) = spec.entity_slot(self.ri)
+            && (!spec.walks()
+                || matches!(value, correlate::Value::Hash(id) if id % WALK_SAMPLE == 0))
             && log.wants_entities(ci, (gid, slot), self.at)
         {
             let mut e = ent.get_or_insert_with(|| entities(v)).clone();
@@ -1318,6 +1326,10 @@ impl Feed<'_, '_> {
             // bulk download would read as all it took.
             if e.target.as_deref().is_some_and(|t| t.starts_with("s3://")) {
                 e.target = None;
+            }
+            // A run names the collection it walks (`/api/customers/{id}`), not one object.
+            if let Some(t) = spec.run_target(self.ri, v) {
+                e.target = Some(t);
             }
             log.add_entities(ci, (gid, slot), self.at, e);
         }

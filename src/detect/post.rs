@@ -57,6 +57,12 @@ impl Post {
 
     /// Escalates and renders the message.
     pub fn apply(&self, f: &mut Finding) {
+        self.apply_with(f, &[]);
+    }
+
+    /// Escalates and renders the message, with placeholders of the finding's rule kind
+    /// besides the finding's own (a run correlation's `{run}`).
+    pub fn apply_with(&self, f: &mut Finding, vars: &[(&str, &str)]) {
         let bytes = f.bytes.max(0.0).round() as u64;
         for s in &self.escalate {
             let by_bytes = s.min_bytes.is_none_or(|b| bytes >= b);
@@ -66,7 +72,7 @@ impl Post {
             }
         }
         if let Some(t) = &self.message {
-            f.message = render(t, f);
+            f.message = render(t, f, vars);
             // A template says what happened; when every event was refused, it did not.
             if f.attempt_only() {
                 f.message = format!("Attempted, every call refused: {}", f.message);
@@ -75,8 +81,9 @@ impl Post {
     }
 }
 
-/// Fills `{name}` placeholders from the finding; unknown names are left as written.
-fn render(template: &str, f: &Finding) -> String {
+/// Fills `{name}` placeholders from the finding and `vars`; unknown names are left as
+/// written.
+fn render(template: &str, f: &Finding, vars: &[(&str, &str)]) -> String {
     let list = |v: &[String]| {
         if v.is_empty() {
             "-".to_string()
@@ -116,7 +123,10 @@ fn render(template: &str, f: &Finding) -> String {
             "title" => f.title.clone(),
             "level" => f.level.to_string(),
             "detail" => f.detail.clone(),
-            _ => format!("{{{name}}}"),
+            _ => match vars.iter().find(|(k, _)| *k == name) {
+                Some((_, v)) => (*v).to_string(),
+                None => format!("{{{name}}}"),
+            },
         };
         out.push_str(&value);
         rest = &after[close + 1..];

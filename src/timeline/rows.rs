@@ -70,7 +70,7 @@ pub fn rows(
         sources.iter().map(|s| (s.path.as_str(), s)).collect();
     let mut out = Vec::new();
     for (i, f) in findings.iter().enumerate() {
-        // The event at that time when it is known; a correlation's last event is not kept.
+        // The event at that time when it is known.
         let row = |time: i64, desc: &'static str, last: bool| {
             let ev = if last {
                 f.last_at.as_ref()
