@@ -1321,7 +1321,12 @@ impl Feed<'_, '_> {
                 || matches!(value, correlate::Value::Hash(id) if id % WALK_SAMPLE == 0))
             && log.wants_entities(ci, (gid, slot), self.at)
         {
-            let mut e = ent.get_or_insert_with(|| entities(v)).clone();
+            // A walk grouped by address needs only what it walked: the key names the actor.
+            let mut e = if spec.walks() && spec.key_is_address() {
+                Entities::default()
+            } else {
+                ent.get_or_insert_with(|| entities(v)).clone()
+            };
             // A correlation names its group's first events only: the first two objects of a
             // bulk download would read as all it took.
             if e.target.as_deref().is_some_and(|t| t.starts_with("s3://")) {

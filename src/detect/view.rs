@@ -213,9 +213,9 @@ impl<'v, 'a> View<'v, 'a> {
                 }
                 let e = &mut s.url[s.url_len];
                 e.0 = i;
-                // Only a value with an escape is decoded (then `+` in its query is a space
-                // too): a `+` alone is matched as logged, as rules spell `union+select`.
-                e.1 = memchr::memchr(b'%', src).is_some()
+                // A value with an escape or a `+` in its query is decoded (`'+or+1=1`); the
+                // rules' tests try the value as logged first (`union+select`).
+                e.1 = crate::parse::util::has_url_escape(src)
                     && crate::parse::util::url_decode(src, &mut e.2, &mut s.url_tmp);
                 if e.1 {
                     e.3.clear();
@@ -229,12 +229,37 @@ impl<'v, 'a> View<'v, 'a> {
         e.1.then_some((e.2.as_slice(), e.3.as_slice()))
     }
 
-    /// Whether the record holds a `%` anywhere (most hold none: one search answers for every
-    /// field and rule).
+    /// Whether the record holds a `%` anywhere or a `+` in a query (most hold neither: one
+    /// search answers for every field and rule).
     pub fn has_escape(&mut self) -> bool {
-        *self
-            .escapes
-            .get_or_insert_with(|| memchr::memchr(b'%', self.ev.raw).is_some())
+        if let Some(e) = self.escapes {
+            return e;
+        }
+        // One search of the record for either byte; most records hold neither.
+        let raw = self.ev.raw;
+        let e = match memchr::memchr2(b'%', b'?', raw) {
+            None => false,
+            Some(p) if raw[p] == b'%' => true,
+            Some(p) => memchr::memchr(b'%', &raw[p..]).is_some() || self.query_has_plus(),
+        };
+        self.escapes = Some(e);
+        e
+    }
+
+    /// Whether the first request-target field the record has holds a `+` in its query.
+    fn query_has_plus(&mut self) -> bool {
+        let Some(i) = super::matcher::URL_FIELDS
+            .iter()
+            .find_map(|n| self.index(n))
+        else {
+            return false;
+        };
+        match self.ev.fields.value(i) {
+            Val::Str(s, _) | Val::Json(s) => {
+                memchr::memchr(b'?', s).is_some_and(|q| memchr::memchr(b'+', &s[q..]).is_some())
+            }
+            _ => false,
+        }
     }
 
     /// The field's decoded value in lower case.

@@ -248,6 +248,24 @@ pub fn word_after<'a>(b: &'a [u8], key: &[u8]) -> Option<&'a [u8]> {
     Some(&s[..e]).filter(|v| !v.is_empty())
 }
 
+/// Whether `s` holds something [`url_decode`] would change: a `%`, or a `+` in a query
+/// (after a `?`, before the next space or quote: the end of a target inside a record).
+pub fn has_url_escape(s: &[u8]) -> bool {
+    if memchr::memchr(b'%', s).is_some() {
+        return true;
+    }
+    let mut rest = s;
+    while let Some(q) = memchr::memchr(b'?', rest) {
+        rest = &rest[q + 1..];
+        let end = memchr::memchr2(b' ', b'"', rest).unwrap_or(rest.len());
+        if memchr::memchr(b'+', &rest[..end]).is_some() {
+            return true;
+        }
+        rest = &rest[end..];
+    }
+    false
+}
+
 /// How many times [`url_decode`] decodes: double and triple encoding (`%2527` → `%27` → `'`)
 /// hide payloads from filters that decode once.
 const URL_ROUNDS: usize = 3;
@@ -284,12 +302,15 @@ fn decode_round(src: &[u8], dst: &mut Vec<u8>, plus: bool) -> bool {
         b'A'..=b'F' => Some(c - b'A' + 10),
         _ => None,
     };
+    dst.reserve(src.len());
     let mut changed = false;
     let mut query = false;
     let mut i = 0;
-    while i < src.len() {
-        let c = src[i];
-        match c {
+    // Runs of plain bytes are copied whole; only `%`, `?` and `+` are looked at.
+    while let Some(k) = memchr::memchr3(b'%', b'?', b'+', &src[i..]) {
+        dst.extend_from_slice(&src[i..i + k]);
+        i += k;
+        match src[i] {
             b'%' if i + 2 < src.len() => {
                 if let (Some(h), Some(l)) = (hex(src[i + 1]), hex(src[i + 2])) {
                     dst.push(h << 4 | l);
@@ -297,20 +318,21 @@ fn decode_round(src: &[u8], dst: &mut Vec<u8>, plus: bool) -> bool {
                     i += 3;
                     continue;
                 }
-                dst.push(c);
+                dst.push(b'%');
             }
             b'?' => {
                 query = true;
-                dst.push(c);
+                dst.push(b'?');
             }
             b'+' if plus && query => {
                 dst.push(b' ');
                 changed = true;
             }
-            _ => dst.push(c),
+            c => dst.push(c),
         }
         i += 1;
     }
+    dst.extend_from_slice(&src[i..]);
     changed
 }
 
@@ -339,6 +361,21 @@ mod tests {
         assert_eq!(d("/plain/path").as_deref(), None);
         assert_eq!(d("/p%2").as_deref(), None);
         assert_eq!(d("/p%41").as_deref(), Some("/pA"));
+    }
+
+    #[test]
+    fn url_escapes_are_a_percent_or_a_plus_in_a_query() {
+        assert!(has_url_escape(b"/p?id=1%27"));
+        assert!(has_url_escape(b"/p?id=1'+or+1=1--"));
+        // In a record: the target's query, not the time zone or a user agent's `+http://`.
+        assert!(has_url_escape(
+            br#"1.2.3.4 - - [12/Oct/2026:22:44:12 +0000] "GET /s?q=a+b HTTP/1.1" 200 1"#
+        ));
+        assert!(!has_url_escape(
+            br#"1.2.3.4 - - [12/Oct/2026:22:44:12 +0000] "GET /s?q=ab HTTP/1.1" 200 1 "-" "Googlebot/2.1 (+http://www.google.com/bot.html)""#
+        ));
+        assert!(!has_url_escape(b"/a+b/c"));
+        assert!(!has_url_escape(b"/plain?x=1"));
     }
 
     #[test]
