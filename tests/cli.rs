@@ -1721,3 +1721,58 @@ fn id_walking_names_the_range_and_the_collection() {
     );
     assert!(f["detail"].as_str().unwrap().contains("(500–740)"), "{f}");
 }
+
+/// A bulk S3 read names the buckets read within its window: not one read by the same key hours
+/// before, nor one whose reads were all refused.
+#[test]
+fn bulk_s3_reads_name_the_buckets_read_in_their_window() {
+    let dir = tempfile::tempdir().unwrap();
+    let ev = dir.path().join("evidence");
+    fs::create_dir_all(&ev).unwrap();
+    let rec = |t: &str, bucket: &str, key: &str, refused: bool| {
+        format!(
+            r#"{{"eventVersion":"1.09","userIdentity":{{"type":"IAMUser","userName":"svc-reports","accessKeyId":"AKIAEXAMPLE1"}},"eventTime":"2026-10-13T{t}Z","eventSource":"s3.amazonaws.com","eventName":"GetObject","awsRegion":"us-east-1","sourceIPAddress":"203.0.113.66","requestParameters":{{"bucketName":"{bucket}","key":"{key}"}}{}{}}}"#,
+            if refused {
+                r#","errorCode":"AccessDenied""#
+            } else {
+                ""
+            },
+            if refused {
+                ""
+            } else {
+                r#","additionalEventData":{"bytesTransferredOut":2000000.0}"#
+            }
+        )
+    };
+    let mut recs = vec![rec("07:00:00", "old-reports", "2026/q3.csv", false)];
+    for i in 0..60 {
+        recs.push(rec(
+            &format!("10:{:02}:{:02}", i / 6, (i % 6) * 10),
+            "customer-exports",
+            &format!("part-{i:03}.csv.gz"),
+            false,
+        ));
+    }
+    recs.push(rec("10:05:30", "payroll", "2026/10.csv", true));
+    fs::write(
+        ev.join("trail.json"),
+        format!("{{\"Records\":[{}]}}", recs.join(",")),
+    )
+    .unwrap();
+    let v = scan_json(&[], &dir.path().join("case"), &ev);
+    let bulk: Vec<&serde_json::Value> = v["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["title"] == "Bulk S3 downloads by one access key")
+        .collect();
+    assert_eq!(bulk.len(), 1, "{bulk:?}");
+    assert_eq!(
+        bulk[0]["entities"]["targets"],
+        serde_json::json!(["s3://customer-exports/*"])
+    );
+    assert_eq!(
+        bulk[0]["message"],
+        "AKIAEXAMPLE1 requested 61 S3 objects in s3://customer-exports/* from 203.0.113.66"
+    );
+}

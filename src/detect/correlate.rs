@@ -5,6 +5,7 @@
 
 use super::view::View;
 use super::{Agg, Compiled, Entities, Finding, Ref};
+use crate::parse::Format;
 use crate::rules::{Correlation, Rule, tags};
 use rsigma_parser::{ConditionOperator, CorrelationCondition, CorrelationType};
 use std::collections::BTreeMap;
@@ -187,6 +188,8 @@ pub struct Group {
     pub minutes: Vec<Minute>,
     /// The entities of the group's earliest events, sorted by reference.
     pub firsts: Vec<(Ref, Entities)>,
+    /// The places (S3 buckets) its events read from, by name.
+    pub places: Vec<super::corrlog::Place>,
 }
 
 impl Group {
@@ -237,6 +240,8 @@ pub struct CorrSpec {
     /// leaktrail's `run`: the longest run of consecutive integer values counts, with up to
     /// this many missing ids between two of them.
     run: Option<u64>,
+    /// Some base rule reads CloudTrail: the S3 buckets its events read objects from are named.
+    pub names_places: bool,
     /// For a run over a derived field, per base: the field it is extracted from and the
     /// extraction (the group's first events name what was walked: `/api/customers/{id}`).
     run_source: Vec<Option<(String, regex::bytes::Regex)>>,
@@ -386,6 +391,11 @@ impl CorrSpec {
                     .map(|(_, src, re)| (src.clone(), re.clone()))
             })
             .collect();
+        let names_places = bases.iter().any(|&b| {
+            [Format::CloudTrailDelivery, Format::CloudTrailLines]
+                .iter()
+                .any(|&f| compiled[b].route.reads(f))
+        });
         let counts_failures = bases.iter().all(|&b| {
             let r = &compiled[b];
             std::iter::once(&r.matcher)
@@ -410,6 +420,7 @@ impl CorrSpec {
                 .run
                 .filter(|_| s.correlation_type == CorrelationType::ValueCount),
             run_source,
+            names_places,
             post: super::post::Post::from_ext(&c.ext)?,
             baseline: c.ext.baseline,
             first_min: c.ext.first_min,
@@ -751,6 +762,14 @@ impl CorrSpec {
             }
         }
         (agg.count, agg.bytes, agg.first, agg.last) = (count, bytes, first, last);
+        // What the windows read from: the places read within their time.
+        for p in g
+            .places
+            .iter()
+            .filter(|p| p.first <= last && p.last >= first)
+        {
+            agg.targets.insert(&p.name);
+        }
         if matches!(
             self.kind,
             CorrelationType::Temporal | CorrelationType::TemporalOrdered

@@ -306,6 +306,42 @@ struct StateLog {
     /// Entities of each group's earliest events, by group and slot (see
     /// [`CorrSpec::entity_slot`](super::correlate::CorrSpec::entity_slot)).
     firsts: HashMap<(u32, u8), Vec<(Ref, Entities)>, HashState>,
+    /// By group: the places its events read from (S3 buckets), see [`add_place`].
+    places: HashMap<u32, Vec<Place>, HashState>,
+}
+
+/// A place a group's events read from (`s3://bucket/*`) and when they first and last did.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Place {
+    pub name: String,
+    pub first: i64,
+    pub last: i64,
+}
+
+/// Places kept per group: the first by name. A name kept was never dropped (the largest
+/// kept only falls), so its times are exact, in any order of events and parts.
+pub const MAX_PLACES: usize = 16;
+
+/// Counts `name` read at `ts` in a group's sorted places.
+pub fn add_place(places: &mut Vec<Place>, name: &str, first: i64, last: i64) {
+    match places.binary_search_by(|p| p.name.as_str().cmp(name)) {
+        Ok(i) => {
+            let p = &mut places[i];
+            (p.first, p.last) = (p.first.min(first), p.last.max(last));
+        }
+        Err(i) if i < MAX_PLACES => {
+            places.insert(
+                i,
+                Place {
+                    name: name.to_string(),
+                    first,
+                    last,
+                },
+            );
+            places.truncate(MAX_PLACES);
+        }
+        Err(_) => {}
+    }
 }
 
 #[derive(Clone, Copy, Default, PartialEq)]
@@ -577,6 +613,14 @@ impl Log {
             .is_none_or(|f| f.len() < ENTITY_EVENTS || f.last().is_some_and(|(x, _)| at < *x))
     }
 
+    /// Counts a place (an S3 bucket) read by an event of group `gid` at `ts`.
+    pub fn add_place(&mut self, ci: usize, gid: u32, name: &str, ts: i64) {
+        if self.states.len() <= ci {
+            self.states.resize_with(ci + 1, StateLog::default);
+        }
+        add_place(self.states[ci].places.entry(gid).or_default(), name, ts, ts);
+    }
+
     /// Keeps the entities of one of a group's earliest events.
     pub fn add_entities(&mut self, ci: usize, slot: (u32, u8), at: Ref, e: Entities) {
         if self.states.len() <= ci {
@@ -734,6 +778,7 @@ pub fn groups(parts: &[&Log], ci: usize, readers: &[&CorrSpec], bucket: i64) -> 
     let mut events: Vec<Vec<Rec>> = (0..keys.len()).map(|_| Vec::new()).collect();
     // By candidate and slot: the earliest events' entities over every part.
     let mut firsts: Vec<BTreeMap<u8, Vec<(Ref, Entities)>>> = vec![BTreeMap::new(); keys.len()];
+    let mut places: Vec<Vec<Place>> = vec![Vec::new(); keys.len()];
     for p in parts {
         let Some(s) = p.states.get(ci) else { continue };
         // This part's group ids → the candidate's position.
@@ -756,11 +801,19 @@ pub fn groups(parts: &[&Log], ci: usize, readers: &[&CorrSpec], bucket: i64) -> 
                 }
             }
         }
+        for (&gid, ps) in &s.places {
+            if let Some(&i) = local.get(gid as usize).filter(|&&i| i != usize::MAX) {
+                for p in ps {
+                    add_place(&mut places[i], &p.name, p.first, p.last);
+                }
+            }
+        }
     }
     keys.par_iter()
         .zip(events)
         .zip(firsts)
-        .filter_map(|((k, mut evs), fs)| {
+        .zip(places)
+        .filter_map(|(((k, mut evs), fs), places)| {
             evs.sort_by_key(|r| (r.ts, r.at));
             // The most events (and the largest sum) in one window bound what any window can
             // reach: a client with 10 errors over two weeks cannot have 10 in one minute.
@@ -780,6 +833,7 @@ pub fn groups(parts: &[&Log], ci: usize, readers: &[&CorrSpec], bucket: i64) -> 
             }
             g.firsts = fs.into_values().flatten().collect();
             g.firsts.sort_by_key(|(at, _)| *at);
+            g.places = places;
             Some(g)
         })
         .collect()
@@ -811,6 +865,33 @@ fn densest(evs: &[Rec], bucket: i64, span: i64) -> (u64, f64) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn places_keep_the_first_names_with_exact_times_in_any_order() {
+        let names: Vec<String> = (0..40)
+            .map(|i| format!("s3://b{:02}/*", (i * 7) % 40))
+            .collect();
+        let mut forward = Vec::new();
+        for (t, n) in names.iter().enumerate() {
+            add_place(&mut forward, n, t as i64, t as i64);
+            add_place(&mut forward, n, t as i64 + 100, t as i64 + 100);
+        }
+        // Two parts, in reverse, merged.
+        let (mut a, mut b) = (Vec::new(), Vec::new());
+        for (t, n) in names.iter().enumerate().rev() {
+            add_place(&mut a, n, t as i64 + 100, t as i64 + 100);
+            add_place(&mut b, n, t as i64, t as i64);
+        }
+        for p in &b {
+            add_place(&mut a, &p.name, p.first, p.last);
+        }
+        assert_eq!(forward, a);
+        assert_eq!(forward.len(), MAX_PLACES);
+        assert_eq!(forward[0].name, "s3://b00/*");
+        assert_eq!(forward[15].name, "s3://b15/*");
+        let t = names.iter().position(|n| n == "s3://b03/*").unwrap() as i64;
+        assert_eq!((forward[3].first, forward[3].last), (t, t + 100));
+    }
 
     #[test]
     fn addresses_keep_their_ids_as_the_table_grows() {

@@ -557,6 +557,16 @@ fn s3_object(v: &mut View<'_, '_>) -> Option<String> {
     Some(format!("s3://{bucket}/{key}"))
 }
 
+/// `s3://bucket/*` of a CloudTrail S3 object call that was not refused (the bucket its
+/// object came from or went to).
+fn read_bucket(v: &mut View<'_, '_>) -> Option<String> {
+    if v.value("errorCode").is_some_and(|e| !e.is_empty()) || !v.has("requestParameters.key") {
+        return None;
+    }
+    let bucket = first_text(v, &["requestParameters.bucketName"], false)?;
+    Some(format!("s3://{bucket}/*"))
+}
+
 fn entities(v: &mut View<'_, '_>) -> Entities {
     let user = first_text(v, USER_FIELDS, false).filter(|u| u != "null");
     let out = outcome(v);
@@ -1337,6 +1347,12 @@ impl Feed<'_, '_> {
                 e.target = Some(t);
             }
             log.add_entities(ci, (gid, slot), self.at, e);
+        }
+        // The bucket of an object the event read (not refused): what a bulk read took.
+        if spec.names_places
+            && let Some(place) = read_bucket(v)
+        {
+            log.add_place(ci, gid, &place, self.ts);
         }
         let tz = v.event().ts.map_or(0, |t| t.offset);
         // The entities, when read, already say it.

@@ -427,7 +427,8 @@ fn summary(inc: &Incident, findings: &[Finding], end: Option<i64>) -> String {
             kept.join("; ")
         ));
     }
-    // The stored objects the findings name as read (S3 keys): what left, by name.
+    // The stored objects the findings name as read (S3 keys and buckets, collections walked
+    // by id): what left, by name.
     let reading: Vec<&&Finding> = fs
         .iter()
         .filter(|f| {
@@ -440,7 +441,7 @@ fn summary(inc: &Incident, findings: &[Finding], end: Option<i64>) -> String {
         .iter()
         .flat_map(|f| &f.targets)
         .map(String::as_str)
-        .filter(|t| t.starts_with("s3://"))
+        .filter(|t| t.starts_with("s3://") || t.contains("{id}"))
         .collect();
     if !objects.is_empty() {
         let shown: Vec<&str> = objects.iter().copied().take(5).collect();
