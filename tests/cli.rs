@@ -1666,8 +1666,10 @@ fn request_target_rules_match_percent_decoded_payloads() {
 }
 
 /// A sequential walk names what it walked: the ids' range in its peak window and the
-/// collection (`/api/orders/{id}`), from the walker's own requests; another client's scattered
-/// fetches of the same collection are no walk.
+/// collection (`/api/orders/{id}`), from the walker's own fetches within that window and range
+/// (not its fetches of another collection hours before, nor a blog page whose path ends in a
+/// number), even when it skips every id the collection is sampled from; another client's
+/// scattered fetches of the same collection are no walk.
 #[test]
 fn id_walking_names_the_range_and_the_collection() {
     let dir = tempfile::tempdir().unwrap();
@@ -1676,29 +1678,40 @@ fn id_walking_names_the_range_and_the_collection() {
     let mut log = String::new();
     let line = |ip: &str, s: u32, path: &str| {
         format!(
-            "{ip} - - [13/Oct/2026:09:{:02}:{:02} +0000] \"GET {path} HTTP/1.1\" 200 812 \"-\" \"python-requests/2.31\"\n",
-            s / 60,
+            "{ip} - - [13/Oct/2026:{:02}:{:02}:{:02} +0000] \"GET {path} HTTP/1.1\" 200 812 \"-\" \"python-requests/2.31\"\n",
+            s / 3600,
+            s / 60 % 60,
             s % 60
         )
     };
-    // A listing page first (no id), then ids 500..=740 with 620 and 621 deleted (404, not
-    // counted) and every tenth id fetched twice.
-    log.push_str(&line("198.51.100.23", 0, "/api/orders?page=1"));
-    let mut s = 1;
+    let nine = 9 * 3600;
+    // Hours before: two products, with ids inside the later walk's range.
+    log.push_str(&line("198.51.100.23", 7 * 3600, "/api/products/512"));
+    log.push_str(&line("198.51.100.23", 7 * 3600 + 5, "/api/products/528"));
+    // A listing page first (no id), then ids 500..=740 without 620 and 621 (deleted: 404,
+    // not counted) nor any multiple of 16, every tenth id fetched twice, and a blog page.
+    log.push_str(&line("198.51.100.23", nine, "/api/orders?page=1"));
+    let (mut s, mut requests) = (nine + 1, 1);
     for id in 500..=740u32 {
-        if id == 620 || id == 621 {
+        if id == 620 || id == 621 || id % 16 == 0 {
             continue;
         }
         log.push_str(&line("198.51.100.23", s, &format!("/api/orders/{id}")));
+        requests += 1;
         if id % 10 == 0 {
             log.push_str(&line("198.51.100.23", s, &format!("/api/orders/{id}/")));
+            requests += 1;
+        }
+        if id == 600 {
+            log.push_str(&line("198.51.100.23", s, "/blog/2026/10/16"));
+            requests += 1;
         }
         s += 2;
     }
     for k in 0..150u32 {
         log.push_str(&line(
             "192.0.2.10",
-            k * 3,
+            nine + k * 3,
             &format!("/api/orders/{}", 1000 + k * 37),
         ));
     }
@@ -1713,25 +1726,30 @@ fn id_walking_names_the_range_and_the_collection() {
     assert_eq!(walks.len(), 1, "{walks:?}");
     let f = walks[0];
     assert_eq!(f["entities"]["ips"][0], "198.51.100.23");
-    assert_eq!(f["entities"]["targets"][0], "/api/orders/{id}");
     assert_eq!(
-        f["message"],
-        "198.51.100.23 fetched 239 ids in sequence (500–740) of /api/orders/{id} in 264 requests",
+        f["entities"]["targets"],
+        serde_json::json!(["/api/orders/{id}"])
+    );
+    assert_eq!(
+        f["message"].as_str().unwrap(),
+        format!(
+            "198.51.100.23 fetched 224 ids between 500 and 740 of /api/orders/{{id}} within 30 minutes ({requests} requests in all)"
+        ),
         "{f}"
     );
     assert!(f["detail"].as_str().unwrap().contains("(500–740)"), "{f}");
 }
 
 /// A bulk S3 read names the buckets read within its window: not one read by the same key hours
-/// before, nor one whose reads were all refused.
+/// before and after, nor one written to, nor one whose reads were all refused.
 #[test]
 fn bulk_s3_reads_name_the_buckets_read_in_their_window() {
     let dir = tempfile::tempdir().unwrap();
     let ev = dir.path().join("evidence");
     fs::create_dir_all(&ev).unwrap();
-    let rec = |t: &str, bucket: &str, key: &str, refused: bool| {
+    let call = |name: &str, t: &str, bucket: &str, key: &str, refused: bool| {
         format!(
-            r#"{{"eventVersion":"1.09","userIdentity":{{"type":"IAMUser","userName":"svc-reports","accessKeyId":"AKIAEXAMPLE1"}},"eventTime":"2026-10-13T{t}Z","eventSource":"s3.amazonaws.com","eventName":"GetObject","awsRegion":"us-east-1","sourceIPAddress":"203.0.113.66","requestParameters":{{"bucketName":"{bucket}","key":"{key}"}}{}{}}}"#,
+            r#"{{"eventVersion":"1.09","userIdentity":{{"type":"IAMUser","userName":"svc-reports","accessKeyId":"AKIAEXAMPLE1"}},"eventTime":"2026-10-13T{t}Z","eventSource":"s3.amazonaws.com","eventName":"{name}","awsRegion":"us-east-1","sourceIPAddress":"203.0.113.66","requestParameters":{{"bucketName":"{bucket}","key":"{key}"}}{}{}}}"#,
             if refused {
                 r#","errorCode":"AccessDenied""#
             } else {
@@ -1744,7 +1762,14 @@ fn bulk_s3_reads_name_the_buckets_read_in_their_window() {
             }
         )
     };
-    let mut recs = vec![rec("07:00:00", "old-reports", "2026/q3.csv", false)];
+    let rec = |t: &str, bucket: &str, key: &str, refused: bool| {
+        call("GetObject", t, bucket, key, refused)
+    };
+    let mut recs = vec![
+        rec("07:00:00", "old-reports", "2026/q3.csv", false),
+        rec("15:00:00", "old-reports", "2026/q4.csv", false),
+        call("PutObject", "10:04:00", "uploads", "x.csv", false),
+    ];
     for i in 0..60 {
         recs.push(rec(
             &format!("10:{:02}:{:02}", i / 6, (i % 6) * 10),
@@ -1773,6 +1798,44 @@ fn bulk_s3_reads_name_the_buckets_read_in_their_window() {
     );
     assert_eq!(
         bulk[0]["message"],
-        "AKIAEXAMPLE1 requested 61 S3 objects in s3://customer-exports/* from 203.0.113.66"
+        "AKIAEXAMPLE1 requested 61 S3 objects from 203.0.113.66 (buckets: s3://customer-exports/*)"
     );
+}
+
+/// A payload spelled with `+` for spaces is found in an access log's query and in a W3C log's
+/// query field (which holds the query without its `?`); a `+` in a path or a user agent, and a
+/// search for words, are not payloads.
+#[test]
+fn plus_spelled_payloads_are_found_in_access_and_w3c_queries() {
+    let dir = tempfile::tempdir().unwrap();
+    let ev = dir.path().join("evidence");
+    fs::create_dir(&ev).unwrap();
+    let access = [
+        ("203.0.113.1", "/products?id=1'+or+1=1--"),
+        (
+            "203.0.113.2",
+            "/products?id=-1+UNION+ALL+SELECT+NULL,NULL--",
+        ),
+        ("203.0.113.3", "/union+all+select/x"),
+        ("203.0.113.4", "/search?q=all+or+nothing"),
+    ];
+    let log: String = access
+        .iter()
+        .enumerate()
+        .map(|(i, (ip, target))| {
+            format!("{ip} - - [12/Oct/2026:22:0{i}:00 +0000] \"GET {target} HTTP/1.1\" 200 10 \"-\" \"Mozilla/5.0+(+http://x/)\"\n")
+        })
+        .collect();
+    fs::write(ev.join("access.log"), log).unwrap();
+    fs::write(
+        ev.join("u_ex261012.log"),
+        "#Software: Microsoft Internet Information Services 10.0\n#Version: 1.0\n#Date: 2026-10-12 22:00:00\n#Fields: date time s-ip cs-method cs-uri-stem cs-uri-query s-port cs-username c-ip cs(User-Agent) cs(Referer) sc-status sc-substatus sc-win32-status time-taken\n\
+2026-10-12 22:10:00 10.0.0.5 GET /products id=1'+or+1=1-- 443 - 203.0.113.11 Mozilla/5.0+(Windows+NT+10.0) - 500 0 0 15\n\
+2026-10-12 22:11:00 10.0.0.5 GET /search q=union+jack+flag 443 - 203.0.113.12 Mozilla/5.0+(Windows+NT+10.0) - 200 0 0 15\n",
+    )
+    .unwrap();
+    let v = scan_json(&[], &dir.path().join("case"), &ev);
+    let mut ips = ips_of(&v, "SQL injection attempt in a request");
+    ips.sort();
+    assert_eq!(ips, ["203.0.113.1", "203.0.113.11", "203.0.113.2"], "{v}");
 }

@@ -430,9 +430,11 @@ impl CorrSpec {
         })
     }
 
-    /// A run over ids extracted from a field (its first events name what it walks).
-    pub fn walks(&self) -> bool {
-        self.run.is_some() && self.run_source.iter().any(Option::is_some)
+    /// For a run over ids extracted from a field (whose collection it names), the gap a
+    /// run may have.
+    pub fn walk_gap(&self) -> Option<u64> {
+        self.run
+            .filter(|_| self.run_source.iter().any(Option::is_some))
     }
 
     /// For a run correlation over an id extracted from a field, that field's value with the
@@ -443,7 +445,9 @@ impl CorrSpec {
         let s = v.value(src)?;
         let c = re.captures(s)?;
         let m = c.get(1).or_else(|| c.get(0))?;
+        // `/api/orders/560/` walks the same collection as `/api/orders/561`.
         let (head, tail) = (&s[..m.start()], &s[m.end()..]);
+        let tail = tail.strip_suffix(b"/").unwrap_or(tail);
         if head.len() + tail.len() > MAX_RUN_TARGET {
             return None;
         }
@@ -492,14 +496,13 @@ impl CorrSpec {
     /// correlations keep each base's earliest events apart (the login that followed the
     /// failures names the account taken, not only the names guessed), and read them even when
     /// grouped by address (their events are few); the others keep a group's earliest events,
-    /// and only when the key does not already name the actor or they walk a run of ids.
+    /// and only when the key does not already name the actor.
     pub fn entity_slot(&self, rule: usize) -> Option<u8> {
         match self.kind {
             CorrelationType::Temporal | CorrelationType::TemporalOrdered => {
                 Some(self.base_pos(rule)?.min(u8::MAX as usize) as u8)
             }
-            // A run over ids names the collection walked from its first events.
-            _ => (!self.by_address || self.walks()).then_some(0),
+            _ => (!self.by_address).then_some(0),
         }
     }
 
@@ -762,13 +765,38 @@ impl CorrSpec {
             }
         }
         (agg.count, agg.bytes, agg.first, agg.last) = (count, bytes, first, last);
-        // What the windows read from: the places read within their time.
-        for p in g
-            .places
-            .iter()
-            .filter(|p| p.first <= last && p.last >= first)
-        {
-            agg.targets.insert(&p.name);
+        // The longest run of ids in the peak window, and what was read: for a walk, the
+        // collections its sampled fetches in that window came from within the run's ids; for
+        // others, the places read within the buckets that fired.
+        let run = self
+            .run
+            .map(|gap| best_run(&distinct_in(&mins[peak_at.0..peak_at.1]), gap));
+        match run {
+            Some((_, lo, hi)) => {
+                let (from, to) = (mins[peak_at.0].minute, mins[peak_at.1 - 1].minute);
+                for p in g
+                    .places
+                    .iter()
+                    .filter(|p| (from..=to).contains(&p.bucket) && p.lo <= hi && p.hi >= lo)
+                {
+                    agg.targets.insert(&p.name);
+                }
+            }
+            None => {
+                let fired: Vec<i64> = mins
+                    .iter()
+                    .zip(&hit)
+                    .filter(|(_, h)| **h)
+                    .map(|(m, _)| m.minute)
+                    .collect();
+                for p in g
+                    .places
+                    .iter()
+                    .filter(|p| fired.binary_search(&p.bucket).is_ok())
+                {
+                    agg.targets.insert(&p.name);
+                }
+            }
         }
         if matches!(
             self.kind,
@@ -793,8 +821,7 @@ impl CorrSpec {
             g.key.replace(KEY_SEP, ", ")
         );
         // The ids walked in the peak window: which records were read.
-        let run = self.run.map(|gap| {
-            let (n, lo, hi) = best_run(&distinct_in(&mins[peak_at.0..peak_at.1]), gap);
+        let run = run.map(|(n, lo, hi)| {
             f.detail = format!(
                 "run of {n} consecutive ids ({lo}–{hi}) in {}s for {}",
                 self.span / 1_000_000_000,
@@ -806,8 +833,9 @@ impl CorrSpec {
                 format!(" of {}", f.targets.join(", "))
             };
             format!(
-                "{} ids in sequence ({lo}–{hi}){of}",
-                crate::timeline::grouped(n as u64)
+                "{} ids between {lo} and {hi}{of} within {}",
+                crate::timeline::grouped(n as u64),
+                crate::timeline::human_duration(self.span)
             )
         });
         if let Some((median, _)) = floor {

@@ -306,42 +306,31 @@ struct StateLog {
     /// Entities of each group's earliest events, by group and slot (see
     /// [`CorrSpec::entity_slot`](super::correlate::CorrSpec::entity_slot)).
     firsts: HashMap<(u32, u8), Vec<(Ref, Entities)>, HashState>,
-    /// By group: the places its events read from (S3 buckets), see [`add_place`].
-    places: HashMap<u32, Vec<Place>, HashState>,
+    /// What groups' events read, by time bucket (see [`Log::add_place`]).
+    places: Places,
 }
 
-/// A place a group's events read from (`s3://bucket/*`) and when they first and last did.
-#[derive(Clone, Debug, PartialEq)]
+/// What a group's events read (an S3 bucket, the collection an id walk fetched from), one
+/// entry per group, name and time bucket (and the range of ids read, for walks): as many
+/// entries at most as the events fed, and a finding names only what was read within the
+/// buckets it covers.
+#[derive(Default)]
+struct Places {
+    names: Vec<String>,
+    ids: HashMap<String, u32, HashState>,
+    /// (group, name) → its latest entry.
+    last: HashMap<(u32, u32), usize, HashState>,
+    entries: Vec<(u32, u32, i64, u64, u64)>,
+}
+
+/// One thing a group read within one time bucket: what, and the lowest and highest id read
+/// (0 and 0 when there are no ids).
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
 pub struct Place {
+    pub bucket: i64,
     pub name: String,
-    pub first: i64,
-    pub last: i64,
-}
-
-/// Places kept per group: the first by name. A name kept was never dropped (the largest
-/// kept only falls), so its times are exact, in any order of events and parts.
-pub const MAX_PLACES: usize = 16;
-
-/// Counts `name` read at `ts` in a group's sorted places.
-pub fn add_place(places: &mut Vec<Place>, name: &str, first: i64, last: i64) {
-    match places.binary_search_by(|p| p.name.as_str().cmp(name)) {
-        Ok(i) => {
-            let p = &mut places[i];
-            (p.first, p.last) = (p.first.min(first), p.last.max(last));
-        }
-        Err(i) if i < MAX_PLACES => {
-            places.insert(
-                i,
-                Place {
-                    name: name.to_string(),
-                    first,
-                    last,
-                },
-            );
-            places.truncate(MAX_PLACES);
-        }
-        Err(_) => {}
-    }
+    pub lo: u64,
+    pub hi: u64,
 }
 
 #[derive(Clone, Copy, Default, PartialEq)]
@@ -613,12 +602,32 @@ impl Log {
             .is_none_or(|f| f.len() < ENTITY_EVENTS || f.last().is_some_and(|(x, _)| at < *x))
     }
 
-    /// Counts a place (an S3 bucket) read by an event of group `gid` at `ts`.
-    pub fn add_place(&mut self, ci: usize, gid: u32, name: &str, ts: i64) {
+    /// Counts `name` (an S3 bucket, a walked collection) read by an event of group `gid` in
+    /// time bucket `bucket`, with the id it read.
+    pub fn add_place(&mut self, ci: usize, gid: u32, name: &str, bucket: i64, id: Option<u64>) {
         if self.states.len() <= ci {
             self.states.resize_with(ci + 1, StateLog::default);
         }
-        add_place(self.states[ci].places.entry(gid).or_default(), name, ts, ts);
+        let p = &mut self.states[ci].places;
+        let n = match p.ids.get(name) {
+            Some(&n) => n,
+            None => {
+                let n = p.names.len() as u32;
+                p.names.push(name.to_string());
+                p.ids.insert(name.to_string(), n);
+                n
+            }
+        };
+        let (lo, hi) = id.map_or((0, 0), |i| (i, i));
+        if let Some(&k) = p.last.get(&(gid, n))
+            && p.entries[k].2 == bucket
+        {
+            let e = &mut p.entries[k];
+            (e.3, e.4) = (e.3.min(lo), e.4.max(hi));
+            return;
+        }
+        p.last.insert((gid, n), p.entries.len());
+        p.entries.push((gid, n, bucket, lo, hi));
     }
 
     /// Keeps the entities of one of a group's earliest events.
@@ -801,11 +810,14 @@ pub fn groups(parts: &[&Log], ci: usize, readers: &[&CorrSpec], bucket: i64) -> 
                 }
             }
         }
-        for (&gid, ps) in &s.places {
+        for &(gid, n, bucket, lo, hi) in &s.places.entries {
             if let Some(&i) = local.get(gid as usize).filter(|&&i| i != usize::MAX) {
-                for p in ps {
-                    add_place(&mut places[i], &p.name, p.first, p.last);
-                }
+                places[i].push(Place {
+                    bucket,
+                    name: s.places.names[n as usize].clone(),
+                    lo,
+                    hi,
+                });
             }
         }
     }
@@ -833,10 +845,26 @@ pub fn groups(parts: &[&Log], ci: usize, readers: &[&CorrSpec], bucket: i64) -> 
             }
             g.firsts = fs.into_values().flatten().collect();
             g.firsts.sort_by_key(|(at, _)| *at);
-            g.places = places;
+            g.places = merge_places(places);
             Some(g)
         })
         .collect()
+}
+
+/// Places sorted by bucket and name, one per both (the widest range of ids): the same in any
+/// order of parts and events.
+fn merge_places(mut ps: Vec<Place>) -> Vec<Place> {
+    ps.sort_unstable();
+    let mut out: Vec<Place> = Vec::with_capacity(ps.len());
+    for p in ps {
+        match out.last_mut() {
+            Some(q) if q.bucket == p.bucket && q.name == p.name => {
+                (q.lo, q.hi) = (q.lo.min(p.lo), q.hi.max(p.hi));
+            }
+            _ => out.push(p),
+        }
+    }
+    out
 }
 
 /// The most events, and the largest sum of values, within `span` consecutive buckets, over
@@ -867,30 +895,29 @@ mod tests {
     use super::*;
 
     #[test]
-    fn places_keep_the_first_names_with_exact_times_in_any_order() {
-        let names: Vec<String> = (0..40)
-            .map(|i| format!("s3://b{:02}/*", (i * 7) % 40))
-            .collect();
-        let mut forward = Vec::new();
-        for (t, n) in names.iter().enumerate() {
-            add_place(&mut forward, n, t as i64, t as i64);
-            add_place(&mut forward, n, t as i64 + 100, t as i64 + 100);
-        }
-        // Two parts, in reverse, merged.
-        let (mut a, mut b) = (Vec::new(), Vec::new());
-        for (t, n) in names.iter().enumerate().rev() {
-            add_place(&mut a, n, t as i64 + 100, t as i64 + 100);
-            add_place(&mut b, n, t as i64, t as i64);
-        }
-        for p in &b {
-            add_place(&mut a, &p.name, p.first, p.last);
-        }
-        assert_eq!(forward, a);
-        assert_eq!(forward.len(), MAX_PLACES);
-        assert_eq!(forward[0].name, "s3://b00/*");
-        assert_eq!(forward[15].name, "s3://b15/*");
-        let t = names.iter().position(|n| n == "s3://b03/*").unwrap() as i64;
-        assert_eq!((forward[3].first, forward[3].last), (t, t + 100));
+    fn places_merge_to_one_per_bucket_and_name_in_any_order() {
+        let p = |bucket: i64, name: &str, lo: u64, hi: u64| Place {
+            bucket,
+            name: name.to_string(),
+            lo,
+            hi,
+        };
+        let parts = vec![
+            p(5, "s3://b/*", 0, 0),
+            p(3, "/api/orders/{id}", 40, 47),
+            p(5, "s3://a/*", 0, 0),
+            p(3, "/api/orders/{id}", 16, 18),
+            p(5, "s3://b/*", 0, 0),
+        ];
+        let want = vec![
+            p(3, "/api/orders/{id}", 16, 47),
+            p(5, "s3://a/*", 0, 0),
+            p(5, "s3://b/*", 0, 0),
+        ];
+        assert_eq!(merge_places(parts.clone()), want);
+        let mut rev = parts;
+        rev.reverse();
+        assert_eq!(merge_places(rev), want);
     }
 
     #[test]

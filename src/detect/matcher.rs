@@ -717,9 +717,20 @@ fn eval_item(it: &Item, v: &mut View<'_, '_>) -> bool {
 /// text or regex test passes on the value as logged or decoded (for `all`, each on its own:
 /// `%0d%0a` as logged and `<script` decoded); the others keep their result as logged.
 fn eval_item_decoded(it: &Item, v: &mut View<'_, '_>) -> bool {
-    // Most records hold no escape: nothing to redo.
-    if !v.has_escape() {
-        return false;
+    // Most records hold no escape: nothing to redo. When decoding turns a query's `+` into
+    // spaces and changes nothing else, only a test that reads a space can newly pass.
+    match v.escapes() {
+        super::view::Escapes::None => return false,
+        super::view::Escapes::Plus
+            if !it.pats.iter().any(|p| match p {
+                Pat::Text { needle, .. } => needle.contains(&b' '),
+                Pat::Regex(_) => true,
+                _ => false,
+            }) =>
+        {
+            return false;
+        }
+        _ => {}
     }
     let reads_text = |p: &Pat| matches!(p, Pat::Text { .. } | Pat::Regex(_));
     if it.all {

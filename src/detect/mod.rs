@@ -557,10 +557,17 @@ fn s3_object(v: &mut View<'_, '_>) -> Option<String> {
     Some(format!("s3://{bucket}/{key}"))
 }
 
-/// `s3://bucket/*` of a CloudTrail S3 object call that was not refused (the bucket its
-/// object came from or went to).
+/// `s3://bucket/*` of a CloudTrail S3 object read that was not refused: where what was
+/// taken came from (writes and deletes take nothing).
 fn read_bucket(v: &mut View<'_, '_>) -> Option<String> {
-    if v.value("errorCode").is_some_and(|e| !e.is_empty()) || !v.has("requestParameters.key") {
+    let reads = matches!(
+        v.value("eventName"),
+        Some(b"GetObject" | b"SelectObjectContent" | b"GetObjectTorrent")
+    );
+    if !reads
+        || v.value("errorCode").is_some_and(|e| !e.is_empty())
+        || !v.has("requestParameters.key")
+    {
         return None;
     }
     let bucket = first_text(v, &["requestParameters.bucketName"], false)?;
@@ -1044,17 +1051,26 @@ impl Sink for DetectSink<'_> {
                 v
             }
         };
-        // A request target with a percent escape is decoded (once: the rules' tests reuse it)
-        // and searched again: the rules whose literals appear only decoded (`%24%7bjndi%3a`)
-        // are candidates too. The searched formats log the whole target in one field, the
-        // first of those present.
-        if filtered
-            && v.has_escape()
+        // A request target with a percent escape (or a `+` in its query) is decoded (once: the
+        // rules' tests reuse it) and searched again: the rules whose literals appear only
+        // decoded (`%24%7bjndi%3a`, `'+or+1=1`) are candidates too. The searched formats log
+        // the whole target in one field, the first of those present.
+        // A `+` in a query and no `%`: only the literals with a space can newly be found.
+        let escapes = if filtered {
+            v.escapes()
+        } else {
+            view::Escapes::None
+        };
+        if escapes != view::Escapes::None
             && let Some(name) = matcher::URL_FIELDS.into_iter().find(|n| v.has(n))
             && let Some((_, lower)) = v.url_decoded(name)
         {
             let marks = mark(&mut self.mark, &mut self.marked, self.generation);
-            pf.mark_all(lower, marks);
+            if escapes == view::Escapes::Plus {
+                pf.mark_spaced(lower, marks);
+            } else {
+                pf.mark_all(lower, marks);
+            }
         }
         if let Some(k) = &pf.key {
             let mut marks = mark(&mut self.mark, &mut self.marked, self.generation);
@@ -1323,36 +1339,34 @@ impl Feed<'_, '_> {
         };
         let value = spec.value_of(self.ri, v);
         let b = bytes(v);
-        // A run names what it walks from events with an id that is a multiple of
-        // [`WALK_SAMPLE`]: every run long enough to matter holds some, and reading the
-        // entities of every client's first fetches would cost more than the rule itself.
         if let Some(slot) = spec.entity_slot(self.ri)
-            && (!spec.walks()
-                || matches!(value, correlate::Value::Hash(id) if id % WALK_SAMPLE == 0))
             && log.wants_entities(ci, (gid, slot), self.at)
         {
-            // A walk grouped by address needs only what it walked: the key names the actor.
-            let mut e = if spec.walks() && spec.key_is_address() {
-                Entities::default()
-            } else {
-                ent.get_or_insert_with(|| entities(v)).clone()
-            };
+            let mut e = ent.get_or_insert_with(|| entities(v)).clone();
             // A correlation names its group's first events only: the first two objects of a
             // bulk download would read as all it took.
             if e.target.as_deref().is_some_and(|t| t.starts_with("s3://")) {
                 e.target = None;
             }
-            // A run names the collection it walks (`/api/customers/{id}`), not one object.
-            if let Some(t) = spec.run_target(self.ri, v) {
-                e.target = Some(t);
-            }
             log.add_entities(ci, (gid, slot), self.at, e);
         }
-        // The bucket of an object the event read (not refused): what a bulk read took.
+        // What the event read: the bucket of an S3 object (not refused), the collection of a
+        // walked id (`/api/customers/{id}`). A walk's collection is read from the ids whose
+        // remainder by [`WALK_SAMPLE`] is at most its gap: a run's steps cannot jump over
+        // those, so every run over more than sixteen ids holds some, and reading every
+        // fetch's would cost more than the rule itself.
+        let bucket = self.ts.div_euclid(spec.bucket());
         if spec.names_places
             && let Some(place) = read_bucket(v)
         {
-            log.add_place(ci, gid, &place, self.ts);
+            log.add_place(ci, gid, &place, bucket, None);
+        }
+        if let correlate::Value::Hash(id) = value
+            && let Some(gap) = spec.walk_gap()
+            && id % WALK_SAMPLE <= gap
+            && let Some(t) = spec.run_target(self.ri, v)
+        {
+            log.add_place(ci, gid, &t, bucket, Some(id));
         }
         let tz = v.event().ts.map_or(0, |t| t.offset);
         // The entities, when read, already say it.

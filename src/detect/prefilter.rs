@@ -31,6 +31,9 @@ pub(super) struct Prefilter {
     /// The literals in groups small enough for the SIMD (Teddy) search, for whole buffers;
     /// empty when a group could not be built (the automaton searches then).
     packed: Vec<aho_corasick::packed::Searcher>,
+    /// The literals that hold a space, and their index among all: all that can newly match
+    /// once a query's `+` are spaces and nothing else changed.
+    spaced: Option<(aho_corasick::AhoCorasick, Vec<usize>)>,
 }
 
 /// Literals per SIMD searcher. Each searcher is one pass over the buffer, and Teddy slows
@@ -45,8 +48,11 @@ pub(super) struct Prefilter {
 /// literals share a group matters nearly as much as how many: the group holding `../` takes
 /// three-byte fingerprints, and edits that moved one literal across a group boundary cost up
 /// to 10% (measured; so were a separate pass for the short literals and groups sorted by
-/// length: both slower).
-const PACKED_GROUP: usize = 26;
+/// length: both slower). `union all select` made 157 searched literals, a seventh pass at 26
+/// (+20% in the searchers): 27 keeps six (20 MB of generated log, callgrind: 2.38 → 2.32 G
+/// instructions for the whole scan). Removing five percent-encoded sqli literals that
+/// decoding now covers was slower at every group size from 25 to 28 (2.36–2.39 G).
+const PACKED_GROUP: usize = 27;
 
 /// The SIMD searchers for a whole buffer, `group` literals each, over the literals that hold
 /// no other one (a record holding `union select` holds `select`: searching for the shorter
@@ -130,6 +136,18 @@ impl Prefilter {
             always.iter_mut().for_each(|a| *a = true);
         }
         let (packed, back) = packed(&pats, PACKED_GROUP);
+        let spaced_at: Vec<usize> = (0..pats.len())
+            .filter(|&k| pats[k].contains(&b' '))
+            .collect();
+        let spaced = (!spaced_at.is_empty())
+            .then(|| {
+                aho_corasick::AhoCorasick::builder()
+                    .match_kind(aho_corasick::MatchKind::Standard)
+                    .build(spaced_at.iter().map(|&k| &pats[k]))
+                    .ok()
+            })
+            .flatten()
+            .map(|ac| (ac, spaced_at));
         let keyed = |ri: usize| key.as_ref().is_some_and(|k| k.keyed[ri]);
         let every_unsearched: Vec<usize> =
             subset.iter().copied().filter(|&ri| !keyed(ri)).collect();
@@ -147,6 +165,7 @@ impl Prefilter {
             longest: pats.iter().map(Vec::len).max().unwrap_or(0),
             back,
             packed: packed.unwrap_or_default(),
+            spaced,
         }
     }
 
@@ -176,6 +195,15 @@ impl Prefilter {
                 ac.find_iter(lower)
                     .map(|m| (m.start() as u32, m.end() as u32)),
             );
+        }
+    }
+
+    /// Calls `each` with the rules of every literal holding a space in a lower-cased text.
+    pub(super) fn mark_spaced(&self, lower: &[u8], mut each: impl FnMut(&[usize])) {
+        if let Some((ac, at)) = &self.spaced {
+            for m in ac.find_overlapping_iter(lower) {
+                each(&self.rules_of[at[m.pattern().as_usize()]]);
+            }
         }
     }
 
@@ -698,6 +726,7 @@ mod tests {
             longest: pats.iter().map(Vec::len).max().unwrap(),
             back,
             packed: packed.unwrap(),
+            spaced: None,
         };
         let pieces: &[&[u8]] = &[
             b"abcde",

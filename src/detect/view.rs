@@ -39,6 +39,15 @@ pub struct Scratch {
     locations: Vec<(usize, regex::bytes::CaptureLocations)>,
 }
 
+/// What URL decoding can change in a record (see [`View::escapes`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Escapes {
+    None,
+    /// A `+` in the request target's query and no `%`: decoding turns `+` into spaces only.
+    Plus,
+    Percent,
+}
+
 const NAME_SLOTS: usize = 256;
 const NONE: u16 = u16::MAX;
 
@@ -50,7 +59,8 @@ pub struct View<'v, 'a> {
     /// The raw record lower-cased by the caller (from a lower-cased buffer).
     raw_given: Option<&'v [u8]>,
     /// Whether the raw record holds a `%`, once asked.
-    escapes: Option<bool>,
+    /// What [`View::has_escape`] found: nothing, a `+` in the query only, or a `%`.
+    escapes: Option<Escapes>,
 }
 
 impl Scratch {
@@ -215,8 +225,9 @@ impl<'v, 'a> View<'v, 'a> {
                 e.0 = i;
                 // A value with an escape or a `+` in its query is decoded (`'+or+1=1`); the
                 // rules' tests try the value as logged first (`union+select`).
-                e.1 = crate::parse::util::has_url_escape(src)
-                    && crate::parse::util::url_decode(src, &mut e.2, &mut s.url_tmp);
+                let bare = crate::parse::util::is_bare_query(name, src);
+                e.1 = crate::parse::util::has_url_escape(src, bare)
+                    && crate::parse::util::url_decode(src, &mut e.2, &mut s.url_tmp, bare);
                 if e.1 {
                     e.3.clear();
                     e.3.extend(e.2.iter().map(u8::to_ascii_lowercase));
@@ -232,33 +243,41 @@ impl<'v, 'a> View<'v, 'a> {
     /// Whether the record holds a `%` anywhere or a `+` in a query (most hold neither: one
     /// search answers for every field and rule).
     pub fn has_escape(&mut self) -> bool {
+        self.escapes() != Escapes::None
+    }
+
+    /// Whether the record's request target holds a `%`, or only a `+` in its query (whose
+    /// decoding changes no byte but `+`), or neither.
+    pub fn escapes(&mut self) -> Escapes {
         if let Some(e) = self.escapes {
             return e;
         }
-        // One search of the record for either byte; most records hold neither.
-        let raw = self.ev.raw;
-        let e = match memchr::memchr2(b'%', b'?', raw) {
-            None => false,
-            Some(p) if raw[p] == b'%' => true,
-            Some(p) => memchr::memchr(b'%', &raw[p..]).is_some() || self.query_has_plus(),
+        // A record with neither byte has nothing to decode (most records, but an access log's
+        // every time zone holds a `+`): then only the target is looked at.
+        let e = if memchr::memchr2(b'%', b'+', self.ev.raw).is_none() {
+            Escapes::None
+        } else {
+            self.target_escapes()
         };
         self.escapes = Some(e);
         e
     }
 
-    /// Whether the first request-target field the record has holds a `+` in its query.
-    fn query_has_plus(&mut self) -> bool {
-        let Some(i) = super::matcher::URL_FIELDS
-            .iter()
-            .find_map(|n| self.index(n))
+    /// [`View::escapes`] of the first request-target field the record has.
+    fn target_escapes(&mut self) -> Escapes {
+        let Some(name) = super::matcher::URL_FIELDS
+            .into_iter()
+            .find(|n| self.index(n).is_some())
         else {
-            return false;
+            return Escapes::None;
         };
-        match self.ev.fields.value(i) {
-            Val::Str(s, _) | Val::Json(s) => {
-                memchr::memchr(b'?', s).is_some_and(|q| memchr::memchr(b'+', &s[q..]).is_some())
-            }
-            _ => false,
+        let Some(v) = self.value(name) else {
+            return Escapes::None;
+        };
+        match crate::parse::util::url_escapes(v, crate::parse::util::is_bare_query(name, v)) {
+            (true, _) => Escapes::Percent,
+            (false, true) => Escapes::Plus,
+            (false, false) => Escapes::None,
         }
     }
 

@@ -248,36 +248,49 @@ pub fn word_after<'a>(b: &'a [u8], key: &[u8]) -> Option<&'a [u8]> {
     Some(&s[..e]).filter(|v| !v.is_empty())
 }
 
-/// Whether `s` holds something [`url_decode`] would change: a `%`, or a `+` in a query
-/// (after a `?`, before the next space or quote: the end of a target inside a record).
-pub fn has_url_escape(s: &[u8]) -> bool {
-    if memchr::memchr(b'%', s).is_some() {
-        return true;
-    }
-    let mut rest = s;
-    while let Some(q) = memchr::memchr(b'?', rest) {
-        rest = &rest[q + 1..];
-        let end = memchr::memchr2(b' ', b'"', rest).unwrap_or(rest.len());
-        if memchr::memchr(b'+', &rest[..end]).is_some() {
-            return true;
+/// Whether a request-target value holds something [`url_decode`] would change: a `%`, or a
+/// `+` in its query (after its first `?`, or anywhere in a `bare_query`: a field that holds
+/// only the query, as W3C's `cs-uri-query`).
+pub fn has_url_escape(s: &[u8], bare_query: bool) -> bool {
+    url_escapes(s, bare_query) != (false, false)
+}
+
+/// Whether a request-target value holds a `%`, and whether a `+` in its query (see
+/// [`has_url_escape`]), in one search.
+pub fn url_escapes(s: &[u8], bare_query: bool) -> (bool, bool) {
+    // Targets are short: a plain loop costs less than setting up a vector search.
+    let (mut query, mut plus) = (bare_query, false);
+    for &c in s {
+        match c {
+            b'%' => return (true, plus),
+            b'?' => query = true,
+            b'+' => plus |= query,
+            _ => {}
         }
-        rest = &rest[end..];
     }
-    false
+    (false, plus)
+}
+
+/// Whether a request-target field's value is a query alone (W3C logs the query in its own
+/// field, without the `?`): then each `+` in it is a space.
+pub fn is_bare_query(name: &str, value: &[u8]) -> bool {
+    name.ends_with("-query")
+        && value.first() != Some(&b'/')
+        && memchr::memchr(b'?', value).is_none()
 }
 
 /// How many times [`url_decode`] decodes: double and triple encoding (`%2527` → `%27` → `'`)
 /// hide payloads from filters that decode once.
 const URL_ROUNDS: usize = 3;
 
-/// Percent-decodes a request target into `out` (cleared first), `+` after the first `?` as a
-/// space, and decodes the result again while a round still changes something, up to
-/// [`URL_ROUNDS`] rounds. `tmp` is a buffer for the rounds. Returns false, leaving `out`
-/// empty, when there is nothing to decode. Malformed escapes (`%zz`, a `%` at the end) stay
-/// as written.
-pub fn url_decode(input: &[u8], out: &mut Vec<u8>, tmp: &mut Vec<u8>) -> bool {
+/// Percent-decodes a request target into `out` (cleared first), `+` after the first `?` (or
+/// anywhere in a `bare_query`, see [`is_bare_query`]) as a space, and decodes the result again
+/// while a round still changes something, up to [`URL_ROUNDS`] rounds. `tmp` is a buffer for
+/// the rounds. Returns false, leaving `out` empty, when there is nothing to decode. Malformed
+/// escapes (`%zz`, a `%` at the end) stay as written.
+pub fn url_decode(input: &[u8], out: &mut Vec<u8>, tmp: &mut Vec<u8>, bare_query: bool) -> bool {
     out.clear();
-    if memchr::memchr2(b'%', b'+', input).is_none() || !decode_round(input, out, true) {
+    if memchr::memchr2(b'%', b'+', input).is_none() || !decode_round(input, out, Some(bare_query)) {
         out.clear();
         return false;
     }
@@ -286,7 +299,7 @@ pub fn url_decode(input: &[u8], out: &mut Vec<u8>, tmp: &mut Vec<u8>) -> bool {
             break;
         }
         tmp.clear();
-        if !decode_round(out, tmp, false) {
+        if !decode_round(out, tmp, None) {
             break;
         }
         std::mem::swap(out, tmp);
@@ -294,8 +307,9 @@ pub fn url_decode(input: &[u8], out: &mut Vec<u8>, tmp: &mut Vec<u8>) -> bool {
     true
 }
 
-/// One round of percent-decoding `src` onto `dst`; true when something was decoded.
-fn decode_round(src: &[u8], dst: &mut Vec<u8>, plus: bool) -> bool {
+/// One round of percent-decoding `src` onto `dst`, with `plus` `+` as a space in the query
+/// (`Some(true)`: all of `src` is one); true when something was decoded.
+fn decode_round(src: &[u8], dst: &mut Vec<u8>, plus: Option<bool>) -> bool {
     let hex = |c: u8| match c {
         b'0'..=b'9' => Some(c - b'0'),
         b'a'..=b'f' => Some(c - b'a' + 10),
@@ -304,7 +318,8 @@ fn decode_round(src: &[u8], dst: &mut Vec<u8>, plus: bool) -> bool {
     };
     dst.reserve(src.len());
     let mut changed = false;
-    let mut query = false;
+    let mut query = plus == Some(true);
+    let plus = plus.is_some();
     let mut i = 0;
     // Runs of plain bytes are copied whole; only `%`, `?` and `+` are looked at.
     while let Some(k) = memchr::memchr3(b'%', b'?', b'+', &src[i..]) {
@@ -344,7 +359,7 @@ mod tests {
     fn url_decoding_undoes_double_encoding_and_keeps_malformed_escapes() {
         let d = |s: &str| {
             let (mut out, mut tmp) = (Vec::new(), Vec::new());
-            url_decode(s.as_bytes(), &mut out, &mut tmp)
+            url_decode(s.as_bytes(), &mut out, &mut tmp, false)
                 .then(|| String::from_utf8_lossy(&out).into_owned())
         };
         assert_eq!(
@@ -365,17 +380,20 @@ mod tests {
 
     #[test]
     fn url_escapes_are_a_percent_or_a_plus_in_a_query() {
-        assert!(has_url_escape(b"/p?id=1%27"));
-        assert!(has_url_escape(b"/p?id=1'+or+1=1--"));
-        // In a record: the target's query, not the time zone or a user agent's `+http://`.
-        assert!(has_url_escape(
-            br#"1.2.3.4 - - [12/Oct/2026:22:44:12 +0000] "GET /s?q=a+b HTTP/1.1" 200 1"#
-        ));
-        assert!(!has_url_escape(
-            br#"1.2.3.4 - - [12/Oct/2026:22:44:12 +0000] "GET /s?q=ab HTTP/1.1" 200 1 "-" "Googlebot/2.1 (+http://www.google.com/bot.html)""#
-        ));
-        assert!(!has_url_escape(b"/a+b/c"));
-        assert!(!has_url_escape(b"/plain?x=1"));
+        assert!(has_url_escape(b"/p?id=1%27", false));
+        assert!(has_url_escape(b"/p?id=1'+or+1=1--", false));
+        assert!(has_url_escape(br#"/?x="+union+all+select"#, false));
+        assert!(!has_url_escape(b"/a+b/c", false));
+        assert!(!has_url_escape(b"/plain?x=1", false));
+        // W3C's query field: no `?`, every `+` is in the query.
+        assert!(is_bare_query("cs-uri-query", b"id=1'+or+1=1"));
+        assert!(!is_bare_query("cs-uri-query", b"/p?id=1"));
+        assert!(!is_bare_query("cs-uri-stem", b"a+b"));
+        assert!(has_url_escape(b"id=1'+or+1=1", true));
+        let (mut out, mut tmp) = (Vec::new(), Vec::new());
+        assert!(url_decode(b"id=1'+or+1=1", &mut out, &mut tmp, true));
+        assert_eq!(out, b"id=1' or 1=1");
+        assert!(!url_decode(b"/a+b", &mut out, &mut tmp, false));
     }
 
     #[test]
