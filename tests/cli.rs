@@ -504,6 +504,16 @@ fn broken_leaktrail_extensions_are_named_and_skipped() {
 
 /// `scan -q --no-builtin-rules --rules R...` over `ev` into `dir/case`; its case.json.
 /// The addresses named by the findings of a title, in finding order.
+/// The findings with this title.
+fn titled<'c>(case: &'c serde_json::Value, title: &str) -> Vec<&'c serde_json::Value> {
+    case["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["title"] == title)
+        .collect()
+}
+
 fn ips_of(case: &serde_json::Value, title: &str) -> Vec<String> {
     case["findings"]
         .as_array()
@@ -1717,12 +1727,7 @@ fn id_walking_names_the_range_and_the_collection() {
     }
     fs::write(ev.join("access.log"), log).unwrap();
     let v = scan_json(&[], &dir.path().join("case"), &ev);
-    let walks: Vec<&serde_json::Value> = v["findings"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter(|f| f["title"] == "Sequential id walking by one client")
-        .collect();
+    let walks = titled(&v, "Sequential id walking by one client");
     assert_eq!(walks.len(), 1, "{walks:?}");
     let f = walks[0];
     assert_eq!(f["entities"]["ips"][0], "198.51.100.23");
@@ -1785,12 +1790,7 @@ fn bulk_s3_reads_name_the_buckets_read_in_their_window() {
     )
     .unwrap();
     let v = scan_json(&[], &dir.path().join("case"), &ev);
-    let bulk: Vec<&serde_json::Value> = v["findings"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter(|f| f["title"] == "Bulk S3 downloads by one access key")
-        .collect();
+    let bulk = titled(&v, "Bulk S3 downloads by one access key");
     assert_eq!(bulk.len(), 1, "{bulk:?}");
     assert_eq!(
         bulk[0]["entities"]["targets"],
