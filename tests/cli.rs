@@ -1678,7 +1678,7 @@ fn request_target_rules_match_percent_decoded_payloads() {
 /// A sequential walk names what it walked: the ids' range in its peak window and the
 /// collection (`/api/orders/{id}`), from the walker's own fetches within that window and range
 /// (not its fetches of another collection hours before, nor a blog page whose path ends in a
-/// number), even when it skips every id the collection is sampled from; another client's
+/// number, nor two products whose ids lie either side of the run), even when it skips every id the collection is sampled from; another client's
 /// scattered fetches of the same collection are no walk.
 #[test]
 fn id_walking_names_the_range_and_the_collection() {
@@ -1714,7 +1714,10 @@ fn id_walking_names_the_range_and_the_collection() {
         }
         if id == 600 {
             log.push_str(&line("198.51.100.23", s, "/blog/2026/10/16"));
-            requests += 1;
+            // Two products far apart: a range between them was not read.
+            log.push_str(&line("198.51.100.23", s, "/api/products/1"));
+            log.push_str(&line("198.51.100.23", s, "/api/products/90000"));
+            requests += 3;
         }
         s += 2;
     }
@@ -1746,7 +1749,7 @@ fn id_walking_names_the_range_and_the_collection() {
 }
 
 /// A bulk S3 read names the buckets read within its window: not one read by the same key hours
-/// before and after, nor one written to, nor one whose reads were all refused.
+/// before and after, nor one whose reads were all refused.
 #[test]
 fn bulk_s3_reads_name_the_buckets_read_in_their_window() {
     let dir = tempfile::tempdir().unwrap();
@@ -1803,8 +1806,8 @@ fn bulk_s3_reads_name_the_buckets_read_in_their_window() {
 }
 
 /// A payload spelled with `+` for spaces is found in an access log's query and in a W3C log's
-/// query field (which holds the query without its `?`); a `+` in a path or a user agent, and a
-/// search for words, are not payloads.
+/// (whose query the parser joins to the path with a `?`); a `+` in a path (also of a proxy's
+/// absolute URL) or a user agent, and a search for words, are not payloads.
 #[test]
 fn plus_spelled_payloads_are_found_in_access_and_w3c_queries() {
     let dir = tempfile::tempdir().unwrap();
@@ -1818,6 +1821,7 @@ fn plus_spelled_payloads_are_found_in_access_and_w3c_queries() {
         ),
         ("203.0.113.3", "/union+all+select/x"),
         ("203.0.113.4", "/search?q=all+or+nothing"),
+        ("203.0.113.5", "http://shop.example/union+all+select/x"),
     ];
     let log: String = access
         .iter()

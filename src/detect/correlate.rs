@@ -188,7 +188,7 @@ pub struct Group {
     pub minutes: Vec<Minute>,
     /// The entities of the group's earliest events, sorted by reference.
     pub firsts: Vec<(Ref, Entities)>,
-    /// The places (S3 buckets) its events read from, by name.
+    /// What its events read (S3 buckets, collections walked by id), by time bucket and name.
     pub places: Vec<super::corrlog::Place>,
 }
 
@@ -243,7 +243,7 @@ pub struct CorrSpec {
     /// Some base rule reads CloudTrail: the S3 buckets its events read objects from are named.
     pub names_places: bool,
     /// For a run over a derived field, per base: the field it is extracted from and the
-    /// extraction (the group's first events name what was walked: `/api/customers/{id}`).
+    /// extraction (sampled fetches name what was walked: `/api/customers/{id}`).
     run_source: Vec<Option<(String, regex::bytes::Regex)>>,
     /// Escalation and message template.
     post: super::post::Post,

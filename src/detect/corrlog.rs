@@ -311,16 +311,32 @@ struct StateLog {
 }
 
 /// What a group's events read (an S3 bucket, the collection an id walk fetched from), one
-/// entry per group, name and time bucket (and the range of ids read, for walks): as many
-/// entries at most as the events fed, and a finding names only what was read within the
-/// buckets it covers.
+/// entry per group, name, time bucket and cluster of ids (ids at most [`ID_REACH`] apart, for
+/// walks): as many entries at most as the events fed, and a finding names only what was read
+/// within the buckets it covers.
 #[derive(Default)]
 struct Places {
-    names: Vec<String>,
-    ids: HashMap<String, u32, HashState>,
+    /// Name → its number.
+    ids: HashMap<Box<str>, u32, HashState>,
     /// (group, name) → its latest entry.
     last: HashMap<(u32, u32), usize, HashState>,
+    /// (group, name, time bucket, lowest id, highest id).
     entries: Vec<(u32, u32, i64, u64, u64)>,
+}
+
+/// How far apart two ids read from one collection in one time bucket may be and still count
+/// as one range (a walk's sampled ids are at most 16 plus its gap apart).
+const ID_REACH: u64 = 32;
+
+impl Places {
+    /// The names by number.
+    fn names(&self) -> Vec<&str> {
+        let mut out = vec![""; self.ids.len()];
+        for (name, &n) in &self.ids {
+            out[n as usize] = name;
+        }
+        out
+    }
 }
 
 /// One thing a group read within one time bucket: what, and the lowest and highest id read
@@ -612,15 +628,16 @@ impl Log {
         let n = match p.ids.get(name) {
             Some(&n) => n,
             None => {
-                let n = p.names.len() as u32;
-                p.names.push(name.to_string());
-                p.ids.insert(name.to_string(), n);
+                let n = p.ids.len() as u32;
+                p.ids.insert(name.into(), n);
                 n
             }
         };
         let (lo, hi) = id.map_or((0, 0), |i| (i, i));
         if let Some(&k) = p.last.get(&(gid, n))
             && p.entries[k].2 == bucket
+            && lo <= p.entries[k].4.saturating_add(ID_REACH)
+            && hi.saturating_add(ID_REACH) >= p.entries[k].3
         {
             let e = &mut p.entries[k];
             (e.3, e.4) = (e.3.min(lo), e.4.max(hi));
@@ -810,11 +827,12 @@ pub fn groups(parts: &[&Log], ci: usize, readers: &[&CorrSpec], bucket: i64) -> 
                 }
             }
         }
+        let names = s.places.names();
         for &(gid, n, bucket, lo, hi) in &s.places.entries {
             if let Some(&i) = local.get(gid as usize).filter(|&&i| i != usize::MAX) {
                 places[i].push(Place {
                     bucket,
-                    name: s.places.names[n as usize].clone(),
+                    name: names[n as usize].to_string(),
                     lo,
                     hi,
                 });
@@ -851,14 +869,18 @@ pub fn groups(parts: &[&Log], ci: usize, readers: &[&CorrSpec], bucket: i64) -> 
         .collect()
 }
 
-/// Places sorted by bucket and name, one per both (the widest range of ids): the same in any
-/// order of parts and events.
+/// Places sorted by bucket, name and ids, one per both and cluster of ids (ranges at most
+/// [`ID_REACH`] apart joined): the same in any order of parts and events.
 fn merge_places(mut ps: Vec<Place>) -> Vec<Place> {
     ps.sort_unstable();
     let mut out: Vec<Place> = Vec::with_capacity(ps.len());
     for p in ps {
         match out.last_mut() {
-            Some(q) if q.bucket == p.bucket && q.name == p.name => {
+            Some(q)
+                if q.bucket == p.bucket
+                    && q.name == p.name
+                    && p.lo <= q.hi.saturating_add(ID_REACH) =>
+            {
                 (q.lo, q.hi) = (q.lo.min(p.lo), q.hi.max(p.hi));
             }
             _ => out.push(p),
@@ -904,13 +926,16 @@ mod tests {
         };
         let parts = vec![
             p(5, "s3://b/*", 0, 0),
+            p(3, "/api/orders/{id}", 90_000, 90_000),
             p(3, "/api/orders/{id}", 40, 47),
             p(5, "s3://a/*", 0, 0),
             p(3, "/api/orders/{id}", 16, 18),
             p(5, "s3://b/*", 0, 0),
         ];
+        // Ids far apart stay apart: a run between them read neither.
         let want = vec![
             p(3, "/api/orders/{id}", 16, 47),
+            p(3, "/api/orders/{id}", 90_000, 90_000),
             p(5, "s3://a/*", 0, 0),
             p(5, "s3://b/*", 0, 0),
         ];

@@ -1491,6 +1491,38 @@ pub fn findings(engine: &Engine, state: &Partial, paths: &[String]) -> Vec<Findi
 
 #[cfg(test)]
 mod tests {
+    /// What an S3 object call read: only reads that were not refused, with a key.
+    #[test]
+    fn only_object_reads_name_a_bucket() {
+        use crate::parse::{Esc, Event, Fields};
+        let bucket = |name: &[u8], error: Option<&[u8]>, key: bool| {
+            let mut f = Fields::default();
+            f.put_str("eventName", name, Esc::None);
+            f.put_str(
+                "requestParameters.bucketName",
+                b"customer-exports",
+                Esc::None,
+            );
+            if key {
+                f.put_str("requestParameters.key", b"2026/10/part-001.csv", Esc::None);
+            }
+            if let Some(e) = error {
+                f.put_str("errorCode", e, Esc::None);
+            }
+            let mut s = super::view::Scratch::default();
+            let ev = Event::of(&f);
+            super::read_bucket(&mut super::View::new(&ev, &mut s))
+        };
+        let want = Some("s3://customer-exports/*".to_string());
+        assert_eq!(bucket(b"GetObject", None, true), want);
+        assert_eq!(bucket(b"SelectObjectContent", None, true), want);
+        assert_eq!(bucket(b"GetObject", Some(b""), true), want);
+        assert_eq!(bucket(b"GetObject", Some(b"AccessDenied"), true), None);
+        assert_eq!(bucket(b"PutObject", None, true), None);
+        assert_eq!(bucket(b"DeleteObject", None, true), None);
+        assert_eq!(bucket(b"GetObject", None, false), None);
+    }
+
     #[test]
     fn a_records_hits_are_found_in_order_and_out_of_it() {
         let c = super::ChunkScan {

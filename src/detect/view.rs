@@ -58,8 +58,7 @@ pub struct View<'v, 'a> {
     raw_ready: bool,
     /// The raw record lower-cased by the caller (from a lower-cased buffer).
     raw_given: Option<&'v [u8]>,
-    /// Whether the raw record holds a `%`, once asked.
-    /// What [`View::has_escape`] found: nothing, a `+` in the query only, or a `%`.
+    /// What [`View::escapes`] found, once asked.
     escapes: Option<Escapes>,
 }
 
@@ -197,8 +196,9 @@ impl<'v, 'a> View<'v, 'a> {
     }
 
     /// A request-target field percent-decoded (again while that changes it, for double
-    /// encoding), as written and lower-cased: None when it holds no `%` escape, or is
-    /// missing. Decoded once per event, on the first rule that asks.
+    /// encoding; `+` in its query as a space), as written and lower-cased: None when
+    /// decoding changes nothing, or it is missing. Decoded once per event, on the first rule
+    /// that asks.
     pub fn url_decoded(&mut self, name: &str) -> Option<(&[u8], &[u8])> {
         if !self.has_escape() {
             return None;
@@ -240,21 +240,25 @@ impl<'v, 'a> View<'v, 'a> {
         e.1.then_some((e.2.as_slice(), e.3.as_slice()))
     }
 
-    /// Whether the record holds a `%` anywhere or a `+` in a query (most hold neither: one
-    /// search answers for every field and rule).
+    /// Whether the record holds a `%` anywhere or its request target a `+` in its query
+    /// (most hold neither: one search answers for every field and rule).
     pub fn has_escape(&mut self) -> bool {
         self.escapes() != Escapes::None
     }
 
-    /// Whether the record's request target holds a `%`, or only a `+` in its query (whose
-    /// decoding changes no byte but `+`), or neither.
+    /// Whether the record holds a `%` (in any field: a pipeline may give the target another
+    /// name), or else its request target a `+` in its query (whose decoding changes no byte
+    /// but `+`), or neither.
     pub fn escapes(&mut self) -> Escapes {
         if let Some(e) = self.escapes {
             return e;
         }
-        // A record with neither byte has nothing to decode (most records, but an access log's
-        // every time zone holds a `+`): then only the target is looked at.
-        let e = if memchr::memchr2(b'%', b'+', self.ev.raw).is_none() {
+        let raw = self.ev.raw;
+        // Most records hold neither byte; an access log's every time zone holds a `+`: then
+        // only the target is looked at.
+        let e = if memchr::memchr(b'%', raw).is_some() {
+            Escapes::Percent
+        } else if memchr::memchr(b'+', raw).is_none() {
             Escapes::None
         } else {
             self.target_escapes()
@@ -263,7 +267,8 @@ impl<'v, 'a> View<'v, 'a> {
         e
     }
 
-    /// [`View::escapes`] of the first request-target field the record has.
+    /// Whether the first request-target field the record has holds a `+` in its query (the
+    /// record holds no `%`).
     fn target_escapes(&mut self) -> Escapes {
         let Some(name) = super::matcher::URL_FIELDS
             .into_iter()
@@ -275,9 +280,8 @@ impl<'v, 'a> View<'v, 'a> {
             return Escapes::None;
         };
         match crate::parse::util::url_escapes(v, crate::parse::util::is_bare_query(name, v)) {
-            (true, _) => Escapes::Percent,
-            (false, true) => Escapes::Plus,
-            (false, false) => Escapes::None,
+            (_, true) => Escapes::Plus,
+            _ => Escapes::None,
         }
     }
 

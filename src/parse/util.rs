@@ -250,7 +250,7 @@ pub fn word_after<'a>(b: &'a [u8], key: &[u8]) -> Option<&'a [u8]> {
 
 /// Whether a request-target value holds something [`url_decode`] would change: a `%`, or a
 /// `+` in its query (after its first `?`, or anywhere in a `bare_query`: a field that holds
-/// only the query, as W3C's `cs-uri-query`).
+/// only the query, see [`is_bare_query`]).
 pub fn has_url_escape(s: &[u8], bare_query: bool) -> bool {
     url_escapes(s, bare_query) != (false, false)
 }
@@ -271,12 +271,10 @@ pub fn url_escapes(s: &[u8], bare_query: bool) -> (bool, bool) {
     (false, plus)
 }
 
-/// Whether a request-target field's value is a query alone (W3C logs the query in its own
-/// field, without the `?`): then each `+` in it is a space.
+/// Whether a request-target field's value is a query alone (Squid's `c-uri-query`, without
+/// the `?`): then each `+` in it is a space. Every other target field holds the path too.
 pub fn is_bare_query(name: &str, value: &[u8]) -> bool {
-    name.ends_with("-query")
-        && value.first() != Some(&b'/')
-        && memchr::memchr(b'?', value).is_none()
+    name == "c-uri-query" && memchr::memchr(b'?', value).is_none()
 }
 
 /// How many times [`url_decode`] decodes: double and triple encoding (`%2527` → `%27` → `'`)
@@ -385,9 +383,12 @@ mod tests {
         assert!(has_url_escape(br#"/?x="+union+all+select"#, false));
         assert!(!has_url_escape(b"/a+b/c", false));
         assert!(!has_url_escape(b"/plain?x=1", false));
-        // W3C's query field: no `?`, every `+` is in the query.
-        assert!(is_bare_query("cs-uri-query", b"id=1'+or+1=1"));
-        assert!(!is_bare_query("cs-uri-query", b"/p?id=1"));
+        // Squid's query field: no `?`, every `+` is in the query; a full URL is not one.
+        assert!(is_bare_query("c-uri-query", b"id=1'+or+1=1"));
+        assert!(!is_bare_query(
+            "cs-uri-query",
+            b"http://h/union+all+select/x"
+        ));
         assert!(!is_bare_query("cs-uri-stem", b"a+b"));
         assert!(has_url_escape(b"id=1'+or+1=1", true));
         let (mut out, mut tmp) = (Vec::new(), Vec::new());
