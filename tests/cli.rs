@@ -1843,3 +1843,46 @@ fn plus_spelled_payloads_are_found_in_access_and_w3c_queries() {
     ips.sort();
     assert_eq!(ips, ["203.0.113.1", "203.0.113.11", "203.0.113.2"], "{v}");
 }
+
+/// Bytes out per client names the largest responses within the hour that fired, most bytes
+/// first: not a large file the same client fetched a day before, nor small pages (the quiet
+/// pages before the downloads are not part of the finding either).
+#[test]
+fn bytes_out_names_the_largest_responses_in_its_window() {
+    let dir = tempfile::tempdir().unwrap();
+    let ev = dir.path().join("evidence");
+    fs::create_dir(&ev).unwrap();
+    let line = |day: u32, min: u32, path: &str, bytes: u64| {
+        format!(
+            "198.51.100.23 - - [{day}/Oct/2026:09:{min:02}:00 +0000] \"GET {path} HTTP/1.1\" 200 {bytes} \"-\" \"curl/8.5.0\"\n"
+        )
+    };
+    let mut log = line(12, 0, "/backup/old.tar.gz", 40_000_000);
+    for m in 0..30 {
+        log.push_str(&line(13, m, &format!("/page/{m}"), 20_000));
+    }
+    log.push_str(&line(13, 31, "/admin/export/customers.csv", 30_000_000));
+    log.push_str(&line(13, 32, "/admin/export/orders.csv", 12_000_000));
+    log.push_str(&line(13, 33, "/admin/export/customers.csv", 15_000_000));
+    log.push_str(&line(13, 34, "/reports/q3.pdf", 2_000_000));
+    log.push_str(&line(13, 35, "/reports/q2.pdf", 1_500_000));
+    fs::write(ev.join("access.log"), log).unwrap();
+    let v = scan_json(&[], &dir.path().join("case"), &ev);
+    let f = titled(&v, "Large volume of data sent to one client");
+    assert_eq!(f.len(), 1, "{f:?}");
+    assert_eq!(
+        f[0]["message"],
+        "198.51.100.23 received 60.5 MB in 5 responses; largest: /admin/export/customers.csv (45.0 MB), /admin/export/orders.csv (12.0 MB), /reports/q3.pdf (2.0 MB)",
+        "{}",
+        f[0]
+    );
+    assert_eq!(
+        f[0]["entities"]["targets"],
+        serde_json::json!([
+            "/admin/export/customers.csv",
+            "/admin/export/orders.csv",
+            "/reports/q2.pdf",
+            "/reports/q3.pdf"
+        ])
+    );
+}

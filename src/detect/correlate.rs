@@ -133,6 +133,9 @@ fn distinct_in(w: &[Minute]) -> Vec<u64> {
     all
 }
 
+/// How many of the largest responses a bytes-out finding's `{largest}` names.
+const LARGEST_SHOWN: usize = 3;
+
 /// The longest text around a walked id named as a run's target (a longer one is no
 /// collection path worth naming).
 const MAX_RUN_TARGET: usize = 200;
@@ -771,6 +774,7 @@ impl CorrSpec {
         let run = self
             .run
             .map(|gap| best_run(&distinct_in(&mins[peak_at.0..peak_at.1]), gap));
+        let mut largest: BTreeMap<&str, u64> = BTreeMap::new();
         match run {
             Some((_, lo, hi)) => {
                 let (from, to) = (mins[peak_at.0].minute, mins[peak_at.1 - 1].minute);
@@ -795,9 +799,21 @@ impl CorrSpec {
                     .filter(|p| fired.binary_search(&p.bucket).is_ok())
                 {
                     agg.targets.insert(&p.name);
+                    if p.bytes > 0 {
+                        *largest.entry(p.name.as_str()).or_insert(0) += p.bytes;
+                    }
                 }
             }
         }
+        // The largest responses, most bytes first (then by path).
+        let mut largest: Vec<(&str, u64)> = largest.into_iter().collect();
+        largest.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(b.0)));
+        let largest: String = largest
+            .iter()
+            .take(LARGEST_SHOWN)
+            .map(|(p, b)| format!("{p} ({})", crate::timeline::human_bytes(*b)))
+            .collect::<Vec<_>>()
+            .join(", ");
         if matches!(
             self.kind,
             CorrelationType::Temporal | CorrelationType::TemporalOrdered
@@ -845,8 +861,18 @@ impl CorrSpec {
                 median.round()
             ));
         }
-        self.post
-            .apply_with(&mut f, &[("run", run.as_deref().unwrap_or("-"))]);
+        let largest = if largest.is_empty() {
+            String::new()
+        } else {
+            format!("; largest: {largest}")
+        };
+        self.post.apply_with(
+            &mut f,
+            &[
+                ("run", run.as_deref().unwrap_or("-")),
+                ("largest", &largest),
+            ],
+        );
         Some(f)
     }
 }

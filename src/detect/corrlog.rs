@@ -320,8 +320,8 @@ struct Places {
     ids: HashMap<Box<str>, u32, HashState>,
     /// (group, name) → its latest entry.
     last: HashMap<(u32, u32), usize, HashState>,
-    /// (group, name, time bucket, lowest id, highest id).
-    entries: Vec<(u32, u32, i64, u64, u64)>,
+    /// (group, name, time bucket, lowest id, highest id, bytes).
+    entries: Vec<(u32, u32, i64, u64, u64, u64)>,
 }
 
 /// How far apart two ids read from one collection in one time bucket may be and still count
@@ -339,14 +339,15 @@ impl Places {
     }
 }
 
-/// One thing a group read within one time bucket: what, and the lowest and highest id read
-/// (0 and 0 when there are no ids).
+/// One thing a group read within one time bucket: what, the lowest and highest id read (0
+/// and 0 when there are no ids), and the bytes it took (large responses; else 0).
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
 pub struct Place {
     pub bucket: i64,
     pub name: String,
     pub lo: u64,
     pub hi: u64,
+    pub bytes: u64,
 }
 
 #[derive(Clone, Copy, Default, PartialEq)]
@@ -618,9 +619,17 @@ impl Log {
             .is_none_or(|f| f.len() < ENTITY_EVENTS || f.last().is_some_and(|(x, _)| at < *x))
     }
 
-    /// Counts `name` (an S3 bucket, a walked collection) read by an event of group `gid` in
-    /// time bucket `bucket`, with the id it read.
-    pub fn add_place(&mut self, ci: usize, gid: u32, name: &str, bucket: i64, id: Option<u64>) {
+    /// Counts `name` (an S3 bucket, a walked collection, a large response's path) read by an
+    /// event of group `gid` in time bucket `bucket`, with the id it read and its bytes.
+    pub fn add_place(
+        &mut self,
+        ci: usize,
+        gid: u32,
+        name: &str,
+        bucket: i64,
+        id: Option<u64>,
+        bytes: u64,
+    ) {
         if self.states.len() <= ci {
             self.states.resize_with(ci + 1, StateLog::default);
         }
@@ -640,11 +649,11 @@ impl Log {
             && hi.saturating_add(ID_REACH) >= p.entries[k].3
         {
             let e = &mut p.entries[k];
-            (e.3, e.4) = (e.3.min(lo), e.4.max(hi));
+            (e.3, e.4, e.5) = (e.3.min(lo), e.4.max(hi), e.5.saturating_add(bytes));
             return;
         }
         p.last.insert((gid, n), p.entries.len());
-        p.entries.push((gid, n, bucket, lo, hi));
+        p.entries.push((gid, n, bucket, lo, hi, bytes));
     }
 
     /// Keeps the entities of one of a group's earliest events.
@@ -828,13 +837,14 @@ pub fn groups(parts: &[&Log], ci: usize, readers: &[&CorrSpec], bucket: i64) -> 
             }
         }
         let names = s.places.names();
-        for &(gid, n, bucket, lo, hi) in &s.places.entries {
+        for &(gid, n, bucket, lo, hi, bytes) in &s.places.entries {
             if let Some(&i) = local.get(gid as usize).filter(|&&i| i != usize::MAX) {
                 places[i].push(Place {
                     bucket,
                     name: names[n as usize].to_string(),
                     lo,
                     hi,
+                    bytes,
                 });
             }
         }
@@ -881,7 +891,11 @@ fn merge_places(mut ps: Vec<Place>) -> Vec<Place> {
                     && q.name == p.name
                     && p.lo <= q.hi.saturating_add(ID_REACH) =>
             {
-                (q.lo, q.hi) = (q.lo.min(p.lo), q.hi.max(p.hi));
+                (q.lo, q.hi, q.bytes) = (
+                    q.lo.min(p.lo),
+                    q.hi.max(p.hi),
+                    q.bytes.saturating_add(p.bytes),
+                );
             }
             _ => out.push(p),
         }
@@ -923,6 +937,7 @@ mod tests {
             name: name.to_string(),
             lo,
             hi,
+            bytes: 0,
         };
         let parts = vec![
             p(5, "s3://b/*", 0, 0),

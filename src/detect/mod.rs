@@ -1300,6 +1300,24 @@ struct Feed<'s, 'f> {
 /// See [`Feed::feed`]: which ids of a run name the collection it walks.
 const WALK_SAMPLE: u64 = 16;
 
+/// A response this large is named by its path in a bytes-out finding (`largest: ...`).
+const LARGE_RESPONSE: f64 = 1_000_000.0;
+
+/// The longest path named as a large response.
+const MAX_PATH: usize = 200;
+
+/// The path a web request asked for (without its query), when the log names one.
+fn response_path(v: &mut View<'_, '_>) -> Option<String> {
+    let p = match v.value("cs-uri-stem") {
+        Some(p) => p,
+        None => {
+            let t = v.value("cs-uri-query")?;
+            &t[..memchr::memchr(b'?', t).unwrap_or(t.len())]
+        }
+    };
+    (!p.is_empty() && p.len() <= MAX_PATH).then(|| String::from_utf8_lossy(p).into_owned())
+}
+
 impl Feed<'_, '_> {
     /// Adds the event to a correlation's log. The group key is interned once per event for
     /// each set of group-by fields; entities are read only for a group's earliest events
@@ -1359,14 +1377,21 @@ impl Feed<'_, '_> {
         if spec.names_places
             && let Some(place) = read_bucket(v)
         {
-            log.add_place(ci, gid, &place, bucket, None);
+            log.add_place(ci, gid, &place, bucket, None, 0);
+        }
+        // A large response to a client whose bytes are summed: what left, by path.
+        if b >= LARGE_RESPONSE
+            && spec.sums("sc-bytes")
+            && let Some(path) = response_path(v)
+        {
+            log.add_place(ci, gid, &path, bucket, None, b as u64);
         }
         if let correlate::Value::Hash(id) = value
             && let Some(gap) = spec.walk_gap()
             && id % WALK_SAMPLE <= gap
             && let Some(t) = spec.run_target(self.ri, v)
         {
-            log.add_place(ci, gid, &t, bucket, Some(id));
+            log.add_place(ci, gid, &t, bucket, Some(id), 0);
         }
         let tz = v.event().ts.map_or(0, |t| t.offset);
         // The entities, when read, already say it.
