@@ -1866,13 +1866,19 @@ fn bytes_out_names_the_largest_responses_in_its_window() {
     log.push_str(&line(13, 33, "/admin/export/customers.csv", 15_000_000));
     log.push_str(&line(13, 34, "/reports/q3.pdf", 2_000_000));
     log.push_str(&line(13, 35, "/reports/q2.pdf", 1_500_000));
+    // A padded path is cut, not left out.
+    let long = format!("/dl/{}", "a".repeat(300));
+    log.push_str(&line(13, 36, &long, 20_000_000));
     fs::write(ev.join("access.log"), log).unwrap();
+    let cut = format!("{}…", &long[..200]);
     let v = scan_json(&[], &dir.path().join("case"), &ev);
     let f = titled(&v, "Large volume of data sent to one client");
     assert_eq!(f.len(), 1, "{f:?}");
     assert_eq!(
-        f[0]["message"],
-        "198.51.100.23 received 60.5 MB in 5 responses; largest: /admin/export/customers.csv (45.0 MB), /admin/export/orders.csv (12.0 MB), /reports/q3.pdf (2.0 MB)",
+        f[0]["message"].as_str().unwrap(),
+        format!(
+            "198.51.100.23 received 80.5 MB in 6 responses; in responses of 1 MB or more: /admin/export/customers.csv (45.0 MB), {cut} (20.0 MB), /admin/export/orders.csv (12.0 MB)"
+        ),
         "{}",
         f[0]
     );
@@ -1881,6 +1887,7 @@ fn bytes_out_names_the_largest_responses_in_its_window() {
         serde_json::json!([
             "/admin/export/customers.csv",
             "/admin/export/orders.csv",
+            cut,
             "/reports/q2.pdf",
             "/reports/q3.pdf"
         ])

@@ -133,7 +133,7 @@ fn distinct_in(w: &[Minute]) -> Vec<u64> {
     all
 }
 
-/// How many of the largest responses a bytes-out finding's `{largest}` names.
+/// How many paths of large responses a bytes-out finding's `{largest}` names.
 const LARGEST_SHOWN: usize = 3;
 
 /// The longest text around a walked id named as a run's target (a longer one is no
@@ -798,16 +798,21 @@ impl CorrSpec {
                     .iter()
                     .filter(|p| fired.binary_search(&p.bucket).is_ok())
                 {
-                    agg.targets.insert(&p.name);
                     if p.bytes > 0 {
                         *largest.entry(p.name.as_str()).or_insert(0) += p.bytes;
+                    } else {
+                        agg.targets.insert(&p.name);
                     }
                 }
             }
         }
-        // The largest responses, most bytes first (then by path).
+        // The paths of the large responses, most bytes first (then by path); the targets keep
+        // the largest, not the first by name.
         let mut largest: Vec<(&str, u64)> = largest.into_iter().collect();
         largest.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(b.0)));
+        for (p, _) in largest.iter().take(super::MAX_ENTITIES) {
+            agg.targets.insert(p);
+        }
         let largest: String = largest
             .iter()
             .take(LARGEST_SHOWN)
@@ -864,7 +869,7 @@ impl CorrSpec {
         let largest = if largest.is_empty() {
             String::new()
         } else {
-            format!("; largest: {largest}")
+            format!("; in responses of 1 MB or more: {largest}")
         };
         self.post.apply_with(
             &mut f,

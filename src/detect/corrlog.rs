@@ -939,6 +939,24 @@ mod tests {
             hi,
             bytes: 0,
         };
+        let sized = |bucket: i64, name: &str, bytes: u64| Place {
+            bytes,
+            ..p(bucket, name, 0, 0)
+        };
+        // Bytes of one path in one bucket add up, from every part.
+        assert_eq!(
+            merge_places(vec![
+                sized(7, "/x.csv", 30),
+                sized(7, "/y.csv", 5),
+                sized(7, "/x.csv", 15),
+                sized(8, "/x.csv", 1)
+            ]),
+            [
+                sized(7, "/x.csv", 45),
+                sized(7, "/y.csv", 5),
+                sized(8, "/x.csv", 1)
+            ]
+        );
         let parts = vec![
             p(5, "s3://b/*", 0, 0),
             p(3, "/api/orders/{id}", 90_000, 90_000),

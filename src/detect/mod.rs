@@ -1300,7 +1300,7 @@ struct Feed<'s, 'f> {
 /// See [`Feed::feed`]: which ids of a run name the collection it walks.
 const WALK_SAMPLE: u64 = 16;
 
-/// A response this large is named by its path in a bytes-out finding (`largest: ...`).
+/// A response this large is named by its path in a bytes-out finding (`{largest}`).
 const LARGE_RESPONSE: f64 = 1_000_000.0;
 
 /// The longest path named as a large response.
@@ -1315,7 +1315,16 @@ fn response_path(v: &mut View<'_, '_>) -> Option<String> {
             &t[..memchr::memchr(b'?', t).unwrap_or(t.len())]
         }
     };
-    (!p.is_empty() && p.len() <= MAX_PATH).then(|| String::from_utf8_lossy(p).into_owned())
+    if p.is_empty() {
+        return None;
+    }
+    // A padded path is cut, not dropped: its download still counts.
+    let text = String::from_utf8_lossy(&p[..p.len().min(MAX_PATH)]).into_owned();
+    Some(if p.len() > MAX_PATH {
+        format!("{}…", text.trim_end_matches('\u{fffd}'))
+    } else {
+        text
+    })
 }
 
 impl Feed<'_, '_> {
@@ -1379,12 +1388,14 @@ impl Feed<'_, '_> {
         {
             log.add_place(ci, gid, &place, bucket, None, 0);
         }
-        // A large response to a client whose bytes are summed: what left, by path.
-        if b >= LARGE_RESPONSE
+        // A large response to a client whose response bytes are summed: what left, by path.
+        if let correlate::Value::Num(n) = value
+            && n >= LARGE_RESPONSE
             && spec.sums("sc-bytes")
+            && spec.key_is_address()
             && let Some(path) = response_path(v)
         {
-            log.add_place(ci, gid, &path, bucket, None, b as u64);
+            log.add_place(ci, gid, &path, bucket, None, n as u64);
         }
         if let correlate::Value::Hash(id) = value
             && let Some(gap) = spec.walk_gap()
