@@ -1844,9 +1844,9 @@ fn plus_spelled_payloads_are_found_in_access_and_w3c_queries() {
     assert_eq!(ips, ["203.0.113.1", "203.0.113.11", "203.0.113.2"], "{v}");
 }
 
-/// Bytes out per client names the largest responses within the hour that fired, most bytes
-/// first: not a large file the same client fetched a day before, nor small pages (the quiet
-/// pages before the downloads are not part of the finding either).
+/// Bytes out per client names its largest responses within the hour that fired, most bytes
+/// per path first: not a large file the same client fetched a day before, nor small pages
+/// (the quiet pages before the downloads are not part of the finding either).
 #[test]
 fn bytes_out_names_the_largest_responses_in_its_window() {
     let dir = tempfile::tempdir().unwrap();
@@ -1877,7 +1877,7 @@ fn bytes_out_names_the_largest_responses_in_its_window() {
     assert_eq!(
         f[0]["message"].as_str().unwrap(),
         format!(
-            "198.51.100.23 received 80.5 MB in 6 responses; in responses of 1 MB or more: /admin/export/customers.csv (45.0 MB), {cut} (20.0 MB), /admin/export/orders.csv (12.0 MB)"
+            "198.51.100.23 received 80.5 MB in 6 responses; largest responses: /admin/export/customers.csv (45.0 MB), {cut} (20.0 MB), /admin/export/orders.csv (12.0 MB)"
         ),
         "{}",
         f[0]

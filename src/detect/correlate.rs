@@ -133,7 +133,8 @@ fn distinct_in(w: &[Minute]) -> Vec<u64> {
     all
 }
 
-/// How many paths of large responses a bytes-out finding's `{largest}` names.
+/// How many paths a bytes-out finding's `{largest}` names (of the client's largest responses,
+/// [`super::corrlog::LARGE_KEPT`] kept, those within the windows that fired).
 const LARGEST_SHOWN: usize = 3;
 
 /// The longest text around a walked id named as a run's target (a longer one is no
@@ -806,8 +807,8 @@ impl CorrSpec {
                 }
             }
         }
-        // The paths of the large responses, most bytes first (then by path); the targets keep
-        // the largest, not the first by name.
+        // The paths of the group's largest responses within the windows that fired, most bytes
+        // first (then by path); the targets keep the largest, not the first by name.
         let mut largest: Vec<(&str, u64)> = largest.into_iter().collect();
         largest.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(b.0)));
         for (p, _) in largest.iter().take(super::MAX_ENTITIES) {
@@ -869,7 +870,7 @@ impl CorrSpec {
         let largest = if largest.is_empty() {
             String::new()
         } else {
-            format!("; in responses of 1 MB or more: {largest}")
+            format!("; largest responses: {largest}")
         };
         self.post.apply_with(
             &mut f,

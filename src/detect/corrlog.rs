@@ -308,6 +308,32 @@ struct StateLog {
     firsts: HashMap<(u32, u8), Vec<(Ref, Entities)>, HashState>,
     /// What groups' events read, by time bucket (see [`Log::add_place`]).
     places: Places,
+    /// By group: its largest responses (bytes, path, time bucket), see [`Log::add_large`].
+    large: HashMap<u32, Vec<Large>, HashState>,
+}
+
+/// A large response: its bytes, path and time bucket.
+type Large = (u64, String, i64);
+
+/// Large responses kept per group (and part): the largest, so what any window of the group
+/// names is among them, and memory stays a few per group however many large responses a log
+/// holds.
+pub const LARGE_KEPT: usize = 8;
+
+/// Largest first, then by path and bucket: a total order, so the kept ones are the same top
+/// in any order of events and parts.
+fn large_order(a: &Large, b: &Large) -> std::cmp::Ordering {
+    b.0.cmp(&a.0)
+        .then_with(|| a.1.cmp(&b.1))
+        .then(a.2.cmp(&b.2))
+}
+
+fn keep_large(kept: &mut Vec<Large>, e: Large) {
+    let (Ok(pos) | Err(pos)) = kept.binary_search_by(|x| large_order(x, &e));
+    if pos < LARGE_KEPT {
+        kept.insert(pos, e);
+        kept.truncate(LARGE_KEPT);
+    }
 }
 
 /// What a group's events read (an S3 bucket, the collection an id walk fetched from), one
@@ -320,8 +346,8 @@ struct Places {
     ids: HashMap<Box<str>, u32, HashState>,
     /// (group, name) → its latest entry.
     last: HashMap<(u32, u32), usize, HashState>,
-    /// (group, name, time bucket, lowest id, highest id, bytes).
-    entries: Vec<(u32, u32, i64, u64, u64, u64)>,
+    /// (group, name, time bucket, lowest id, highest id).
+    entries: Vec<(u32, u32, i64, u64, u64)>,
 }
 
 /// How far apart two ids read from one collection in one time bucket may be and still count
@@ -619,17 +645,9 @@ impl Log {
             .is_none_or(|f| f.len() < ENTITY_EVENTS || f.last().is_some_and(|(x, _)| at < *x))
     }
 
-    /// Counts `name` (an S3 bucket, a walked collection, a large response's path) read by an
-    /// event of group `gid` in time bucket `bucket`, with the id it read and its bytes.
-    pub fn add_place(
-        &mut self,
-        ci: usize,
-        gid: u32,
-        name: &str,
-        bucket: i64,
-        id: Option<u64>,
-        bytes: u64,
-    ) {
+    /// Counts `name` (an S3 bucket, a walked collection) read by an event of group `gid` in
+    /// time bucket `bucket`, with the id it read.
+    pub fn add_place(&mut self, ci: usize, gid: u32, name: &str, bucket: i64, id: Option<u64>) {
         if self.states.len() <= ci {
             self.states.resize_with(ci + 1, StateLog::default);
         }
@@ -649,11 +667,30 @@ impl Log {
             && hi.saturating_add(ID_REACH) >= p.entries[k].3
         {
             let e = &mut p.entries[k];
-            (e.3, e.4, e.5) = (e.3.min(lo), e.4.max(hi), e.5.saturating_add(bytes));
+            (e.3, e.4) = (e.3.min(lo), e.4.max(hi));
             return;
         }
         p.last.insert((gid, n), p.entries.len());
-        p.entries.push((gid, n, bucket, lo, hi, bytes));
+        p.entries.push((gid, n, bucket, lo, hi));
+    }
+
+    /// Whether a response of `bytes` to group `gid` would be among its kept largest.
+    pub fn large_wanted(&self, ci: usize, gid: u32, bytes: u64) -> bool {
+        self.states
+            .get(ci)
+            .and_then(|s| s.large.get(&gid))
+            .is_none_or(|k| k.len() < LARGE_KEPT || k.last().is_some_and(|l| bytes >= l.0))
+    }
+
+    /// Keeps a large response to group `gid` when it is among the group's largest.
+    pub fn add_large(&mut self, ci: usize, gid: u32, path: String, bucket: i64, bytes: u64) {
+        if self.states.len() <= ci {
+            self.states.resize_with(ci + 1, StateLog::default);
+        }
+        keep_large(
+            self.states[ci].large.entry(gid).or_default(),
+            (bytes, path, bucket),
+        );
     }
 
     /// Keeps the entities of one of a group's earliest events.
@@ -814,6 +851,7 @@ pub fn groups(parts: &[&Log], ci: usize, readers: &[&CorrSpec], bucket: i64) -> 
     // By candidate and slot: the earliest events' entities over every part.
     let mut firsts: Vec<BTreeMap<u8, Vec<(Ref, Entities)>>> = vec![BTreeMap::new(); keys.len()];
     let mut places: Vec<Vec<Place>> = vec![Vec::new(); keys.len()];
+    let mut large: Vec<Vec<Large>> = vec![Vec::new(); keys.len()];
     for p in parts {
         let Some(s) = p.states.get(ci) else { continue };
         // This part's group ids → the candidate's position.
@@ -836,15 +874,22 @@ pub fn groups(parts: &[&Log], ci: usize, readers: &[&CorrSpec], bucket: i64) -> 
                 }
             }
         }
+        for (&gid, kept) in &s.large {
+            if let Some(&i) = local.get(gid as usize).filter(|&&i| i != usize::MAX) {
+                for e in kept {
+                    keep_large(&mut large[i], e.clone());
+                }
+            }
+        }
         let names = s.places.names();
-        for &(gid, n, bucket, lo, hi, bytes) in &s.places.entries {
+        for &(gid, n, bucket, lo, hi) in &s.places.entries {
             if let Some(&i) = local.get(gid as usize).filter(|&&i| i != usize::MAX) {
                 places[i].push(Place {
                     bucket,
                     name: names[n as usize].to_string(),
                     lo,
                     hi,
-                    bytes,
+                    bytes: 0,
                 });
             }
         }
@@ -853,7 +898,8 @@ pub fn groups(parts: &[&Log], ci: usize, readers: &[&CorrSpec], bucket: i64) -> 
         .zip(events)
         .zip(firsts)
         .zip(places)
-        .filter_map(|(((k, mut evs), fs), places)| {
+        .zip(large)
+        .filter_map(|((((k, mut evs), fs), mut places), large)| {
             evs.sort_by_key(|r| (r.ts, r.at));
             // The most events (and the largest sum) in one window bound what any window can
             // reach: a client with 10 errors over two weeks cannot have 10 in one minute.
@@ -873,6 +919,13 @@ pub fn groups(parts: &[&Log], ci: usize, readers: &[&CorrSpec], bucket: i64) -> 
             }
             g.firsts = fs.into_values().flatten().collect();
             g.firsts.sort_by_key(|(at, _)| *at);
+            places.extend(large.into_iter().map(|(bytes, name, bucket)| Place {
+                bucket,
+                name,
+                lo: 0,
+                hi: 0,
+                bytes,
+            }));
             g.places = merge_places(places);
             Some(g)
         })
@@ -929,6 +982,39 @@ fn densest(evs: &[Rec], bucket: i64, span: i64) -> (u64, f64) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_largest_responses_kept_are_the_same_in_any_order() {
+        let all: Vec<Large> = (0..40u64)
+            .map(|i| {
+                (
+                    (i * 7919) % 23 * 1_000_000,
+                    format!("/f{}", i % 5),
+                    i as i64 % 3,
+                )
+            })
+            .collect();
+        let keep = |es: &[Large]| {
+            let mut k = Vec::new();
+            for e in es {
+                keep_large(&mut k, e.clone());
+            }
+            k
+        };
+        let forward = keep(&all);
+        let mut rev = all.clone();
+        rev.reverse();
+        // Two parts kept apart, then merged.
+        let mut merged = keep(&rev[..17]);
+        for e in keep(&rev[17..]) {
+            keep_large(&mut merged, e);
+        }
+        assert_eq!(forward, merged);
+        assert_eq!(forward.len(), LARGE_KEPT);
+        let mut sorted = all;
+        sorted.sort_by(large_order);
+        assert_eq!(forward, sorted[..LARGE_KEPT]);
+    }
 
     #[test]
     fn places_merge_to_one_per_bucket_and_name_in_any_order() {

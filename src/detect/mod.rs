@@ -1386,23 +1386,24 @@ impl Feed<'_, '_> {
         if spec.names_places
             && let Some(place) = read_bucket(v)
         {
-            log.add_place(ci, gid, &place, bucket, None, 0);
+            log.add_place(ci, gid, &place, bucket, None);
         }
         // A large response to a client whose response bytes are summed: what left, by path.
         if let correlate::Value::Num(n) = value
             && n >= LARGE_RESPONSE
             && spec.sums("sc-bytes")
             && spec.key_is_address()
+            && log.large_wanted(ci, gid, n as u64)
             && let Some(path) = response_path(v)
         {
-            log.add_place(ci, gid, &path, bucket, None, n as u64);
+            log.add_large(ci, gid, path, bucket, n as u64);
         }
         if let correlate::Value::Hash(id) = value
             && let Some(gap) = spec.walk_gap()
             && id % WALK_SAMPLE <= gap
             && let Some(t) = spec.run_target(self.ri, v)
         {
-            log.add_place(ci, gid, &t, bucket, Some(id), 0);
+            log.add_place(ci, gid, &t, bucket, Some(id));
         }
         let tz = v.event().ts.map_or(0, |t| t.offset);
         // The entities, when read, already say it.
