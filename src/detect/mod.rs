@@ -564,10 +564,7 @@ fn read_bucket(v: &mut View<'_, '_>) -> Option<String> {
         v.value("eventName"),
         Some(b"GetObject" | b"SelectObjectContent" | b"GetObjectTorrent")
     );
-    if !reads
-        || v.value("errorCode").is_some_and(|e| !e.is_empty())
-        || !v.has("requestParameters.key")
-    {
+    if !reads || !v.has("requestParameters.key") || outcome(v).refused {
         return None;
     }
     let bucket = first_text(v, &["requestParameters.bucketName"], false)?;
@@ -1054,8 +1051,8 @@ impl Sink for DetectSink<'_> {
         // A request target with a percent escape (or a `+` in its query) is decoded (once: the
         // rules' tests reuse it) and searched again: the rules whose literals appear only
         // decoded (`%24%7bjndi%3a`, `'+or+1=1`) are candidates too. The searched formats log
-        // the whole target in one field, the first of those present.
-        // A `+` in a query and no `%`: only the literals with a space can newly be found.
+        // the whole target in one field, the first of those present. When only a query's `+`
+        // changed, only the literals with a space can newly be found.
         let escapes = if filtered {
             v.escapes()
         } else {
@@ -1377,16 +1374,13 @@ impl Feed<'_, '_> {
             }
             log.add_entities(ci, (gid, slot), self.at, e);
         }
-        // What the event read: the bucket of an S3 object (not refused), the collection of a
-        // walked id (`/api/customers/{id}`). A walk's collection is read from the ids whose
-        // remainder by [`WALK_SAMPLE`] is at most its gap: a run's steps cannot jump over
-        // those, so every run over more than sixteen ids holds some, and reading every
-        // fetch's would cost more than the rule itself.
-        let bucket = self.ts.div_euclid(spec.bucket());
+        // What the event read, by time bucket of the correlation (few events get here).
+        let bucket = || self.ts.div_euclid(spec.bucket());
+        // The bucket of an S3 object read that was not refused.
         if spec.names_places
             && let Some(place) = read_bucket(v)
         {
-            log.add_place(ci, gid, &place, bucket, None);
+            log.add_place(ci, gid, &place, bucket(), None);
         }
         // A large response to a client whose response bytes are summed: what left, by path.
         if let correlate::Value::Num(n) = value
@@ -1396,14 +1390,18 @@ impl Feed<'_, '_> {
             && log.large_wanted(ci, gid, n as u64)
             && let Some(path) = response_path(v)
         {
-            log.add_large(ci, gid, path, bucket, n as u64);
+            log.add_large(ci, gid, path, bucket(), n as u64);
         }
+        // The collection of a walked id (`/api/customers/{id}`), from the ids whose remainder
+        // by [`WALK_SAMPLE`] is at most the run's gap: a run's steps cannot jump over those,
+        // so every run over more than sixteen ids holds some, and reading every fetch's
+        // would cost more than the rule itself.
         if let correlate::Value::Hash(id) = value
             && let Some(gap) = spec.walk_gap()
             && id % WALK_SAMPLE <= gap
             && let Some(t) = spec.run_target(self.ri, v)
         {
-            log.add_place(ci, gid, &t, bucket, Some(id));
+            log.add_place(ci, gid, &t, bucket(), Some(id));
         }
         let tz = v.event().ts.map_or(0, |t| t.offset);
         // The entities, when read, already say it.
