@@ -4,7 +4,7 @@
 use assert_cmd::Command;
 use std::fs;
 use std::io::Write;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 fn leaktrail() -> Command {
     Command::cargo_bin("leaktrail").unwrap()
@@ -504,6 +504,14 @@ fn broken_leaktrail_extensions_are_named_and_skipped() {
 
 /// `scan -q --no-builtin-rules --rules R...` over `ev` into `dir/case`; its case.json.
 /// The addresses named by the findings of a title, in finding order.
+/// A temporary directory with an empty `evidence` folder in it.
+fn evidence_dir() -> (tempfile::TempDir, PathBuf) {
+    let dir = tempfile::tempdir().unwrap();
+    let ev = dir.path().join("evidence");
+    fs::create_dir(&ev).unwrap();
+    (dir, ev)
+}
+
 /// The findings with this title.
 fn titled<'c>(case: &'c serde_json::Value, title: &str) -> Vec<&'c serde_json::Value> {
     case["findings"]
@@ -550,9 +558,7 @@ fn scan_json(args: &[&std::ffi::OsStr], out: &Path, ev: &Path) -> serde_json::Va
 /// -EncodedCommand), at each of the three offsets.
 #[test]
 fn wide_base64_finds_utf16_text_in_base64() {
-    let dir = tempfile::tempdir().unwrap();
-    let ev = dir.path().join("evidence");
-    fs::create_dir(&ev).unwrap();
+    let (dir, ev) = evidence_dir();
     // "secret" as UTF-16LE in base64, at offset 0, and after one UTF-16 character ("x").
     fs::write(
         ev.join("app.log"),
@@ -593,9 +599,7 @@ fn wide_base64_finds_utf16_text_in_base64() {
 /// A Sigma filter excludes its events from the rules it names, and only those.
 #[test]
 fn sigma_filters_exclude_events_from_their_rules() {
-    let dir = tempfile::tempdir().unwrap();
-    let ev = dir.path().join("evidence");
-    fs::create_dir(&ev).unwrap();
+    let (dir, ev) = evidence_dir();
     let mut log = String::new();
     for (i, ip) in ["10.0.9.9", "203.0.113.7"].iter().enumerate() {
         log.push_str(&format!(
@@ -623,9 +627,7 @@ fn sigma_filters_exclude_events_from_their_rules() {
 /// apply to a rule loaded from a third; `rules validate` names references to rules not loaded.
 #[test]
 fn filters_and_correlations_from_other_files_apply_and_are_checked() {
-    let dir = tempfile::tempdir().unwrap();
-    let ev = dir.path().join("evidence");
-    fs::create_dir(&ev).unwrap();
+    let (dir, ev) = evidence_dir();
     let mut log = String::new();
     for ip in ["10.0.9.9", "203.0.113.7"] {
         for i in 0..3 {
@@ -704,9 +706,7 @@ fn filters_and_correlations_from_other_files_apply_and_are_checked() {
 /// evidence; a `--pipeline` that declares the field quiets it.
 #[test]
 fn rules_lint_names_rules_that_can_never_fire() {
-    let dir = tempfile::tempdir().unwrap();
-    let ev = dir.path().join("evidence");
-    fs::create_dir(&ev).unwrap();
+    let (dir, ev) = evidence_dir();
     fs::write(ev.join("access.log"), A1).unwrap();
     let rules = dir.path().join("rules");
     fs::create_dir(&rules).unwrap();
@@ -786,9 +786,7 @@ fn rules_lint_names_rules_that_can_never_fire() {
 /// counts a missing path as a file that failed.
 #[test]
 fn missing_rule_paths_are_usage_errors() {
-    let dir = tempfile::tempdir().unwrap();
-    let ev = dir.path().join("evidence");
-    fs::create_dir(&ev).unwrap();
+    let (dir, ev) = evidence_dir();
     fs::write(ev.join("access.log"), A1).unwrap();
     for opt in ["--rules", "--pipeline"] {
         let out = leaktrail()
@@ -875,9 +873,7 @@ fn working_hours_come_from_the_command_line() {
 /// `|expand` takes its values from `--placeholder`; without them the rule is skipped, named.
 #[test]
 fn expand_placeholders_come_from_the_command_line() {
-    let dir = tempfile::tempdir().unwrap();
-    let ev = dir.path().join("evidence");
-    fs::create_dir(&ev).unwrap();
+    let (dir, ev) = evidence_dir();
     fs::write(
         ev.join("access.log"),
         "203.0.113.7 - admin [12/Oct/2026:22:00:00 +0000] \"GET /x HTTP/1.1\" 200 10 \"-\" \"curl/8\"\n\
@@ -992,9 +988,7 @@ fn rules_test_with_no_examples_fails_and_the_pack_is_embedded() {
 /// with invalid bytes is still reported as `sources` reports it, line and all.
 #[test]
 fn scan_reports_invalid_utf8_as_sources_does() {
-    let dir = tempfile::tempdir().unwrap();
-    let ev = dir.path().join("evidence");
-    fs::create_dir_all(&ev).unwrap();
+    let (dir, ev) = evidence_dir();
     let mut web = A1.as_bytes().to_vec();
     web.extend_from_slice(A2.as_bytes());
     let bad = web.len() - 10;
@@ -1027,9 +1021,7 @@ fn scan_reports_invalid_utf8_as_sources_does() {
 /// the web rules, with the client as the actor, while the file stays a syslog file.
 #[test]
 fn access_records_inside_syslog_meet_the_web_rules() {
-    let dir = tempfile::tempdir().unwrap();
-    let ev = dir.path().join("evidence");
-    fs::create_dir_all(&ev).unwrap();
+    let (dir, ev) = evidence_dir();
     fs::write(
         ev.join("messages"),
         concat!(
@@ -1060,9 +1052,7 @@ fn access_records_inside_syslog_meet_the_web_rules() {
 
 #[test]
 fn database_password_guessing_is_found_in_error_logs_and_syslog() {
-    let dir = tempfile::tempdir().unwrap();
-    let ev = dir.path().join("evidence");
-    fs::create_dir_all(&ev).unwrap();
+    let (dir, ev) = evidence_dir();
     // MariaDB's own error log (a space-padded hour), and mysqld through syslog from another
     // address: each address is counted on its own, each reaches ten in ten minutes.
     let mut err = String::new();
@@ -1295,9 +1285,7 @@ fn a_journal_copied_while_written_is_read_past_its_stale_tail() {
 
 #[test]
 fn wtmp_and_btmp_login_records_are_read_and_guessing_is_found() {
-    let dir = tempfile::tempdir().unwrap();
-    let ev = dir.path().join("evidence");
-    fs::create_dir_all(&ev).unwrap();
+    let (dir, ev) = evidence_dir();
     // Made by utmpdump -r from tests/data/*.utmpdump.txt: a boot and logins (wtmp), 25
     // failed logins from one address and one from another (btmp).
     fs::copy("tests/data/wtmp", ev.join("wtmp")).unwrap();
@@ -1385,9 +1373,7 @@ fn wtmp_and_btmp_login_records_are_read_and_guessing_is_found() {
 
 #[test]
 fn slow_query_log_rows_sent_are_what_was_taken() {
-    let dir = tempfile::tempdir().unwrap();
-    let ev = dir.path().join("evidence");
-    fs::create_dir_all(&ev).unwrap();
+    let (dir, ev) = evidence_dir();
     let mut log = String::from(
         "/usr/sbin/mysqld, Version: 8.0.36 (MySQL Community Server - GPL). started with:\nTcp port: 3306  Unix socket: /var/run/mysqld/mysqld.sock\nTime                 Id Command    Argument\n",
     );
@@ -1505,9 +1491,7 @@ fn zeek_conn_log_large_upload() {
 /// pattern itself, never an attempt.
 #[test]
 fn refused_bursts_are_attempts_and_failed_logins_are_the_pattern() {
-    let dir = tempfile::tempdir().unwrap();
-    let ev = dir.path().join("evidence");
-    fs::create_dir_all(&ev).unwrap();
+    let (dir, ev) = evidence_dir();
     let call = |who: &str, i: u32, refused: bool| {
         format!(
             "{{\"eventVersion\":\"1.09\",\"userIdentity\":{{\"type\":\"AssumedRole\",\"accountId\":\"123456789012\",\"arn\":\"arn:aws:sts::123456789012:assumed-role/{who}/s1\",\"accessKeyId\":\"ASIA{who}\"}},\"eventTime\":\"2026-10-13T11:54:{i:02}Z\",\"eventSource\":\"ec2.amazonaws.com\",\"eventName\":\"GetPasswordData\",{}\"sourceIPAddress\":\"203.0.113.66\",\"recipientAccountId\":\"123456789012\",\"requestParameters\":{{\"instanceId\":\"i-0a3404{i:02}\"}}}}\n",
@@ -1582,9 +1566,7 @@ fn refused_bursts_are_attempts_and_failed_logins_are_the_pattern() {
 /// each object (`s3://bucket/key`) and the incident's summary says what was read.
 #[test]
 fn objects_read_with_stolen_instance_credentials_are_named() {
-    let dir = tempfile::tempdir().unwrap();
-    let ev = dir.path().join("evidence");
-    fs::create_dir_all(&ev).unwrap();
+    let (dir, ev) = evidence_dir();
     let call = |t: &str, name: &str, params: &str| {
         format!(
             "{{\"eventVersion\":\"1.08\",\"userIdentity\":{{\"type\":\"AssumedRole\",\"arn\":\"arn:aws:sts::123456789012:assumed-role/web-proxy-role/i-0abc1234def567890\",\"accountId\":\"123456789012\",\"accessKeyId\":\"ASIAEXAMPLEKEY000009\"}},\"eventTime\":\"2026-10-13T09:{t}Z\",\"eventSource\":\"s3.amazonaws.com\",\"eventName\":\"{name}\",\"sourceIPAddress\":\"198.51.100.23\",\"userAgent\":\"[aws-cli/1.18.136 Python/3.8.5 Darwin/19.5.0 botocore/1.17.5]\",\"requestParameters\":{params},\"recipientAccountId\":\"123456789012\"}}\n"
@@ -1635,9 +1617,7 @@ fn objects_read_with_stolen_instance_credentials_are_named() {
 /// one needle as logged and another decoded.
 #[test]
 fn request_target_rules_match_percent_decoded_payloads() {
-    let dir = tempfile::tempdir().unwrap();
-    let ev = dir.path().join("evidence");
-    fs::create_dir(&ev).unwrap();
+    let (dir, ev) = evidence_dir();
     let lines = [
         (
             "203.0.113.1",
@@ -1682,9 +1662,7 @@ fn request_target_rules_match_percent_decoded_payloads() {
 /// scattered fetches of the same collection are no walk.
 #[test]
 fn id_walking_names_the_range_and_the_collection() {
-    let dir = tempfile::tempdir().unwrap();
-    let ev = dir.path().join("evidence");
-    fs::create_dir_all(&ev).unwrap();
+    let (dir, ev) = evidence_dir();
     let mut log = String::new();
     let line = |ip: &str, s: u32, path: &str| {
         format!(
@@ -1752,9 +1730,7 @@ fn id_walking_names_the_range_and_the_collection() {
 /// before and after, nor one whose reads were all refused.
 #[test]
 fn bulk_s3_reads_name_the_buckets_read_in_their_window() {
-    let dir = tempfile::tempdir().unwrap();
-    let ev = dir.path().join("evidence");
-    fs::create_dir_all(&ev).unwrap();
+    let (dir, ev) = evidence_dir();
     let call = |name: &str, t: &str, bucket: &str, key: &str, refused: bool| {
         format!(
             r#"{{"eventVersion":"1.09","userIdentity":{{"type":"IAMUser","userName":"svc-reports","accessKeyId":"AKIAEXAMPLE1"}},"eventTime":"2026-10-13T{t}Z","eventSource":"s3.amazonaws.com","eventName":"{name}","awsRegion":"us-east-1","sourceIPAddress":"203.0.113.66","requestParameters":{{"bucketName":"{bucket}","key":"{key}"}}{}{}}}"#,
@@ -1810,9 +1786,7 @@ fn bulk_s3_reads_name_the_buckets_read_in_their_window() {
 /// absolute URL) or a user agent, and a search for words, are not payloads.
 #[test]
 fn plus_spelled_payloads_are_found_in_access_and_w3c_queries() {
-    let dir = tempfile::tempdir().unwrap();
-    let ev = dir.path().join("evidence");
-    fs::create_dir(&ev).unwrap();
+    let (dir, ev) = evidence_dir();
     let access = [
         ("203.0.113.1", "/products?id=1'+or+1=1--"),
         (
@@ -1849,9 +1823,7 @@ fn plus_spelled_payloads_are_found_in_access_and_w3c_queries() {
 /// (the quiet pages before the downloads are not part of the finding either).
 #[test]
 fn bytes_out_names_the_largest_responses_in_its_window() {
-    let dir = tempfile::tempdir().unwrap();
-    let ev = dir.path().join("evidence");
-    fs::create_dir(&ev).unwrap();
+    let (dir, ev) = evidence_dir();
     let line = |day: u32, min: u32, path: &str, bytes: u64| {
         format!(
             "198.51.100.23 - - [{day}/Oct/2026:09:{min:02}:00 +0000] \"GET {path} HTTP/1.1\" 200 {bytes} \"-\" \"curl/8.5.0\"\n"
