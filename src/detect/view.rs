@@ -115,6 +115,7 @@ impl<'v, 'a> View<'v, 'a> {
         v
     }
 
+    #[inline(always)]
     fn index(&mut self, name: &str) -> Option<usize> {
         let (ptr, len) = (name.as_ptr() as usize, name.len());
         let slot = ((ptr >> 3) ^ (ptr >> 11) ^ len) % NAME_SLOTS;
