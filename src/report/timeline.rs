@@ -74,10 +74,12 @@ pub fn jsonl(rows: &[Row]) -> String {
     out
 }
 
-/// A CSV cell: line breaks and tabs become spaces; a cell a spreadsheet would run as a
-/// formula (starting with `=`, `+`, `-`, `@`) gets a leading apostrophe; quoted when needed.
+/// A CSV cell: line breaks and tabs become spaces, other control characters (terminal escape
+/// sequences: `cat` and `less` show the file raw) and bidirectional overrides visible escapes
+/// (`\x1b`); a cell a spreadsheet would run as a formula (starting with `=`, `+`, `-`, `@`)
+/// gets a leading apostrophe; quoted when needed.
 pub fn cell(s: &str) -> String {
-    let mut v: String = s
+    let spaced: String = s
         .chars()
         .map(|c| {
             if matches!(c, '\r' | '\n' | '\t') {
@@ -87,6 +89,7 @@ pub fn cell(s: &str) -> String {
             }
         })
         .collect();
+    let mut v = super::sanitize::terminal(&spaced);
     if v.starts_with(['=', '+', '-', '@']) || s.starts_with(['\t', '\r']) {
         v.insert(0, '\'');
     }
@@ -147,6 +150,10 @@ mod tests {
         assert_eq!(cell("a\nb\r\nc"), "a b  c");
         assert_eq!(cell("plain"), "plain");
         assert_eq!(cell("a,b"), "\"a,b\"");
+        // Escape sequences and bidirectional overrides reach neither a terminal nor a sheet.
+        assert_eq!(cell("\x1b[31mroot"), "\\x1b[31mroot");
+        assert_eq!(cell("a\u{202e}b\x07"), "a\\u{202e}b\\x07");
+        assert_eq!(cell("\x1b=1"), "\\x1b=1");
     }
 
     #[test]
