@@ -89,6 +89,16 @@ fn events_over_damaged_evidence() {
         partial > 0 && partial < 3000,
         "a truncated gzip keeps what decoded: {partial}"
     );
+    // The record the truncation cut is not read as a shorter one.
+    let tail = A1.trim_end().rsplit_once(" 200 ").unwrap().1;
+    for e in evs.iter().filter(|e| {
+        e["source"]["path"]
+            .as_str()
+            .unwrap()
+            .ends_with("access.log.2.gz")
+    }) {
+        assert!(e["raw"].as_str().unwrap().ends_with(tail), "{e}");
+    }
     assert_eq!(by_file("auth.log"), 3);
     let plain: Vec<_> = evs
         .iter()
@@ -144,6 +154,8 @@ fn sources_reports_every_problem() {
     let trunc = get("access.log.2.gz");
     assert_eq!(trunc["compression"], "gzip");
     assert!(first_problem(trunc).contains("damaged or truncated"));
+    let cut = format!("the record it cut (line {}, ", trunc["lines"].as_u64().unwrap() + 1);
+    assert!(first_problem(trunc).contains(&cut), "{trunc}");
     let auth = get("auth.log");
     assert_eq!(
         (

@@ -132,7 +132,10 @@ fn decode(
             place = next;
             continue;
         }
-        let cut = if eof {
+        // At a clean end the last record is whole, newline or not; where the data is damaged,
+        // the record the damage cut is not read as one (a cut `200 3476` would read as
+        // `200 34`): it is named in the problem instead.
+        let cut = if eof && problem.is_none() {
             buf.len()
         } else {
             cut_point(&buf, format)
@@ -144,6 +147,16 @@ fn decode(
             offset: place.offset + cut as u64,
             first_line: place.first_line + count_newlines(&buf),
         };
+        if let Some(p) = problem.as_mut()
+            && !carry.is_empty()
+        {
+            p.push_str(&format!(
+                "; the record it cut (line {}, {} bytes) was not read",
+                next.first_line,
+                carry.len()
+            ));
+            carry.clear();
+        }
         if !buf.is_empty() && tx.send((buf, place)).is_err() {
             break;
         }
