@@ -132,10 +132,12 @@ fn decode(
             place = next;
             continue;
         }
-        // At a clean end the last record is whole, newline or not; where the data is damaged,
-        // the record the damage cut is not read as one (a cut `200 3476` would read as
-        // `200 34`): it is named in the problem instead.
-        let cut = if eof && problem.is_none() {
+        // At a clean end the last record is whole, newline or not; where compressed text is
+        // damaged, the record the damage cut is not read as one (a cut `200 3476` would read
+        // as `200 34`): it is named in the problem instead. A journal or utmp reader gives
+        // whole entries only.
+        let whole_entries = matches!(comp, Compression::Journal | Compression::Utmp);
+        let cut = if eof && (problem.is_none() || whole_entries) {
             buf.len()
         } else {
             cut_point(&buf, format)
