@@ -154,7 +154,10 @@ fn sources_reports_every_problem() {
     let trunc = get("access.log.2.gz");
     assert_eq!(trunc["compression"], "gzip");
     assert!(first_problem(trunc).contains("damaged or truncated"));
-    let cut = format!("the record it cut (line {}, ", trunc["lines"].as_u64().unwrap() + 1);
+    let cut = format!(
+        "the record it cut (line {}, ",
+        trunc["lines"].as_u64().unwrap() + 1
+    );
     assert!(first_problem(trunc).contains(&cut), "{trunc}");
     let auth = get("auth.log");
     assert_eq!(
@@ -351,6 +354,38 @@ fn since_and_until_limit_the_events() {
             .stderr(predicates::str::contains("is not before --until"));
         assert!(!dir.path().join("case").exists());
     }
+}
+
+/// With `--until`, "still active" is judged at the end of the window read, and the reports say
+/// which window that was.
+#[test]
+fn until_judges_ongoing_at_the_end_of_the_window() {
+    let (dir, ev) = evidence_dir();
+    let mut log: String = (0..55)
+        .map(|m| format!("198.51.100.23 - - [13/Oct/2026:09:{m:02}:00 +0000] \"GET /export/{m} HTTP/1.1\" 200 1000000 \"-\" \"curl/8.5.0\"\n"))
+        .collect();
+    log.push_str("192.0.2.10 - - [13/Oct/2026:11:59:37 +0000] \"GET / HTTP/1.1\" 200 512 \"-\" \"Mozilla/5.0\"\n");
+    fs::write(ev.join("access.log"), log).unwrap();
+    let ongoing = |v: &serde_json::Value| v["incidents"][0]["ongoing"].clone();
+    let all = scan_json(&[], &dir.path().join("all"), &ev);
+    assert_eq!(ongoing(&all), false, "{}", all["incidents"]);
+    let case = dir.path().join("until");
+    let v = scan_json(
+        &["--until".as_ref(), "2026-10-13T10:00:00Z".as_ref()],
+        &case,
+        &ev,
+    );
+    assert_eq!(ongoing(&v), true, "{}", v["incidents"]);
+    let md = fs::read_to_string(case.join("report.md")).unwrap();
+    assert!(
+        md.contains(
+            "evidence up to 2026-10-13T10:00:00Z · only events before 2026-10-13T10:00:00Z"
+        ),
+        "{}",
+        &md[..300]
+    );
+    let html = fs::read_to_string(case.join("report.html")).unwrap();
+    assert!(html.contains("only events before 2026-10-13T10:00:00Z"));
 }
 
 #[test]
@@ -1833,6 +1868,45 @@ fn plus_spelled_payloads_are_found_in_access_and_w3c_queries() {
 /// Bytes out per client names its largest responses within the hour that fired, most bytes
 /// per path first: not a large file the same client fetched a day before, nor small pages
 /// (the quiet pages before the downloads are not part of the finding either).
+/// The same log collected twice, and once more gzipped, is counted once: the copies are in
+/// the manifest, skipped, naming the file that was read.
+#[test]
+fn copies_of_a_log_are_counted_once() {
+    let (dir, ev) = evidence_dir();
+    let log: String = (0..60)
+        .map(|m| format!("198.51.100.23 - - [13/Oct/2026:09:{m:02}:00 +0000] \"GET /export/{m} HTTP/1.1\" 200 1000000 \"-\" \"curl/8.5.0\"\n"))
+        .collect();
+    for d in ["a", "b"] {
+        fs::create_dir(ev.join(d)).unwrap();
+        fs::write(ev.join(d).join("access.log"), &log).unwrap();
+    }
+    fs::write(ev.join("b/access.log.1.gz"), gz(log.as_bytes())).unwrap();
+    // Same length, other content: read.
+    fs::write(
+        ev.join("b/other.log"),
+        log.replace("/export/1 ", "/export/X "),
+    )
+    .unwrap();
+    let v = scan_json(&[], &dir.path().join("case"), &ev);
+    let f = titled(&v, "Large volume of data sent to one client");
+    assert_eq!(f.len(), 1, "{f:?}");
+    assert_eq!(f[0]["bytes"], 120_000_000, "{}", f[0]);
+    let files = v["evidence"].as_array().unwrap();
+    let get = |p: &str| files.iter().find(|f| f["path"] == p).unwrap();
+    assert_eq!(get("a/access.log")["status"], "read");
+    assert_eq!(get("b/other.log")["status"], "read");
+    let orig = get("a/access.log")["location"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    for copy in ["b/access.log", "b/access.log.1.gz"] {
+        let c = get(copy);
+        assert_eq!(c["status"], "skipped", "{c}");
+        assert!(first_problem(c).contains(&orig), "{c}");
+        assert_eq!(c["sha256"].as_str().unwrap().len(), 64);
+    }
+}
+
 #[test]
 fn bytes_out_names_the_largest_responses_in_its_window() {
     let (dir, ev) = evidence_dir();

@@ -116,6 +116,7 @@ pub fn story(
         &state.seen,
         &source_infos(result),
         evidence_end(result),
+        result.window,
     )
 }
 
@@ -205,13 +206,16 @@ fn notable_events(engine: &Engine, n: &detect::Notables) -> Vec<timeline::Notabl
         .collect()
 }
 
-/// The latest event time in the evidence.
+/// The latest event time in the evidence, or the end of the window read (`--until`) when
+/// the evidence goes on after it: activity just before that end is what the investigator
+/// looked at last.
 fn evidence_end(result: &scan::ScanResult) -> Option<i64> {
-    result
+    let last = result
         .files
         .iter()
         .filter_map(|f| f.stats.last.map(|t| t.nanos))
-        .max()
+        .max()?;
+    Some(result.window.1.map_or(last, |until| last.min(until)))
 }
 
 /// The evidence lines the findings point to, read back from the files.

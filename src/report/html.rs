@@ -391,7 +391,7 @@ pub fn render(input: &ReportInput<'_>) -> String {
     let mut out = String::with_capacity(1 << 16);
     let _ = write!(
         out,
-        r##"<!DOCTYPE html><html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1"><meta http-equiv="Content-Security-Policy" content="default-src 'none'; style-src 'unsafe-inline'; img-src data:"><title>leaktrail case report</title><style>{STYLE}</style></head><body><h1>leaktrail case report</h1><p class="meta">{} files, {} lines · evidence up to {} · made {}</p><nav><a href="#summary">What happened</a><a href="#charts">Timeline</a><a href="#incidents">Incidents</a><a href="#actors">Actors</a><a href="#evidence">Evidence</a><a href="#run">How it was made</a></nav>"##,
+        r##"<!DOCTYPE html><html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1"><meta http-equiv="Content-Security-Policy" content="default-src 'none'; style-src 'unsafe-inline'; img-src data:"><title>leaktrail case report</title><style>{STYLE}</style></head><body><h1>leaktrail case report</h1><p class="meta">{} files, {} lines · evidence up to {}{} · made {}</p><nav><a href="#summary">What happened</a><a href="#charts">Timeline</a><a href="#incidents">Incidents</a><a href="#actors">Actors</a><a href="#evidence">Evidence</a><a href="#run">How it was made</a></nav>"##,
         input.files.len(),
         grouped(input.files.iter().map(|f| f.stats.lines).sum()),
         input
@@ -399,6 +399,7 @@ pub fn render(input: &ReportInput<'_>) -> String {
             .evidence_end
             .map(utc)
             .unwrap_or_else(|| "—".into()),
+        input.story.window_words(),
         esc(&input.run.finished),
     );
     summary_section(&mut out, input);

@@ -203,9 +203,10 @@ pub fn render(input: &ReportInput<'_>) -> String {
     let mut out = String::from("# leaktrail case report\n\n");
     let _ = writeln!(
         out,
-        "{} files · evidence up to {} · made {} · all times UTC\n",
+        "{} files · evidence up to {}{} · made {} · all times UTC\n",
         input.files.len(),
         story.evidence_end.map(utc).unwrap_or_else(|| "-".into()),
+        story.window_words(),
         esc(&r.finished)
     );
     out.push_str("## What happened\n\n");

@@ -2,6 +2,7 @@
 //! merge per-file statistics in file order. Sinks receive the events; the caller receives each
 //! work item's sink output in file and offset order, so outputs are deterministic.
 
+mod copies;
 pub mod records;
 pub mod stats;
 mod stream;
@@ -121,6 +122,8 @@ impl FileReport {
 #[derive(Debug, Default)]
 pub struct ScanResult {
     pub files: Vec<FileReport>,
+    /// The time window events were read in (`--since`, `--until`; UTC ns).
+    pub window: (Option<i64>, Option<i64>),
 }
 
 impl ScanResult {
@@ -166,6 +169,9 @@ struct Prepared {
     opened: Option<input::Opened>,
     ctx: ParseCtx,
     plan: Plan,
+    /// The length of the file's content when it is known without decoding it (see
+    /// [`copies`]).
+    content_len: Option<u64>,
 }
 
 /// What the work items of one file add up to.
@@ -200,6 +206,7 @@ pub fn run<F: SinkFactory>(
 ) -> ScanResult {
     let walk = input::discover(&opts.roots, &opts.filter);
     let mut prepared: Vec<Prepared> = walk.files.par_iter().map(|f| prepare(f, opts)).collect();
+    set_aside_copies(&mut prepared);
     let ctxs: Vec<FileCtx> = prepared
         .iter()
         .enumerate()
@@ -241,7 +248,47 @@ pub fn run<F: SinkFactory>(
         files.push(r);
     }
     files.sort_by(|a, b| a.path.cmp(&b.path));
-    ScanResult { files }
+    ScanResult {
+        files,
+        window: opts.window,
+    }
+}
+
+/// Files whose content an earlier file holds are not read again (see [`copies`]): each says
+/// which file it repeats, and keeps its own SHA-256.
+fn set_aside_copies(prepared: &mut [Prepared]) {
+    let candidates: Vec<copies::Candidate> = prepared
+        .iter()
+        .enumerate()
+        .filter_map(|(index, p)| {
+            Some(copies::Candidate {
+                index,
+                comp: p.report.compression?,
+                len: p.content_len?,
+            })
+        })
+        .collect();
+    let paths: Vec<PathBuf> = prepared.iter().map(|p| p.path.clone()).collect();
+    let read = |i: usize| input::open::open(&paths[i]).ok();
+    let found = copies::find(&candidates, &read);
+    for (copy, orig) in found {
+        let sha = read(copy).map(|o| input::sha256_hex(o.bytes()));
+        let what = if prepared[copy].report.compression == prepared[orig].report.compression {
+            "the same content"
+        } else {
+            "the same content, decompressed,"
+        };
+        let msg = format!(
+            "not read: {what} as {}, which is read (a copy: its records are counted once)",
+            prepared[orig].report.path
+        );
+        let p = &mut prepared[copy];
+        p.report.status = Status::Skipped;
+        p.report.problems.push(msg);
+        p.report.sha256 = sha;
+        p.plan = Plan::Nothing;
+        p.opened = None;
+    }
 }
 
 fn plan_items(prepared: &[Prepared]) -> Vec<Item> {
@@ -409,6 +456,7 @@ fn prepare(f: &Found, opts: &Options) -> Prepared {
                 opened: None,
                 ctx,
                 plan: Plan::Nothing,
+                content_len: None,
             };
         }
     };
@@ -441,12 +489,17 @@ fn prepare(f: &Found, opts: &Options) -> Prepared {
     if matches!(plan, Plan::Nothing) {
         report.sha256 = Some(input::sha256_hex(opened.bytes()));
     }
+    let content_len = match (&plan, comp) {
+        (Plan::Nothing, _) | (_, None) => None,
+        (_, Some(c)) => copies::content_len(c, bytes),
+    };
     Prepared {
         report,
         path: f.path.clone(),
         opened: keep.then_some(opened),
         ctx,
         plan,
+        content_len,
     }
 }
 

@@ -21,8 +21,11 @@ pub struct Story {
     pub incidents: Vec<Incident>,
     pub actors: Vec<Actor>,
     pub rows: Vec<Row>,
-    /// The latest event time in the evidence (UTC ns), to tell whether activity stopped.
+    /// The latest event time in the evidence (UTC ns), to tell whether activity stopped; the
+    /// window's end when the evidence goes on after it.
     pub evidence_end: Option<i64>,
+    /// The window events were read in (`--since`, `--until`), when one was given.
+    pub window: (Option<i64>, Option<i64>),
 }
 
 impl Story {
@@ -94,6 +97,7 @@ pub fn build(
     seen: &Seen,
     sources: &[SourceInfo],
     evidence_end: Option<i64>,
+    window: (Option<i64>, Option<i64>),
 ) -> Story {
     let (incidents, incident_of) = incidents::group(&findings, seen, evidence_end);
     let actors = actors::actors(&findings, seen, sources);
@@ -107,6 +111,19 @@ pub fn build(
         actors,
         rows,
         evidence_end,
+        window,
+    }
+}
+
+impl Story {
+    /// The window read, in words (` · only events before …`), or nothing.
+    pub fn window_words(&self) -> String {
+        match self.window {
+            (None, None) => String::new(),
+            (Some(a), None) => format!(" · only events from {}", utc(a)),
+            (None, Some(b)) => format!(" · only events before {}", utc(b)),
+            (Some(a), Some(b)) => format!(" · only events from {} and before {}", utc(a), utc(b)),
+        }
     }
 }
 
