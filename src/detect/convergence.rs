@@ -11,16 +11,16 @@ pub const RULE_ID: &str = "leaktrail-killchain-convergence";
 /// How many distinct tactics make a chain.
 pub const MIN_TACTICS: usize = 3;
 
+/// An actor's events and bytes out in the evidence, by one of its names (kind, value).
+pub type TotalsOf<'a> = &'a dyn Fn(&str, &str) -> Option<(u64, u64)>;
+
 /// An actor's name: its kind and value.
 type Name<'a> = (&'static str, &'a str);
 
 /// Convergence findings for the actors of `findings` (informational findings do not count).
-/// `events_of(kind, value)` is how many events the evidence holds for an actor's name
-/// (`"ip"`, `"user"`, `"key"`), when the actors table knows it.
-pub fn converge(
-    findings: &[Finding],
-    events_of: &dyn Fn(&str, &str) -> Option<u64>,
-) -> Vec<Finding> {
+/// `totals_of(kind, value)` is how many events and bytes out the evidence holds for an actor's
+/// name (`"ip"`, `"user"`, `"key"`), when the actors table knows it.
+pub fn converge(findings: &[Finding], totals_of: TotalsOf<'_>) -> Vec<Finding> {
     let mut by_actor: BTreeMap<(&'static str, &str), Vec<&Finding>> = BTreeMap::new();
     // Attempts that all failed (a 404 probe, a refused API call) show intent, not a step
     // reached: they do not count towards a chain.
@@ -67,19 +67,22 @@ pub fn converge(
             continue;
         }
         tactics.sort_by_key(|t| tags::order(t));
-        let events = names.iter().filter_map(|(k, v)| events_of(k, v)).max();
-        out.push(chain(&names, &tactics, &fs, events));
+        let totals: Vec<(u64, u64)> = names.iter().filter_map(|(k, v)| totals_of(k, v)).collect();
+        let events = totals.iter().map(|t| t.0).max();
+        let bytes = totals.iter().map(|t| t.1).max();
+        out.push(chain(&names, &tactics, &fs, events, bytes));
     }
     out
 }
 
-/// The chain of one actor: `names` (kind, value), sorted, name it; `events` is the actor's
-/// events in the evidence when known.
+/// The chain of one actor: `names` (kind, value), sorted, name it; `events` and `bytes` are
+/// the actor's events and bytes out in the evidence when known (under its busiest name).
 fn chain(
     names: &[Name],
     tactics: &[&'static str],
     fs: &[&Finding],
     events: Option<u64>,
+    bytes: Option<u64>,
 ) -> Finding {
     let mut evidence: Vec<(String, u64, u64)> = Vec::new();
     let mut sorted: Vec<&&Finding> = fs.iter().collect();
@@ -102,7 +105,12 @@ fn chain(
     let (kind, actor) = names[0];
     let id = crate::input::sha256_hex(format!("{RULE_ID}\0{kind}\0{actor}").as_bytes())[..16]
         .to_string();
+    // The chain starts at its earliest finding's first event and ends at its latest one's last.
+    let earliest = fs.iter().min_by_key(|f| (f.first_seen, f.rule_id.clone()));
+    let latest = fs.iter().max_by_key(|f| (f.last_seen, f.rule_id.clone()));
     Finding {
+        first_at: earliest.and_then(|f| f.first_at.clone().or_else(|| f.evidence.first().cloned())),
+        last_at: latest.and_then(|f| f.last_at.clone().or_else(|| f.evidence.last().cloned())),
         id,
         rule_id: RULE_ID.to_string(),
         title: format!("One actor across {} ATT&CK tactics", tactics.len()),
@@ -115,7 +123,8 @@ fn chain(
         // same requests; a bulk read is also part of a bytes-out sum), so their events added
         // up can exceed the actor's: the count is the smaller of that sum and the actor's
         // events in the evidence (under its busiest name), and at least its largest finding's.
-        // The bytes are those of the largest finding, a floor rather than a double count.
+        // The bytes likewise: the findings' bytes added up, at most the actor's bytes out
+        // (a bulk read inside a bytes-out sum is counted once), at least its largest finding's.
         count: fs
             .iter()
             .map(|f| f.count)
@@ -124,7 +133,12 @@ fn chain(
             // Never fewer than its largest finding (the actor's events under one name can
             // miss those it made under another).
             .max(fs.iter().map(|f| f.count).max().unwrap_or_default()),
-        bytes: fs.iter().map(|f| f.bytes).fold(0.0, f64::max),
+        bytes: fs
+            .iter()
+            .map(|f| f.bytes)
+            .sum::<f64>()
+            .min(bytes.map_or(f64::MAX, |b| b as f64))
+            .max(fs.iter().map(|f| f.bytes).fold(0.0, f64::max)),
         ips: pick("ip"),
         users: pick("user"),
         keys: pick("key"),
@@ -198,13 +212,18 @@ mod tests {
         );
         assert_eq!((c[0].first_seen, c[0].last_seen, c[0].count), (1, 13, 6));
         assert_eq!(c[0].evidence.len(), 3);
-        // Overlapping findings add up to more than the actor did: its own count bounds them.
-        let known = |k: &str, v: &str| (k == "ip" && v == "203.0.113.66").then_some(4);
-        assert_eq!(converge(&fs, &known)[0].count, 4);
-        let too_few = |_: &str, _: &str| Some(1);
-        assert_eq!(converge(&fs, &too_few)[0].count, 2);
-        let busy = |_: &str, _: &str| Some(4000);
-        assert_eq!(converge(&fs, &busy)[0].count, 6);
+        assert_eq!(c[0].bytes, 300.0, "the findings' bytes added up");
+        // Overlapping findings add up to more than the actor did: its own count and bytes out
+        // bound them, and its largest finding is a floor.
+        let known = |k: &str, v: &str| (k == "ip" && v == "203.0.113.66").then_some((4, 250));
+        let c = converge(&fs, &known);
+        assert_eq!((c[0].count, c[0].bytes), (4, 250.0));
+        let too_few = |_: &str, _: &str| Some((1, 10));
+        let c = converge(&fs, &too_few);
+        assert_eq!((c[0].count, c[0].bytes), (2, 100.0));
+        let busy = |_: &str, _: &str| Some((4000, 9_000_000));
+        let c = converge(&fs, &busy);
+        assert_eq!((c[0].count, c[0].bytes), (6, 300.0));
     }
 
     #[test]

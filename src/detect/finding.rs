@@ -170,7 +170,8 @@ impl Finding {
             "bytes": self.bytes.round() as u64,
             "entities": {"ips": self.ips, "users": self.users, "keys": self.keys, "sessions": self.sessions, "targets": self.targets},
             "evidence": self.evidence.iter().map(|(p, l, o)| json!({"path": p, "line": l, "offset": o})).collect::<Vec<_>>(),
-            "evidence_total": self.count,
+            // A finding without matched events (a silence) still points at its evidence.
+            "evidence_total": self.count.max(self.evidence.len() as u64),
             "detail": self.detail,
             "message": self.message,
             "failed": self.failed,
@@ -194,13 +195,18 @@ impl Finding {
             String::new()
         };
         format!(
-            "[{}] {} — {} — {} to {}, {} events{bytes}{}",
+            "[{}] {} — {} — {} to {}, {}{bytes}{}{}",
             self.level,
             self.title,
             who.join(", "),
             ts(self.first_seen),
             ts(self.last_seen),
-            self.count,
+            crate::timeline::events(self.count),
+            if self.attempt_only() {
+                ", all failed or refused"
+            } else {
+                ""
+            },
             if self.detail.is_empty() {
                 String::new()
             } else {

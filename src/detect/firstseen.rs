@@ -186,7 +186,7 @@ pub fn findings(rule: &Compiled, spec: &FirstSeen, g: &Group, paths: &[String]) 
         );
         let before: Vec<&str> = sights[..i].iter().take(3).map(|x| x.net.as_str()).collect();
         f.detail = format!(
-            "first seen from {} for {}; before only from {}{}; {} events from it until {}",
+            "first seen from {} for {}; before only from {}{}; {} from it until {}",
             s.net,
             g.key.replace(super::correlate::KEY_SEP, ", "),
             before.join(", "),
@@ -195,7 +195,7 @@ pub fn findings(rule: &Compiled, spec: &FirstSeen, g: &Group, paths: &[String]) 
             } else {
                 String::new()
             },
-            s.count,
+            crate::timeline::events(s.count),
             crate::timeline::utc(s.last)
         );
         out.push(f);

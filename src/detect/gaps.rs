@@ -220,6 +220,9 @@ fn finding(
     let mut evidence = vec![ev(last.1), ev(next.1)];
     evidence.truncate(MAX_EVIDENCE);
     Finding {
+        // The silence starts after the event before it and ends at the event after it.
+        first_at: Some(ev(last.1)),
+        last_at: Some(ev(next.1)),
         id,
         rule_id: RULE_ID.to_string(),
         title: format!(

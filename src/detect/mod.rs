@@ -1509,16 +1509,16 @@ pub fn findings(engine: &Engine, state: &Partial, paths: &[String]) -> Vec<Findi
             }
         }
     }
-    let events_of = |kind: &str, value: &str| {
+    let totals_of = |kind: &str, value: &str| {
         let code = match kind {
             "ip" => seen::IP,
             "user" => seen::USER,
             _ => seen::KEY,
         };
-        state.seen.get(code, value).map(|a| a.events)
+        state.seen.get(code, value).map(|a| (a.events, a.bytes_out))
     };
     popular::lower(engine, &mut out);
-    let chains = convergence::converge(&out, &events_of);
+    let chains = convergence::converge(&out, &totals_of);
     out.extend(chains);
     out.sort_by(|a, b| (a.first_seen, &a.rule_id, &a.id).cmp(&(b.first_seen, &b.rule_id, &b.id)));
     out

@@ -188,7 +188,7 @@ fn finding_block(out: &mut String, f: &Finding, input: &ReportInput<'_>) {
     let tactic = f.tactics.first().map_or(String::new(), |t| tactic_badge(t));
     let _ = write!(
         out,
-        r#"<h4 id="f-{id}">{} {} {tactic}</h4><p>{}{} — {} to {} — {} events{bytes}{}<br><span class="src">rule {} · finding {id}</span></p>"#,
+        r#"<h4 id="f-{id}">{} {} {tactic}</h4><p>{}{} — {} to {} — {}{bytes}{}<br><span class="src">rule {} · finding {id}</span></p>"#,
         level(f.level),
         esc(&f.title),
         if f.message.is_empty() {
@@ -199,7 +199,7 @@ fn finding_block(out: &mut String, f: &Finding, input: &ReportInput<'_>) {
         who(f),
         utc(f.first_seen),
         utc(f.last_seen),
-        grouped(f.count),
+        crate::timeline::events(f.count),
         failed_note(f)
             + &if f.detail.is_empty() {
                 String::new()

@@ -11,11 +11,13 @@ use std::fmt::Write;
 /// `<`, `>` and `&` become entities, line breaks become spaces.
 pub fn esc(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
-    for c in s.chars() {
+    for (i, c) in s.char_indices() {
         match c {
             '<' => out.push_str("&lt;"),
             '>' => out.push_str("&gt;"),
-            '&' => out.push_str("&amp;"),
+            // Only an `&` that would start a character reference (`&#x202e;`, `&lt;`) is
+            // escaped: `ATT&CK` stays readable in the raw file.
+            '&' if starts_reference(&s[i + 1..]) => out.push_str("\\&"),
             '\\' | '`' | '*' | '_' | '[' | ']' | '|' | '#' | '!' | '~' | '(' | ')' | '{' | '}' => {
                 out.push('\\');
                 out.push(c);
@@ -28,6 +30,15 @@ pub fn esc(s: &str) -> String {
         }
     }
     out
+}
+
+/// Whether text after an `&` makes it a character reference: a name or `#` number, then `;`.
+fn starts_reference(rest: &str) -> bool {
+    let body = rest
+        .bytes()
+        .take_while(|b| b.is_ascii_alphanumeric() || *b == b'#');
+    let n = body.count();
+    n > 0 && rest.as_bytes().get(n) == Some(&b';')
 }
 
 /// A fenced block that the content cannot close.
@@ -55,7 +66,7 @@ fn finding(out: &mut String, f: &Finding, input: &ReportInput<'_>) {
     };
     let _ = writeln!(
         out,
-        "#### [{}] {}\n\n{}{} — {} to {} — {} events{bytes}{}  \nrule `{}` · finding `{}` · tactic {}\n",
+        "#### [{}] {}\n\n{}{} — {} to {} — {}{bytes}{}  \nrule `{}` · finding `{}` · tactic {}\n",
         f.level,
         esc(&f.title),
         if f.message.is_empty() {
@@ -66,7 +77,7 @@ fn finding(out: &mut String, f: &Finding, input: &ReportInput<'_>) {
         who(f),
         utc(f.first_seen),
         utc(f.last_seen),
-        grouped(f.count),
+        crate::timeline::events(f.count),
         if f.detail.is_empty() {
             String::new()
         } else {
@@ -271,6 +282,9 @@ mod tests {
         assert_eq!(esc("<img src=x onerror=1>"), "&lt;img src=x onerror=1&gt;");
         assert_eq!(esc("a|b [x](y)"), "a\\|b \\[x\\]\\(y\\)");
         assert_eq!(esc("line\nbreak"), "line break");
+        // A character reference is not one once escaped; plain ampersands stay as written.
+        assert_eq!(esc("a&#x202e;b &lt;x"), "a\\&\\#x202e;b \\&lt;x");
+        assert_eq!(esc("ATT&CK & more"), "ATT&CK & more");
     }
 
     #[test]

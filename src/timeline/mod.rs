@@ -152,6 +152,15 @@ pub fn human_bytes(b: u64) -> String {
     format!("{v:.1} {}", UNITS[u])
 }
 
+/// A count of events in words: `1 event`, `2,363 events`.
+pub fn events(n: u64) -> String {
+    if n == 1 {
+        "1 event".to_string()
+    } else {
+        format!("{} events", grouped(n))
+    }
+}
+
 /// A number with thousands separators (120,000).
 pub fn grouped(n: u64) -> String {
     let s = n.to_string();

@@ -44,7 +44,7 @@ fn message(f: &Finding, last: bool) -> String {
         m.push_str(" — ");
         m.push_str(&who.join(", "));
     }
-    m.push_str(&format!(" — {} events", grouped(f.count)));
+    m.push_str(&format!(" — {}", super::events(f.count)));
     if f.attempt_only() {
         m.push_str(", all failed");
     } else if f.failed > 0 {
