@@ -5,6 +5,7 @@
 pub mod convergence;
 pub mod correlate;
 pub mod corrlog;
+pub mod crawlers;
 pub mod finding;
 pub mod firstseen;
 pub mod gaps;
@@ -1518,7 +1519,18 @@ pub fn findings(engine: &Engine, state: &Partial, paths: &[String]) -> Vec<Findi
         state.seen.get(code, value).map(|a| (a.events, a.bytes_out))
     };
     popular::lower(engine, &mut out);
-    let chains = convergence::converge(&out, &totals_of);
+    let lines_at = |p: &str, offsets: &[u64]| {
+        crate::input::excerpt::lines_at(std::path::Path::new(p), offsets)
+    };
+    let crawler = crawlers::lower(&mut out, &lines_at);
+    // A crawler's findings are no step of an attack chain.
+    let steps: Vec<Finding> = out
+        .iter()
+        .zip(&crawler)
+        .filter(|(_, c)| !**c)
+        .map(|(f, _)| f.clone())
+        .collect();
+    let chains = convergence::converge(&steps, &totals_of);
     out.extend(chains);
     out.sort_by(|a, b| (a.first_seen, &a.rule_id, &a.id).cmp(&(b.first_seen, &b.rule_id, &b.id)));
     out

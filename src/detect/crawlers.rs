@@ -1,0 +1,193 @@
+//! Search-engine crawlers. A crawler fetches a whole site, its large public files included, at
+//! all hours, and follows dead links: by volume alone it looks like a bulk reader. The issue
+//! is plain about it: verified crawlers must not outrank an attack chain.
+//!
+//! Verifying a crawler is done with DNS (the address's reverse name in the crawler's domain,
+//! whose forward lookup gives the address back), which an offline scan of old evidence cannot
+//! do. leaktrail verifies offline instead: the address is in a network the search engine crawls
+//! from, and the request's user agent names that crawler. A user agent alone is worth nothing
+//! (any scanner can claim to be Googlebot); an address in Google's network with Googlebot's user
+//! agent is Googlebot. The networks are long-lived ones the engines document for their crawlers;
+//! a finding lowered this way says so, with the network, so the investigator can check it.
+//!
+//! Findings whose every address is a verified crawler are lowered to low (never raised) and
+//! take no part in kill-chain convergence.
+
+use super::finding::{Finding, level_rank};
+use std::collections::BTreeMap;
+use std::net::Ipv4Addr;
+
+/// A crawler: its name, the token its user agent holds (lower case), its networks (IPv4,
+/// address and prefix length).
+struct Crawler {
+    name: &'static str,
+    token: &'static str,
+    nets: &'static [([u8; 4], u8)],
+}
+
+const CRAWLERS: &[Crawler] = &[
+    Crawler {
+        name: "Googlebot",
+        token: "googlebot",
+        nets: &[([66, 249, 64, 0], 19)],
+    },
+    Crawler {
+        name: "Bingbot",
+        token: "bingbot",
+        nets: &[
+            ([157, 55, 39, 0], 24),
+            ([207, 46, 13, 0], 24),
+            ([40, 77, 167, 0], 24),
+        ],
+    },
+    Crawler {
+        name: "Yahoo! Slurp",
+        token: "slurp",
+        nets: &[([68, 180, 224, 0], 21)],
+    },
+    Crawler {
+        name: "Baiduspider",
+        token: "baiduspider",
+        nets: &[([220, 181, 108, 0], 24), ([123, 125, 71, 0], 24)],
+    },
+    Crawler {
+        name: "Applebot",
+        token: "applebot",
+        nets: &[([17, 0, 0, 0], 8)],
+    },
+];
+
+/// The crawler network an address is in: (crawler, network in words).
+fn network_of(ip: &str) -> Option<(&'static Crawler, String)> {
+    let a: Ipv4Addr = ip.parse().ok()?;
+    let a = u32::from(a);
+    CRAWLERS.iter().find_map(|c| {
+        c.nets.iter().find_map(|&(net, len)| {
+            let mask = u32::MAX.checked_shl(32 - u32::from(len)).unwrap_or(0);
+            (a & mask == u32::from(Ipv4Addr::from(net)) & mask)
+                .then(|| (c, format!("{}/{len}", Ipv4Addr::from(net))))
+        })
+    })
+}
+
+/// The crawler a finding's actor is, when every address it names is in one crawler's network
+/// and the evidence line `line` (the finding's first event) names that crawler.
+fn verified(f: &Finding, line: Option<&[u8]>) -> Option<String> {
+    let (first, rest) = f.ips.split_first()?;
+    if !f.users.is_empty() || !f.keys.is_empty() {
+        return None;
+    }
+    let (c, net) = network_of(first)?;
+    if rest
+        .iter()
+        .any(|ip| network_of(ip).is_none_or(|(o, _)| o.name != c.name))
+    {
+        return None;
+    }
+    let line = line?.to_ascii_lowercase();
+    memchr::memmem::find(&line, c.token.as_bytes())?;
+    Some(format!(
+        "verified crawler: {} (user agent, and an address in its network {net})",
+        c.name
+    ))
+}
+
+/// Lowers to low the findings above low whose actor is a verified crawler; `lines_at(path,
+/// offsets)` reads evidence lines back. Returns, by finding, whether it is a crawler's.
+pub fn lower(
+    findings: &mut [Finding],
+    lines_at: &dyn Fn(&str, &[u64]) -> BTreeMap<u64, Vec<u8>>,
+) -> Vec<bool> {
+    // Only findings naming an address in a crawler network need their line read.
+    let candidates: Vec<usize> = (0..findings.len())
+        .filter(|&i| {
+            let f = &findings[i];
+            f.ips.first().is_some_and(|ip| network_of(ip).is_some()) && !f.evidence.is_empty()
+        })
+        .collect();
+    let mut by_file: BTreeMap<&str, Vec<u64>> = BTreeMap::new();
+    for &i in &candidates {
+        let (p, _, o) = &findings[i].evidence[0];
+        by_file.entry(p.as_str()).or_default().push(*o);
+    }
+    let lines: BTreeMap<(String, u64), Vec<u8>> = by_file
+        .into_iter()
+        .flat_map(|(p, offs)| {
+            lines_at(p, &offs)
+                .into_iter()
+                .map(move |(o, l)| ((p.to_string(), o), l))
+        })
+        .collect();
+    let mut crawler = vec![false; findings.len()];
+    for i in candidates {
+        let f = &mut findings[i];
+        let (p, _, o) = &f.evidence[0];
+        let Some(why) = verified(f, lines.get(&(p.clone(), *o)).map(Vec::as_slice)) else {
+            continue;
+        };
+        crawler[i] = true;
+        if level_rank(f.level) > 1 {
+            f.detail = if f.detail.is_empty() {
+                format!("{why}; was {}", f.level)
+            } else {
+                format!("{}; {why}; was {}", f.detail, f.level)
+            };
+            f.level = "low";
+        }
+    }
+    crawler
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn finding(ip: &str, level: &'static str) -> Finding {
+        Finding {
+            level,
+            ips: vec![ip.into()],
+            evidence: vec![("a.log".into(), 1, 0)],
+            detail: "value_sum 54391388 in 3600s".into(),
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn an_address_in_the_network_with_the_user_agent_is_the_crawler() {
+        let google = b"66.249.73.135 - - [18/May/2015:13:05:06 +0000] \"GET /misc/sample.log HTTP/1.1\" 200 5000000 \"-\" \"Mozilla/5.0 (compatible; Googlebot/2.1; +http://www.google.com/bot.html)\"";
+        let spoofed = b"203.0.113.66 - - [18/May/2015:13:05:06 +0000] \"GET / HTTP/1.1\" 200 5 \"-\" \"Googlebot/2.1\"";
+        let plain = b"66.249.73.135 - - [18/May/2015:13:05:06 +0000] \"GET / HTTP/1.1\" 200 5 \"-\" \"curl/8.0\"";
+        for (ip, line, want) in [
+            ("66.249.73.135", &google[..], true),
+            // The user agent alone, or the network alone, is no crawler.
+            ("203.0.113.66", &spoofed[..], false),
+            ("66.249.73.135", &plain[..], false),
+        ] {
+            let mut fs = vec![finding(ip, "high"), finding(ip, "low")];
+            let read = |_: &str, offs: &[u64]| offs.iter().map(|&o| (o, line.to_vec())).collect();
+            let c = lower(&mut fs, &read);
+            assert_eq!(c, vec![want, want], "{ip}");
+            assert_eq!(fs[0].level, if want { "low" } else { "high" });
+            assert_eq!(fs[1].level, "low");
+            if want {
+                assert_eq!(
+                    fs[0].detail,
+                    "value_sum 54391388 in 3600s; verified crawler: Googlebot (user agent, and an address in its network 66.249.64.0/19); was high"
+                );
+            }
+        }
+        // A finding that also names a user, or another address, is not a crawler's.
+        let mut f = finding("66.249.73.135", "high");
+        f.ips.push("203.0.113.66".into());
+        let read = |_: &str, offs: &[u64]| offs.iter().map(|&o| (o, google.to_vec())).collect();
+        assert_eq!(lower(std::slice::from_mut(&mut f), &read), vec![false]);
+    }
+
+    #[test]
+    fn networks_are_matched_by_prefix() {
+        assert_eq!(network_of("66.249.95.255").unwrap().1, "66.249.64.0/19");
+        assert!(network_of("66.249.96.0").is_none());
+        assert_eq!(network_of("17.58.100.1").unwrap().0.name, "Applebot");
+        assert!(network_of("2001:db8::1").is_none());
+    }
+}
