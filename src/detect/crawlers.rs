@@ -92,12 +92,12 @@ fn verified(f: &Finding, line: Option<&[u8]>) -> Option<String> {
     ))
 }
 
-/// Lowers to low the findings above low whose actor is a verified crawler; `lines_at(path,
-/// offsets)` reads evidence lines back. Returns, by finding, whether it is a crawler's.
-pub fn lower(
-    findings: &mut [Finding],
-    lines_at: &dyn Fn(&str, &[u64]) -> BTreeMap<u64, Vec<u8>>,
-) -> Vec<bool> {
+/// Reads evidence lines back: (path, offsets) → line at each offset.
+pub type LinesAt<'a> = &'a dyn Fn(&str, &[u64]) -> BTreeMap<u64, Vec<u8>>;
+
+/// Lowers to low the findings above low whose actor is a verified crawler; `lines_at` reads
+/// evidence lines back. Returns, by finding, whether it is a crawler's.
+pub fn lower(findings: &mut [Finding], lines_at: LinesAt<'_>) -> Vec<bool> {
     // Only findings naming an address in a crawler network need their line read.
     let candidates: Vec<usize> = (0..findings.len())
         .filter(|&i| {
