@@ -196,6 +196,39 @@ fn sha256(b: &[u8]) -> String {
     leaktrail::input::sha256_hex(b)
 }
 
+/// Evidence that holds files but nothing readable still gets a case: its manifest says what
+/// was examined and why nothing was read; the exit status says nothing could be read.
+#[test]
+fn unreadable_evidence_still_gets_its_manifest() {
+    let (dir, ev) = evidence_dir();
+    fs::write(ev.join("core.bin"), b"\x7fELF\x02\x01\x01\0\0\0\0\0").unwrap();
+    fs::write(ev.join("empty.log"), b"").unwrap();
+    let case = dir.path().join("case");
+    leaktrail()
+        .args(["scan", "-o"])
+        .arg(&case)
+        .arg(&ev)
+        .assert()
+        .code(2)
+        .stderr(predicates::str::contains("nothing could be read"));
+    let v: serde_json::Value =
+        serde_json::from_slice(&fs::read(case.join("case.json")).unwrap()).unwrap();
+    let files = v["evidence"].as_array().unwrap();
+    assert_eq!(files.len(), 2, "{files:?}");
+    assert_eq!(files[0]["status"], "binary");
+    assert_eq!(files[0]["sha256"], sha256(b"\x7fELF\x02\x01\x01\0\0\0\0\0"));
+    assert_eq!(files[1]["status"], "empty");
+    // No file at all: nothing to record.
+    let none = dir.path().join("none");
+    leaktrail()
+        .args(["scan", "-o"])
+        .arg(dir.path().join("case2"))
+        .arg(&none)
+        .assert()
+        .code(2);
+    assert!(!dir.path().join("case2").exists());
+}
+
 #[test]
 fn scan_writes_case_and_refuses_evidence_folder() {
     let dir = tempfile::tempdir().unwrap();

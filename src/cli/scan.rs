@@ -27,7 +27,11 @@ pub fn run(args: ScanArgs, quiet: bool) -> anyhow::Result<u8> {
     let (result, state) = detect::scan(&opts, &engine, &|n| progress.inc(n));
     progress.finish();
     detect::timing(&format!("scanned at {:?}", t0.elapsed()));
-    if super::nothing_read(&result, &opts.roots) {
+    // When files were opened but none could be read as logs, the case is still written: its
+    // manifest records what was examined, why each file was not read, and its SHA-256. A
+    // command naming only missing paths gets no case.
+    if super::nothing_read(&result, &opts.roots) && result.files.iter().all(|f| f.sha256.is_none())
+    {
         return Ok(super::EXIT_USAGE);
     }
     let story = story(&engine, &state, &result, level_rank(&args.min_level));
