@@ -229,6 +229,54 @@ fn unreadable_evidence_still_gets_its_manifest() {
     assert!(!dir.path().join("case2").exists());
 }
 
+/// Two servers' logs of the same name, given as two roots, are told apart in the case.
+#[test]
+fn same_names_under_two_roots_are_told_apart() {
+    let (dir, ev) = evidence_dir();
+    for (web, ip) in [("web1", "198.51.100.23"), ("web2", "203.0.113.66")] {
+        fs::create_dir(ev.join(web)).unwrap();
+        fs::write(
+            ev.join(web).join("access.log"),
+            format!("{ip} - - [13/Oct/2026:09:14:02 +0000] \"GET /.env HTTP/1.1\" 200 930 \"-\" \"curl/8.0\"\n"),
+        )
+        .unwrap();
+    }
+    let case = dir.path().join("case");
+    leaktrail()
+        .args(["scan", "-q", "-o"])
+        .arg(&case)
+        .arg(ev.join("web1"))
+        .arg(ev.join("web2"))
+        .assert()
+        .success();
+    let v: serde_json::Value =
+        serde_json::from_slice(&fs::read(case.join("case.json")).unwrap()).unwrap();
+    let paths: Vec<&str> = v["evidence"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["path"].as_str().unwrap())
+        .collect();
+    assert_eq!(paths.len(), 2);
+    assert!(
+        paths[0].ends_with("web1/access.log") && paths[1].ends_with("web2/access.log"),
+        "{paths:?}"
+    );
+    let md = fs::read_to_string(case.join("report.md")).unwrap();
+    assert!(md.contains("web2/access.log:1"), "{md}");
+    // One root: paths stay relative to it.
+    let one = dir.path().join("one");
+    leaktrail()
+        .args(["scan", "-q", "-o"])
+        .arg(&one)
+        .arg(&ev)
+        .assert()
+        .success();
+    let v: serde_json::Value =
+        serde_json::from_slice(&fs::read(one.join("case.json")).unwrap()).unwrap();
+    assert_eq!(v["evidence"][0]["path"], "web1/access.log");
+}
+
 #[test]
 fn scan_writes_case_and_refuses_evidence_folder() {
     let dir = tempfile::tempdir().unwrap();

@@ -270,7 +270,16 @@ fn print_incidents(story: &timeline::Story) {
 /// root it was found in (a web server's rotations, a CloudTrail bucket's dated folders).
 fn source_of(f: &scan::FileReport) -> String {
     let fmt = f.format.map_or("-", |x| x.name());
-    let top = f.rel.split_once('/').map_or(".", |(first, _)| first);
+    // A file named by its location (the same relative path under two roots): its folder.
+    let top = if f.rel == f.path {
+        Path::new(&f.path)
+            .parent()
+            .and_then(|p| p.file_name())
+            .and_then(|n| n.to_str())
+            .unwrap_or(".")
+    } else {
+        f.rel.split_once('/').map_or(".", |(first, _)| first)
+    };
     let root = f
         .root
         .filter(|&r| r > 0)

@@ -248,6 +248,7 @@ pub fn run<F: SinkFactory>(
         files.push(r);
     }
     files.sort_by(|a, b| a.path.cmp(&b.path));
+    disambiguate(&mut files);
     ScanResult {
         files,
         window: opts.window,
@@ -288,6 +289,19 @@ fn set_aside_copies(prepared: &mut [Prepared]) {
         p.report.sha256 = sha;
         p.plan = Plan::Nothing;
         p.opened = None;
+    }
+}
+
+/// Two roots can hold the same relative path (`web1/` and `web2/` each with `access.log`): a
+/// reference to `access.log:1822` would not say which server. Such files are named by their
+/// location instead.
+fn disambiguate(files: &mut [FileReport]) {
+    let mut count: std::collections::HashMap<String, usize> = std::collections::HashMap::new();
+    for f in files.iter() {
+        *count.entry(f.rel.clone()).or_default() += 1;
+    }
+    for f in files.iter_mut().filter(|f| count[&f.rel] > 1) {
+        f.rel = f.path.clone();
     }
 }
 
