@@ -224,6 +224,25 @@ fn second_incident_is_the_credential_stuffing_and_export() {
     assert_eq!(inc["records"], 120000);
     assert_eq!(inc["first_seen"], "2026-10-13T09:00:00Z");
     assert_eq!(inc["ongoing"], false);
+    // In the order reached: the hour of bytes out that began before the login reached
+    // exfiltration when it crossed 50 MB, after the login, not at the window's first request.
+    let tactics: Vec<&str> = inc["tactics"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t.as_str().unwrap())
+        .collect();
+    assert_eq!(
+        tactics,
+        [
+            "credential-access",
+            "initial-access",
+            "privilege-escalation",
+            "persistence",
+            "collection",
+            "exfiltration"
+        ]
+    );
     // The activity stopped, but the API key it minted was never revoked in these logs.
     let summary = inc["summary"].as_str().unwrap();
     assert!(

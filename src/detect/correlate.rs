@@ -729,8 +729,18 @@ impl CorrSpec {
         if !hit.iter().any(|h| *h) {
             return None;
         }
+        // A sum reaches its step when it crosses the condition, not at the first event of
+        // its window: 50 MB out within an hour is reached at the response that made it 50 MB,
+        // which may come after a login whose minute started the window.
+        let mut reached = None;
         if self.kind == CorrelationType::ValueSum {
             trim_quiet_lead(&mins, &mut hit, span_min, |v| self.holds(v));
+            let fires = |v: f64| self.holds(v) && floor.is_none_or(|(m, k)| v > m && v >= k * m);
+            if let Some(&(i, j, _)) = windows.iter().find(|w| fires(w.2)) {
+                reached = (i..j)
+                    .find(|&k| fires(self.window_value(&mins[i..=k])))
+                    .map(|k| mins[k].last);
+            }
         }
         let mut agg = Agg::default();
         for (r, e) in &g.firsts {
@@ -835,6 +845,7 @@ impl CorrSpec {
             &agg,
             paths,
         );
+        f.reached = reached;
         f.detail = format!(
             "{} {} in {}s for {}",
             self.kind.as_str(),

@@ -37,6 +37,9 @@ pub struct Finding {
     /// The events at the first and last time, when known: (path, line, offset).
     pub first_at: Option<(String, u64, u64)>,
     pub last_at: Option<(String, u64, u64)>,
+    /// When the finding's step was reached, when that is later than its first event: a sum
+    /// of bytes out reaches exfiltration when it crosses its condition (UTC nanoseconds).
+    pub reached: Option<i64>,
 }
 
 /// Findings by level (informational first) and how many of them are attempts only.
@@ -146,6 +149,7 @@ impl Finding {
             failed: agg.failed,
             first_at: agg.first_at.as_ref().map(at),
             last_at: agg.last_at.as_ref().map(at),
+            reached: None,
         }
     }
 

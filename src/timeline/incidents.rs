@@ -247,9 +247,10 @@ fn incident(
         if f.rule_id == crate::detect::convergence::RULE_ID || f.attempt_only() {
             continue;
         }
+        let at = f.reached.unwrap_or(f.first_seen);
         for t in &f.tactics {
-            let e = tactics.entry(t).or_insert(f.first_seen);
-            *e = (*e).min(f.first_seen);
+            let e = tactics.entry(t).or_insert(at);
+            *e = (*e).min(at);
         }
     }
     let list = |k: &str| -> Vec<String> {
