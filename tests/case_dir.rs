@@ -521,6 +521,45 @@ fn first_seen_finds_the_stolen_key_and_the_taken_over_account() {
     }
 }
 
+/// The nightly backup (pg_dump as `backup` at 02:00 on both nights) is said to be a scheduled
+/// job and makes no incident; the attacker's dump as deploy, once, is in INC-1.
+#[test]
+fn the_nightly_backup_is_a_scheduled_job_not_an_incident() {
+    let case = case();
+    for inc in case["incidents"].as_array().unwrap() {
+        let got = entities(inc);
+        assert!(
+            !got.contains("backup") && !got.contains("10.0.1.20"),
+            "{inc}"
+        );
+    }
+    let dumps: Vec<&Value> = case["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["title"] == "Database dump statement")
+        .collect();
+    let nightly = dumps
+        .iter()
+        .find(|f| f["entities"]["users"][0] == "backup")
+        .expect("the backup's dump is a finding");
+    assert!(
+        nightly["detail"]
+            .as_str()
+            .unwrap()
+            .contains("within the hour from 02:00 UTC, on 2 days: a scheduled job"),
+        "{nightly}"
+    );
+    assert!(nightly["incident"].is_null());
+    assert!(
+        dumps
+            .iter()
+            .any(|f| f["incident"] == "INC-1"
+                && !f["detail"].as_str().unwrap().contains("scheduled")),
+        "{dumps:?}"
+    );
+}
+
 #[test]
 fn sequential_id_walking_is_found_for_the_scraper_only() {
     let case = case();

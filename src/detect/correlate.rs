@@ -747,6 +747,7 @@ impl CorrSpec {
             agg.add(0, 0.0, *r, e);
         }
         agg.evidence.clear();
+        agg.days.clear();
         // The sampled events' times are not the window's: its first and last events are
         // taken from its buckets below.
         (agg.first_at, agg.last_at) = (None, None);

@@ -40,6 +40,8 @@ pub struct Finding {
     /// When the finding's step was reached, when that is later than its first event: a sum
     /// of bytes out reaches exfiltration when it crosses its condition (UTC nanoseconds).
     pub reached: Option<i64>,
+    /// Every event fell within the same hour of the day on several days (a scheduled job).
+    pub recurs: bool,
 }
 
 /// Findings by level (informational first) and how many of them are attempts only.
@@ -150,6 +152,7 @@ impl Finding {
             first_at: agg.first_at.as_ref().map(at),
             last_at: agg.last_at.as_ref().map(at),
             reached: None,
+            recurs: false,
         }
     }
 

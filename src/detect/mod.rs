@@ -367,9 +367,38 @@ pub struct Agg {
     /// The event at the first and at the last time (ties: the earliest reference).
     pub first_at: Option<Ref>,
     pub last_at: Option<Ref>,
+    /// By UTC day, the earliest and latest time of day of its events (nanoseconds), for
+    /// up to [`MAX_DAYS`] days: a job that runs every night at 02:00 shows as the same band
+    /// on every day (see [`Agg::recurs`]).
+    pub days: BTreeMap<i64, (i64, i64)>,
 }
 
+/// Days of an actor's events kept per rule, to tell a daily job.
+const MAX_DAYS: usize = 400;
+const DAY: i64 = 86_400_000_000_000;
+/// How wide a band of the day a daily job's events fit in, every day.
+const JOB_BAND: i64 = 3_600_000_000_000;
+
 impl Agg {
+    fn add_day(&mut self, day: i64, lo: i64, hi: i64) {
+        if let Some(b) = self.days.get_mut(&day) {
+            (b.0, b.1) = (b.0.min(lo), b.1.max(hi));
+        } else if self.days.len() < MAX_DAYS {
+            self.days.insert(day, (lo, hi));
+        }
+    }
+
+    /// When every event fell, on two days or more, within the same hour of the day (UTC):
+    /// the start of that band. A scheduled job, most likely (a nightly backup's dump).
+    pub fn recurs(&self) -> Option<i64> {
+        if self.days.len() < 2 || self.days.len() >= MAX_DAYS {
+            return None;
+        }
+        let lo = self.days.values().map(|b| b.0).min()?;
+        let hi = self.days.values().map(|b| b.1).max()?;
+        (hi - lo <= JOB_BAND).then_some(lo)
+    }
+
     pub(crate) fn add(&mut self, ts: i64, bytes: f64, r: Ref, ent: &Entities) {
         if self.count == 0 || (ts, r) < (self.first, self.first_at.unwrap_or(r)) {
             self.first = ts;
@@ -385,6 +414,8 @@ impl Agg {
         self.bytes += bytes;
         keep_earliest(&mut self.evidence, r);
         ent.add_to(self);
+        let tod = ts.rem_euclid(DAY);
+        self.add_day(ts.div_euclid(DAY), tod, tod);
     }
 
     /// Adds another part (in any order: the result is the same).
@@ -407,6 +438,9 @@ impl Agg {
         self.bytes += o.bytes;
         for r in o.evidence {
             keep_earliest(&mut self.evidence, r);
+        }
+        for (d, (lo, hi)) in o.days {
+            self.add_day(d, lo, hi);
         }
         for (a, b) in [
             (&mut self.ips, o.ips),
@@ -1466,6 +1500,21 @@ pub fn findings(engine: &Engine, state: &Partial, paths: &[String]) -> Vec<Findi
             paths,
         );
         r.post.apply(&mut f);
+        // The same action at the same hour every day: a scheduled job, most likely. The
+        // finding stays as it is, says so, and weighs as low in an incident.
+        if let Some(at) = agg.recurs() {
+            f.recurs = true;
+            let note = format!(
+                "every event within the hour from {} UTC, on {} days: a scheduled job?",
+                crate::timeline::utc(at).get(11..16).unwrap_or("?"),
+                agg.days.len()
+            );
+            f.detail = if f.detail.is_empty() {
+                note
+            } else {
+                format!("{}; {note}", f.detail)
+            };
+        }
         out.push(f);
     }
     let parts: Vec<&corrlog::Log> = std::iter::once(&state.corr)
@@ -1538,6 +1587,41 @@ pub fn findings(engine: &Engine, state: &Partial, paths: &[String]) -> Vec<Findi
 
 #[cfg(test)]
 mod tests {
+    /// A job at the same hour every day, and only that, recurs; one more event at another hour
+    /// of one of its days, or a single day, does not.
+    #[test]
+    fn a_daily_job_recurs() {
+        use super::{Agg, DAY, Entities, Ref};
+        let at = |day: i64, h: i64, m: i64| day * DAY + (h * 60 + m) * 60_000_000_000;
+        let r = Ref {
+            file: 0,
+            line: 1,
+            offset: 0,
+        };
+        let e = Entities::default();
+        let mut nightly = Agg::default();
+        for day in [100, 101, 102] {
+            nightly.add(at(day, 2, 0), 0.0, r, &e);
+            nightly.add(at(day, 2, 41), 0.0, r, &e);
+        }
+        // In parts, in any order.
+        let mut other = Agg::default();
+        other.add(at(103, 2, 5), 0.0, r, &e);
+        let mut a = nightly.clone();
+        a.merge(other.clone());
+        let mut b = other;
+        b.merge(nightly.clone());
+        assert_eq!(a.recurs(), Some(at(0, 2, 0)));
+        assert_eq!(b.recurs(), a.recurs());
+        let mut extra = nightly.clone();
+        extra.add(at(101, 10, 0), 0.0, r, &e);
+        assert_eq!(extra.recurs(), None);
+        let mut one = Agg::default();
+        one.add(at(5, 2, 0), 0.0, r, &e);
+        one.add(at(5, 2, 1), 0.0, r, &e);
+        assert_eq!(one.recurs(), None);
+    }
+
     /// What an S3 object call read: only reads that were not refused, with a key.
     #[test]
     fn only_object_reads_name_a_bucket() {

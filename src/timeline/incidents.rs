@@ -160,7 +160,9 @@ const WEIGHTS: [f64; 5] = [0.5, 2.0, 5.0, 15.0, 40.0];
 /// scanner's 404-answered exploit) weighs as low at most, so the internet's background of
 /// failed probes does not become a list of high incidents.
 fn weight_level(f: &Finding) -> &'static str {
-    if f.attempt_only() && level_rank(f.level) > 1 {
+    // A job that runs at the same hour every day weighs as low too: the nightly backup's dump
+    // is no incident by itself, and does not outrank an attack chain.
+    if (f.attempt_only() || f.recurs) && level_rank(f.level) > 1 {
         "low"
     } else {
         f.level
