@@ -196,6 +196,23 @@ fn top_incident_tells_the_answer_keys_story() {
     ] {
         assert!(tactics.contains(&t), "{t} not in {tactics:?}");
     }
+    // CloudTrail's silence from the attacker's StopLogging to the responder's restart is part
+    // of the attack, and its summary says what the logs cannot show.
+    let gap = case["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["rule_id"] == "leaktrail-log-gap" && f["first_seen"] == "2026-10-13T10:56:12Z")
+        .expect("the CloudTrail silence");
+    assert_eq!(gap["incident"], "INC-1", "{gap}");
+    assert!(
+        top["summary"]
+            .as_str()
+            .unwrap()
+            .contains("from 2026-10-13T10:56:12Z to 2026-10-13T11:38:27Z"),
+        "{}",
+        top["summary"]
+    );
 }
 
 #[test]

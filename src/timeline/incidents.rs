@@ -201,6 +201,26 @@ pub fn group(
             comps.entry(dsu.find(i)).or_default().push(i);
         }
     }
+    // A silence that begins right after an actor's own log tampering (CloudTrail quiet from
+    // the attacker's StopLogging on) is that actor's doing: it joins their incident. A log
+    // that merely went quiet after someone's last request is not.
+    for (i, f) in findings.iter().enumerate() {
+        if f.rule_id != crate::detect::gaps::RULE_ID {
+            continue;
+        }
+        let Some(before) = f.first_at.as_ref() else {
+            continue;
+        };
+        let by = findings.iter().position(|g| {
+            qualifies(g)
+                && g.rule_id != crate::detect::gaps::RULE_ID
+                && g.tactics.contains(&"defense-evasion")
+                && (g.last_at.as_ref() == Some(before) || g.evidence.contains(before))
+        });
+        if let Some(j) = by {
+            comps.entry(dsu.find(j)).or_default().push(i);
+        }
+    }
     // An incident needs one medium signal at least; low findings alone stay loose (a customer
     // signing in from a new network is not an incident by itself).
     let mut incidents: Vec<Incident> = comps
@@ -428,6 +448,25 @@ fn summary(inc: &Incident, findings: &[Finding], end: Option<i64>) -> String {
         s.push_str(&format!(
             " Persistence set up, and not shown removed in these logs: {}.",
             kept.join("; ")
+        ));
+    }
+    // Silences that followed the actor's own events: what the logs cannot show.
+    let blind: Vec<String> = fs
+        .iter()
+        .filter(|f| f.rule_id == crate::detect::gaps::RULE_ID)
+        .map(|f| {
+            let source = f.detail.split(": silent").next().unwrap_or("a log");
+            format!(
+                "{source} from {} to {}",
+                crate::timeline::utc(f.first_seen),
+                crate::timeline::utc(f.last_seen)
+            )
+        })
+        .collect();
+    if !blind.is_empty() {
+        s.push_str(&format!(
+            " Logs silent after their tampering (nothing in them shows what happened then): {}.",
+            blind.join("; ")
         ));
     }
     // The stored objects the findings name as read (S3 keys and buckets, collections walked
