@@ -277,6 +277,42 @@ fn same_names_under_two_roots_are_told_apart() {
     assert_eq!(v["evidence"][0]["path"], "web1/access.log");
 }
 
+/// A silence in a log directly under the evidence folder names that folder as its source.
+#[test]
+fn a_silence_names_its_source_folder() {
+    let (dir, ev) = evidence_dir();
+    let line = |h: u32, m: u32, s: u32| {
+        format!(
+            "192.0.2.10 - - [13/Oct/2026:{h:02}:{m:02}:{s:02} +0000] \"GET / HTTP/1.1\" 200 512 \"-\" \"Mozilla/5.0\"\n"
+        )
+    };
+    let mut log = String::new();
+    for (h, m) in (0..60)
+        .map(|m| (9, m))
+        .chain((45..60).map(|m| (10, m)))
+        .chain((0..60).map(|m| (11, m)))
+    {
+        for s in [0, 20, 40] {
+            log.push_str(&line(h, m, s));
+        }
+    }
+    fs::write(ev.join("access.log"), log).unwrap();
+    let v = scan_json(&[], &dir.path().join("case"), &ev);
+    let gap = v["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["rule_id"] == "leaktrail-log-gap")
+        .expect("the silence from 10:00 to 10:45");
+    assert!(
+        gap["detail"]
+            .as_str()
+            .unwrap()
+            .starts_with("evidence (access): silent"),
+        "{gap}"
+    );
+}
+
 #[test]
 fn scan_writes_case_and_refuses_evidence_folder() {
     let dir = tempfile::tempdir().unwrap();

@@ -270,15 +270,18 @@ fn print_incidents(story: &timeline::Story) {
 /// root it was found in (a web server's rotations, a CloudTrail bucket's dated folders).
 fn source_of(f: &scan::FileReport) -> String {
     let fmt = f.format.map_or("-", |x| x.name());
-    // A file named by its location (the same relative path under two roots): its folder.
-    let top = if f.rel == f.path {
+    // A file directly under its root, or named by its location (the same relative path
+    // under two roots): the name of its folder.
+    let folder = || {
         Path::new(&f.path)
             .parent()
             .and_then(|p| p.file_name())
             .and_then(|n| n.to_str())
             .unwrap_or(".")
-    } else {
-        f.rel.split_once('/').map_or(".", |(first, _)| first)
+    };
+    let top = match f.rel.split_once('/') {
+        Some((first, _)) if f.rel != f.path => first,
+        _ => folder(),
     };
     let root = f
         .root
