@@ -126,6 +126,30 @@ fn events_over_damaged_evidence() {
     assert!(String::from_utf8_lossy(&out.stderr).contains("not read"));
 }
 
+/// A gzip cut inside its first record: nothing is read as a record, and the problem says so.
+#[test]
+fn a_gzip_cut_inside_its_only_record_reads_none() {
+    let (_dir, ev) = evidence_dir();
+    let line = format!(
+        "198.51.100.23 - - [13/Oct/2026:09:14:02 +0000] \"GET /{} HTTP/1.1\" 200 3476 \"-\" \"curl/8.0\"\n",
+        (0..40_000)
+            .map(|i| char::from(b'a' + (i * 7 % 26) as u8))
+            .collect::<String>()
+    );
+    let z = gz(line.as_bytes());
+    fs::write(ev.join("access.log.1.gz"), &z[..z.len() - 30]).unwrap();
+    let out = stdout_of(&["events"], &ev);
+    assert!(
+        events_of(&out).is_empty(),
+        "{}",
+        String::from_utf8_lossy(&out)
+    );
+    let v: serde_json::Value =
+        serde_json::from_slice(&stdout_of(&["sources", "--json"], &ev)).unwrap();
+    let p = first_problem(&v[0]);
+    assert!(p.contains("the record it cut (line 1, "), "{p}");
+}
+
 #[test]
 fn sources_reports_every_problem() {
     let dir = tempfile::tempdir().unwrap();
@@ -1982,9 +2006,6 @@ fn plus_spelled_payloads_are_found_in_access_and_w3c_queries() {
     assert_eq!(ips, ["203.0.113.1", "203.0.113.11", "203.0.113.2"], "{v}");
 }
 
-/// Bytes out per client names its largest responses within the hour that fired, most bytes
-/// per path first: not a large file the same client fetched a day before, nor small pages
-/// (the quiet pages before the downloads are not part of the finding either).
 /// The same log collected twice, and once more gzipped, is counted once: the copies are in
 /// the manifest, skipped, naming the file that was read.
 #[test]
@@ -2024,6 +2045,9 @@ fn copies_of_a_log_are_counted_once() {
     }
 }
 
+/// Bytes out per client names its largest responses within the hour that fired, most bytes
+/// per path first: not a large file the same client fetched a day before, nor small pages
+/// (the quiet pages before the downloads are not part of the finding either).
 #[test]
 fn bytes_out_names_the_largest_responses_in_its_window() {
     let (dir, ev) = evidence_dir();

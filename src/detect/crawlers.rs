@@ -84,8 +84,13 @@ fn verified(f: &Finding, line: Option<&[u8]>) -> Option<String> {
     {
         return None;
     }
-    let line = line?.to_ascii_lowercase();
-    memchr::memmem::find(&line, c.token.as_bytes())?;
+    // The user agent: the last quoted field of an access-log line (a request target can
+    // hold any text, and other fetchers share a crawler's network).
+    let line = line?;
+    let end = memchr::memrchr(b'"', line)?;
+    let start = memchr::memrchr(b'"', &line[..end])? + 1;
+    let agent = line[start..end].to_ascii_lowercase();
+    memchr::memmem::find(&agent, c.token.as_bytes())?;
     Some(format!(
         "verified crawler: {} (user agent, and an address in its network {net})",
         c.name
@@ -156,10 +161,11 @@ mod tests {
     fn an_address_in_the_network_with_the_user_agent_is_the_crawler() {
         let google = b"66.249.73.135 - - [18/May/2015:13:05:06 +0000] \"GET /misc/sample.log HTTP/1.1\" 200 5000000 \"-\" \"Mozilla/5.0 (compatible; Googlebot/2.1; +http://www.google.com/bot.html)\"";
         let spoofed = b"203.0.113.66 - - [18/May/2015:13:05:06 +0000] \"GET / HTTP/1.1\" 200 5 \"-\" \"Googlebot/2.1\"";
-        let plain = b"66.249.73.135 - - [18/May/2015:13:05:06 +0000] \"GET / HTTP/1.1\" 200 5 \"-\" \"curl/8.0\"";
+        let plain = b"66.249.73.135 - - [18/May/2015:13:05:06 +0000] \"GET /.env?googlebot HTTP/1.1\" 200 5 \"-\" \"Mozilla/5.0 (via ggpht.com GoogleImageProxy)\"";
         for (ip, line, want) in [
             ("66.249.73.135", &google[..], true),
-            // The user agent alone, or the network alone, is no crawler.
+            // The user agent alone, or the network alone (the name in the request target, not
+            // the user agent), is no crawler.
             ("203.0.113.66", &spoofed[..], false),
             ("66.249.73.135", &plain[..], false),
         ] {

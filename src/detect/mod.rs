@@ -570,15 +570,30 @@ impl Outcome {
     }
 }
 
+/// The fields [`outcome`] reads besides `sc-status`; most logs have none of them.
+const OUTCOME_TEXT_FIELDS: &[&str] = &[
+    "outcome",
+    "responseElements.ConsoleLogin",
+    "event",
+    "errorCode",
+];
+
 fn outcome(v: &mut View<'_, '_>) -> Outcome {
+    let refused_status = |v: &mut View<'_, '_>| v.number("sc-status").is_some_and(|s| s >= 400.0);
+    // An access log's records: the status alone, after one look per field layout.
+    if v.lacks_all(OUTCOME_TEXT_FIELDS) {
+        return Outcome {
+            login_failed: false,
+            refused: refused_status(v),
+        };
+    }
     let login_failed = v
         .value("outcome")
         .is_some_and(|o| o == b"failure" || o == b"invalid_user")
         || v.value("responseElements.ConsoleLogin") == Some(b"Failure")
         || v.value_lower("event")
             .is_some_and(|e| memchr::memmem::find(e, b"fail").is_some());
-    let refused = v.number("sc-status").is_some_and(|s| s >= 400.0)
-        || v.value("errorCode").is_some_and(|e| !e.is_empty());
+    let refused = refused_status(v) || v.value("errorCode").is_some_and(|e| !e.is_empty());
     Outcome {
         login_failed,
         refused,
@@ -1500,9 +1515,10 @@ pub fn findings(engine: &Engine, state: &Partial, paths: &[String]) -> Vec<Findi
             paths,
         );
         r.post.apply(&mut f);
-        // The same action at the same hour every day: a scheduled job, most likely. The
-        // finding stays as it is, says so, and weighs as low in an incident.
-        if let Some(at) = agg.recurs() {
+        // The same action at the same hour every day: a scheduled job, most likely. A medium
+        // finding stays as it is, says so, and weighs as low in an incident; high and critical
+        // ones are not judged by their regularity (an attacker picks the hour).
+        if let Some(at) = agg.recurs().filter(|_| finding::level_rank(f.level) <= 2) {
             f.recurs = true;
             let note = format!(
                 "every event within the hour from {} UTC, on {} days: a scheduled job?",

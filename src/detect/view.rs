@@ -37,6 +37,9 @@ pub struct Scratch {
     /// Capture positions for each `extract` regex (by its address), reused from event to
     /// event: `captures` would allocate them for every call.
     locations: Vec<(usize, regex::bytes::CaptureLocations)>,
+    /// A list of names found absent from the current layout (its address, and the layout's
+    /// generation): see [`View::lacks_all`].
+    lacks: (usize, u32),
 }
 
 /// What URL decoding can change in a record (see [`View::escapes`]).
@@ -128,6 +131,21 @@ impl<'v, 'a> View<'v, 'a> {
         let stored = found.and_then(|i| u16::try_from(i).ok()).unwrap_or(NONE);
         self.s.names[slot] = (ptr, len, self.s.generation, stored);
         found
+    }
+
+    /// Whether the event has none of `names` (nor a derived field: then nothing is
+    /// remembered). The answer is remembered for the field layout, by the list's address, so
+    /// records with the same fields ask once: pass the same static list every time.
+    pub fn lacks_all(&mut self, names: &'static [&'static str]) -> bool {
+        let key = (names.as_ptr() as usize, self.s.generation);
+        if self.s.derived_len == 0 && self.s.lacks == key {
+            return true;
+        }
+        let lacks = names.iter().all(|n| !self.has(n));
+        if lacks && self.s.derived_len == 0 {
+            self.s.lacks = key;
+        }
+        lacks
     }
 
     /// True when the event has the field.

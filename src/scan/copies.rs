@@ -24,11 +24,13 @@ pub(super) struct Candidate {
     pub len: u64,
 }
 
-/// The length of a file's content when it can be known without decoding: a plain file's size,
-/// a gzip file's ISIZE trailer. None for other compressions and for empty content.
+/// The length of a file's content modulo 2³², when it can be known without decoding: a plain
+/// file's size, a gzip file's ISIZE trailer (which holds the length modulo 2³², so a 5 GiB log
+/// and its gzip still pair). A gzip of several members records only its last member's length:
+/// such a copy is not recognised. None for other compressions and for empty content.
 pub(super) fn content_len(comp: Compression, bytes: &[u8]) -> Option<u64> {
     let len = match comp {
-        Compression::None => bytes.len() as u64,
+        Compression::None => bytes.len() as u64 % (1 << 32),
         Compression::Gzip if bytes.len() >= 18 => {
             let t = &bytes[bytes.len() - 4..];
             u64::from(u32::from_le_bytes([t[0], t[1], t[2], t[3]]))

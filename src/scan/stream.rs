@@ -139,6 +139,13 @@ fn decode(
         let whole_entries = matches!(comp, Compression::Journal | Compression::Utmp);
         let cut = if eof && (problem.is_none() || whole_entries) {
             buf.len()
+        } else if problem.is_some() {
+            // Damaged: the last record is cut unless a newline ends it, even when it is all
+            // the buffer holds.
+            match cut_point(&buf, format) {
+                c if c == buf.len() && !buf.ends_with(b"\n") => 0,
+                c => c,
+            }
         } else {
             cut_point(&buf, format)
         };

@@ -160,9 +160,11 @@ const WEIGHTS: [f64; 5] = [0.5, 2.0, 5.0, 15.0, 40.0];
 /// scanner's 404-answered exploit) weighs as low at most, so the internet's background of
 /// failed probes does not become a list of high incidents.
 fn weight_level(f: &Finding) -> &'static str {
-    // A job that runs at the same hour every day weighs as low too: the nightly backup's dump
-    // is no incident by itself, and does not outrank an attack chain.
-    if (f.attempt_only() || f.recurs) && level_rank(f.level) > 1 {
+    // A medium finding whose events came at the same hour every day weighs as low too: the
+    // nightly backup's dump is no incident by itself, and does not outrank an attack chain.
+    // High and critical findings keep their weight however regular (an attacker picks the
+    // hour).
+    if (f.attempt_only() || (f.recurs && level_rank(f.level) == 2)) && level_rank(f.level) > 1 {
         "low"
     } else {
         f.level
@@ -213,6 +215,7 @@ pub fn group(
         };
         let by = findings.iter().position(|g| {
             qualifies(g)
+                && !g.attempt_only()
                 && g.rule_id != crate::detect::gaps::RULE_ID
                 && g.tactics.contains(&"defense-evasion")
                 && (g.last_at.as_ref() == Some(before) || g.evidence.contains(before))
@@ -300,8 +303,13 @@ fn incident(
             *by_hour.entry(*h).or_default() += b;
         }
     }
-    let first_seen = fs.iter().map(|f| f.first_seen).min().unwrap_or(0);
-    let last_seen = fs.iter().map(|f| f.last_seen).max().unwrap_or(0);
+    // A joined silence ends at whoever restarted the log: not the actor's activity.
+    let own = || {
+        fs.iter()
+            .filter(|f| f.rule_id != crate::detect::gaps::RULE_ID)
+    };
+    let first_seen = own().map(|f| f.first_seen).min().unwrap_or(0);
+    let last_seen = own().map(|f| f.last_seen).max().unwrap_or(0);
     let last_activity = ips
         .iter()
         .filter_map(|v| seen.get(seen::IP, v))
