@@ -1168,8 +1168,16 @@ fn rules_test_with_no_examples_fails_and_the_pack_is_embedded() {
     assert!(!out.status.success(), "{text}");
     assert!(text.contains("nothing was tested"), "{text}");
     let list = leaktrail().args(["rules", "list"]).output().unwrap();
-    let rows = String::from_utf8_lossy(&list.stdout).lines().count();
+    let listed = String::from_utf8_lossy(&list.stdout);
+    let rows = listed.lines().count();
     assert!(rows > 60, "built-in pack lists {rows} lines");
+    // Each rule says what it is, not only its id.
+    assert!(listed.lines().next().unwrap().ends_with("TITLE"));
+    assert!(
+        listed.lines().any(|l| l.contains("builtin:web/sqli.yml")
+            && l.ends_with("SQL injection attempt in a request")),
+        "{listed}"
+    );
 }
 
 /// `scan` skips its own UTF-8 check of a buffer found to be ASCII while searching it: a file

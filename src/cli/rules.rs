@@ -38,8 +38,8 @@ fn list(r: &RuleArgs) -> anyhow::Result<u8> {
     let set = r.load();
     let engine = Engine::new(&set);
     println!(
-        "{:<38} {:<13} {:<22} {:<32} SOURCE",
-        "ID", "LEVEL", "TACTIC", "LOGSOURCE"
+        "{:<38} {:<13} {:<22} {:<32} {:<44} TITLE",
+        "ID", "LEVEL", "TACTIC", "LOGSOURCE", "SOURCE"
     );
     for c in &engine.rules {
         let ls = &c.logsource;
@@ -50,24 +50,26 @@ fn list(r: &RuleArgs) -> anyhow::Result<u8> {
             .join("/");
         let tactic = c.tactics.first().copied().unwrap_or("-");
         println!(
-            "{:<38} {:<13} {:<22} {:<32} {}",
+            "{:<38} {:<13} {:<22} {:<32} {:<44} {}",
             terminal(&c.id),
             c.level,
             tactic,
             terminal(&src),
-            terminal(&origin_of(&set, &c.id))
+            terminal(&origin_of(&set, &c.id)),
+            terminal(&c.title)
         );
     }
     for c in &engine.corrs {
         let tactic = c.tactics.first().copied().unwrap_or("-");
         let src = format!("correlation:{}", c.kind.as_str());
         println!(
-            "{:<38} {:<13} {:<22} {:<32} {}",
+            "{:<38} {:<13} {:<22} {:<32} {:<44} {}",
             terminal(&c.id),
             c.level,
             tactic,
             src,
-            terminal(&origin_of(&set, &c.id))
+            terminal(&origin_of(&set, &c.id)),
+            terminal(&c.title)
         );
     }
     report_problems(&set, &engine);
