@@ -117,6 +117,15 @@ fn steps_of(ip: &str) -> Vec<Value> {
         .collect()
 }
 
+/// A JSON array of strings.
+fn strings(v: &Value) -> Vec<&str> {
+    v.as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t.as_str().unwrap())
+        .collect()
+}
+
 fn within_1pct(got: u64, want: u64) -> bool {
     (got as f64 - want as f64).abs() <= want as f64 * 0.01
 }
@@ -181,12 +190,7 @@ fn top_incident_tells_the_answer_keys_story() {
     assert!(within_1pct(got_bytes, bytes), "{got_bytes} vs {bytes}");
     assert_eq!(top["ongoing"], exp["still_ongoing"]);
     assert!(top["summary"].as_str().unwrap().contains("Still active"));
-    let tactics: Vec<&str> = top["tactics"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|t| t.as_str().unwrap())
-        .collect();
+    let tactics = strings(&top["tactics"]);
     for t in [
         "reconnaissance",
         "initial-access",
@@ -243,12 +247,7 @@ fn second_incident_is_the_credential_stuffing_and_export() {
     assert_eq!(inc["ongoing"], false);
     // In the order reached: the hour of bytes out that began before the login reached
     // exfiltration when it crossed 50 MB, after the login, not at the window's first request.
-    let tactics: Vec<&str> = inc["tactics"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|t| t.as_str().unwrap())
-        .collect();
+    let tactics = strings(&inc["tactics"]);
     assert_eq!(
         tactics,
         [

@@ -125,13 +125,7 @@ pub(super) fn find(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::io::Write;
-
-    fn gz(data: &[u8]) -> Vec<u8> {
-        let mut e = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
-        e.write_all(data).unwrap();
-        e.finish().unwrap()
-    }
+    use crate::input::open::tests::gz;
 
     #[test]
     fn content_length_of_plain_and_gzip() {
