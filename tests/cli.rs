@@ -138,14 +138,25 @@ fn a_gzip_cut_inside_its_only_record_reads_none() {
     );
     let z = gz(line.as_bytes());
     fs::write(ev.join("access.log.1.gz"), &z[..z.len() - 30]).unwrap();
-    let out = stdout_of(&["events"], &ev);
+    // Nothing was read: the file is unreadable, and the command says nothing could be read.
+    let run = |args: &[&str]| {
+        leaktrail()
+            .args(args)
+            .arg(&ev)
+            .assert()
+            .code(2)
+            .get_output()
+            .stdout
+            .clone()
+    };
+    let out = run(&["events"]);
     assert!(
         events_of(&out).is_empty(),
         "{}",
         String::from_utf8_lossy(&out)
     );
-    let v: serde_json::Value =
-        serde_json::from_slice(&stdout_of(&["sources", "--json"], &ev)).unwrap();
+    let v: serde_json::Value = serde_json::from_slice(&run(&["sources", "--json"])).unwrap();
+    assert_eq!(v[0]["status"], "unreadable", "{v}");
     let p = first_problem(&v[0]);
     assert!(p.contains("the record it cut (line 1, "), "{p}");
 }
@@ -242,6 +253,31 @@ fn unreadable_evidence_still_gets_its_manifest() {
     assert_eq!(files[0]["status"], "binary");
     assert_eq!(files[0]["sha256"], sha256(b"\x7fELF\x02\x01\x01\0\0\0\0\0"));
     assert_eq!(files[1]["status"], "empty");
+    let md = fs::read_to_string(case.join("report.md")).unwrap();
+    assert!(
+        md.contains("Nothing could be read: none of the 2 files examined"),
+        "{md}"
+    );
+    // A gzip whose damage leaves nothing to decode is unreadable, not read.
+    let z = gz(A1.repeat(50).as_bytes());
+    fs::write(ev.join("access.log.2.gz"), &z[..12]).unwrap();
+    let case = dir.path().join("case3");
+    leaktrail()
+        .args(["scan", "-o"])
+        .arg(&case)
+        .arg(&ev)
+        .assert()
+        .code(2);
+    let v: serde_json::Value =
+        serde_json::from_slice(&fs::read(case.join("case.json")).unwrap()).unwrap();
+    let cut = v["evidence"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["path"] == "access.log.2.gz")
+        .unwrap();
+    assert_eq!(cut["status"], "unreadable", "{cut}");
+    assert!(first_problem(cut).contains("damaged or truncated"), "{cut}");
     // No file at all: nothing to record.
     let none = dir.path().join("none");
     leaktrail()
@@ -326,6 +362,77 @@ fn a_silence_names_its_source_folder() {
             .unwrap()
             .starts_with("evidence (access): silent"),
         "{gap}"
+    );
+}
+
+/// CloudTrail stopped by the attacker and never restarted, while the web logs go on: the
+/// silence runs to the end of the evidence, joins the attacker's incident, and the incident
+/// is not called over.
+#[test]
+fn logging_stopped_and_never_restarted_is_a_silence_to_the_end() {
+    let (dir, ev) = evidence_dir();
+    let ct = |t: &str, name: &str, user: &str, ip: &str| {
+        let source = if name == "StopLogging" {
+            "cloudtrail"
+        } else {
+            "ec2"
+        };
+        format!(
+            "{{\"eventVersion\":\"1.09\",\"userIdentity\":{{\"type\":\"IAMUser\",\"userName\":\"{user}\",\"accessKeyId\":\"AKIA{}\"}},\"eventTime\":\"{t}\",\"eventSource\":\"{source}.amazonaws.com\",\"eventName\":\"{name}\",\"sourceIPAddress\":\"{ip}\"}}\n",
+            user.to_uppercase()
+        )
+    };
+    let mut trail = String::new();
+    for m in 0..60 {
+        for s in [0, 20, 40] {
+            trail.push_str(&ct(
+                &format!("2026-10-13T09:{m:02}:{s:02}Z"),
+                "DescribeInstances",
+                "ops",
+                "10.0.0.5",
+            ));
+        }
+    }
+    trail.push_str(&ct(
+        "2026-10-13T10:00:30Z",
+        "StopLogging",
+        "svc",
+        "203.0.113.66",
+    ));
+    fs::write(ev.join("trail.jsonl"), trail).unwrap();
+    let mut web = String::new();
+    for h in 9..12 {
+        for m in 0..60 {
+            web.push_str(&format!("192.0.2.10 - - [13/Oct/2026:{h:02}:{m:02}:00 +0000] \"GET / HTTP/1.1\" 200 512 \"-\" \"Mozilla/5.0\"\n"));
+        }
+    }
+    fs::write(ev.join("access.log"), web).unwrap();
+    let v = scan_json(&[], &dir.path().join("case"), &ev);
+    let gap = v["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["rule_id"] == "leaktrail-log-gap")
+        .expect("CloudTrail silent from the StopLogging on");
+    assert_eq!(gap["first_seen"], "2026-10-13T10:00:30Z", "{gap}");
+    assert_eq!(gap["last_seen"], "2026-10-13T11:59:00Z", "{gap}");
+    assert!(
+        gap["detail"]
+            .as_str()
+            .unwrap()
+            .contains("until the evidence ends"),
+        "{gap}"
+    );
+    let inc = &v["incidents"][0];
+    assert_eq!(gap["incident"], inc["id"]);
+    assert_eq!(inc["entities"]["ips"][0], "203.0.113.66", "{inc}");
+    assert_eq!(inc["ongoing"], true, "{inc}");
+    assert!(
+        inc["summary"]
+            .as_str()
+            .unwrap()
+            .contains("May still be going on"),
+        "{inc}"
     );
 }
 

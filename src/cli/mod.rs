@@ -72,12 +72,12 @@ pub(crate) fn nothing_read(r: &crate::scan::ScanResult, roots: &[std::path::Path
         }
     }
     for f in &r.files {
-        say!(
-            "  {}: {} ({})",
-            t(&f.path),
-            f.status.name(),
-            t(&f.problems.join("; "))
-        );
+        let why = if f.problems.is_empty() {
+            String::new()
+        } else {
+            format!(" ({})", t(&f.problems.join("; ")))
+        };
+        say!("  {}: {}{why}", t(&f.path), f.status.name());
     }
     true
 }

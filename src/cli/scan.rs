@@ -246,8 +246,8 @@ fn print_incidents(story: &timeline::Story) {
         return;
     }
     say!(
-        "leaktrail: {} incidents, most important first",
-        story.incidents.len()
+        "leaktrail: {}, most important first",
+        timeline::counted(story.incidents.len() as u64, "incident")
     );
     for inc in story.incidents.iter().take(10) {
         say!(
@@ -381,8 +381,8 @@ fn summary(r: &scan::ScanResult, case: &Path) {
     let parsed: u64 = r.files.iter().map(|f| f.stats.parsed).sum();
     let unparsed: u64 = r.files.iter().map(|f| f.stats.unparsed).sum();
     say!(
-        "leaktrail: {} files ({} read), {lines} lines, {parsed} events, {unparsed} unparsed records",
-        r.files.len(),
+        "leaktrail: {} ({} read), {lines} lines, {parsed} events, {unparsed} unparsed records",
+        timeline::counted(r.files.len() as u64, "file"),
         read
     );
     for f in r.files.iter().filter(|f| !f.problems.is_empty()) {

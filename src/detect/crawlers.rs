@@ -72,7 +72,7 @@ fn network_of(ip: &str) -> Option<(&'static Crawler, String)> {
 
 /// The crawler a finding's actor is, when every address it names is in one crawler's network
 /// and the evidence line `line` (the finding's first event) names that crawler.
-fn verified(f: &Finding, line: Option<&[u8]>) -> Option<String> {
+fn verified(f: &Finding, lines: &[Option<&[u8]>]) -> Option<String> {
     let (first, rest) = f.ips.split_first()?;
     if !f.users.is_empty() || !f.keys.is_empty() {
         return None;
@@ -85,12 +85,22 @@ fn verified(f: &Finding, line: Option<&[u8]>) -> Option<String> {
         return None;
     }
     // The user agent: the last quoted field of an access-log line (a request target can
-    // hold any text, and other fetchers share a crawler's network).
-    let line = line?;
-    let end = memchr::memrchr(b'"', line)?;
-    let start = memchr::memrchr(b'"', &line[..end])? + 1;
-    let agent = line[start..end].to_ascii_lowercase();
-    memchr::memmem::find(&agent, c.token.as_bytes())?;
+    // hold any text, and other fetchers share a crawler's network). Every event the finding
+    // cites must be the crawler's: one crawler request does not vouch for a curl download
+    // from the same address.
+    let names_crawler = |line: &[u8]| -> Option<()> {
+        let end = memchr::memrchr(b'"', line)?;
+        let start = memchr::memrchr(b'"', &line[..end])? + 1;
+        let agent = line[start..end].to_ascii_lowercase();
+        memchr::memmem::find(&agent, c.token.as_bytes()).map(|_| ())
+    };
+    if lines.is_empty()
+        || !lines
+            .iter()
+            .all(|l| l.is_some_and(|l| names_crawler(l).is_some()))
+    {
+        return None;
+    }
     Some(format!(
         "verified crawler: {} (user agent, and an address in its network {net})",
         c.name
@@ -110,24 +120,41 @@ pub fn lower(findings: &mut [Finding], lines_at: LinesAt<'_>) -> Vec<bool> {
             f.ips.first().is_some_and(|ip| network_of(ip).is_some()) && !f.evidence.is_empty()
         })
         .collect();
-    let mut by_file: BTreeMap<&str, Vec<u64>> = BTreeMap::new();
+    // The events a finding cites: its evidence, its first and its last.
+    let cited = |f: &Finding| -> Vec<(String, u64)> {
+        let mut v: Vec<(String, u64)> = f
+            .evidence
+            .iter()
+            .chain(&f.first_at)
+            .chain(&f.last_at)
+            .map(|(p, _, o)| (p.clone(), *o))
+            .collect();
+        v.sort();
+        v.dedup();
+        v
+    };
+    let mut by_file: BTreeMap<String, Vec<u64>> = BTreeMap::new();
     for &i in &candidates {
-        let (p, _, o) = &findings[i].evidence[0];
-        by_file.entry(p.as_str()).or_default().push(*o);
+        for (p, o) in cited(&findings[i]) {
+            by_file.entry(p).or_default().push(o);
+        }
     }
     let lines: BTreeMap<(String, u64), Vec<u8>> = by_file
         .into_iter()
         .flat_map(|(p, offs)| {
-            lines_at(p, &offs)
+            lines_at(&p, &offs)
                 .into_iter()
-                .map(move |(o, l)| ((p.to_string(), o), l))
+                .map(move |(o, l)| ((p.clone(), o), l))
         })
         .collect();
     let mut crawler = vec![false; findings.len()];
     for i in candidates {
         let f = &mut findings[i];
-        let (p, _, o) = &f.evidence[0];
-        let Some(why) = verified(f, lines.get(&(p.clone(), *o)).map(Vec::as_slice)) else {
+        let cited: Vec<Option<&[u8]>> = cited(f)
+            .into_iter()
+            .map(|k| lines.get(&k).map(Vec::as_slice))
+            .collect();
+        let Some(why) = verified(f, &cited) else {
             continue;
         };
         crawler[i] = true;
@@ -182,6 +209,29 @@ mod tests {
                 );
             }
         }
+        // One crawler request does not vouch for a download by another client from the same
+        // address: every event the finding cites must name the crawler.
+        let mut mixed = finding("66.249.66.3", "high");
+        mixed.evidence.push(("a.log".into(), 2, 700));
+        let by_offset = |_: &str, offs: &[u64]| {
+            offs.iter()
+                .map(|&o| {
+                    (
+                        o,
+                        if o == 0 {
+                            google.to_vec()
+                        } else {
+                            plain.to_vec()
+                        },
+                    )
+                })
+                .collect()
+        };
+        assert_eq!(
+            lower(std::slice::from_mut(&mut mixed), &by_offset),
+            vec![false]
+        );
+        assert_eq!(mixed.level, "high");
         // A finding that also names a user, or another address, is not a crawler's.
         let mut f = finding("66.249.73.135", "high");
         f.ips.push("203.0.113.66".into());

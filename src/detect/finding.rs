@@ -42,6 +42,8 @@ pub struct Finding {
     pub reached: Option<i64>,
     /// Every event fell within the same hour of the day on several days (a scheduled job).
     pub recurs: bool,
+    /// A silence that lasts until the evidence ends (its log was never heard from again).
+    pub open_end: bool,
 }
 
 /// Findings by level (informational first) and how many of them are attempts only.
@@ -153,6 +155,7 @@ impl Finding {
             last_at: agg.last_at.as_ref().map(at),
             reached: None,
             recurs: false,
+            open_end: false,
         }
     }
 
@@ -201,11 +204,15 @@ impl Finding {
         } else {
             String::new()
         };
+        let who = if who.is_empty() {
+            String::new()
+        } else {
+            format!(" — {}", who.join(", "))
+        };
         format!(
-            "[{}] {} — {} — {} to {}, {}{bytes}{}{}",
+            "[{}] {}{who} — {} to {}, {}{bytes}{}{}",
             self.level,
             self.title,
-            who.join(", "),
             ts(self.first_seen),
             ts(self.last_seen),
             crate::timeline::events(self.count),

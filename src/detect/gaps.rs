@@ -103,10 +103,46 @@ pub fn gaps(a: &Activity, sources: &[String], paths: &[String]) -> Vec<Finding> 
             .and_modify(|x| x.merge(s))
             .or_insert(s);
     }
+    // The evidence's last event, in any source: a source silent from some time until then
+    // (logging stopped and never restarted) is a silence too.
+    let end = by
+        .values()
+        .filter_map(|b| b.last_key_value().map(|(_, s)| s.last))
+        .max();
     let mut out = Vec::new();
     for (src, buckets) in by {
         let keys: Vec<i64> = buckets.keys().copied().collect();
         let baseline = Baseline::of(&buckets);
+        if let (Some(end), Some(&z)) = (end, keys.last()) {
+            let tail = buckets[&z].last;
+            let silence = end.0 - tail.0;
+            let expected = match &baseline {
+                Some(base) => base.expected(tail.0, end.0),
+                None => {
+                    // Busy in most of its last half hour, at a pace that would have filled
+                    // the silence with many events.
+                    let recent = buckets.range(z - SIDE + 1..z + 1);
+                    let (slots, events) =
+                        recent.fold((0, 0), |(n, e), (_, s)| (n + 1, e + s.count));
+                    if slots < SIDE - 1 {
+                        0.0
+                    } else {
+                        events as f64 / (SIDE * BUCKET) as f64 * silence as f64
+                    }
+                }
+            };
+            if silence >= MIN_GAP && expected >= EXPECTED {
+                let mut f = finding(src, tail, end, silence, paths);
+                f.open_end = true;
+                f.level = if baseline.is_some() { "medium" } else { "low" };
+                f.detail = format!(
+                    "{src}: silent from its last event until the evidence ends (other logs go on until {}); at its pace it would have held about {} events",
+                    crate::timeline::utc(end.0),
+                    expected.round()
+                );
+                out.push(f);
+            }
+        }
         for w in keys.windows(2) {
             let (a, b) = (w[0], w[1]);
             let before = &buckets[&a];

@@ -73,7 +73,9 @@ fn who(f: &Finding) -> String {
 }
 
 fn facts(out: &mut String, inc: &Incident, story: &Story) {
-    let status = if inc.ongoing {
+    let status = if inc.silenced {
+        r#"<span class="ongoing">not seen to stop: a log they silenced stays silent to the end of the evidence</span>"#.to_string()
+    } else if inc.ongoing {
         r#"<span class="ongoing">still active at the end of the evidence</span>"#.to_string()
     } else {
         "stopped before the evidence ends".to_string()
@@ -98,7 +100,7 @@ fn summary_section(out: &mut String, input: &ReportInput<'_>) {
     out.push_str(r#"<section id="summary"><h2>What happened</h2>"#);
     match story.incidents.first() {
         None => {
-            out.push_str("<p>No incident: no finding at level low or above names an actor.</p>")
+            let _ = write!(out, "<p>{}</p>", esc(&super::no_incident(input.files)));
         }
         Some(top) => {
             let _ = write!(
@@ -118,8 +120,8 @@ fn summary_section(out: &mut String, input: &ReportInput<'_>) {
     }
     let _ = write!(
         out,
-        "<p>{} incidents, {}.</p>",
-        story.incidents.len(),
+        "<p>{}, {}.</p>",
+        crate::timeline::counted(story.incidents.len() as u64, "incident"),
         crate::detect::finding::tally_words(&story.findings)
     );
     if story.incidents.len() > 1 {

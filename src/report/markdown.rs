@@ -117,7 +117,9 @@ fn incidents(out: &mut String, input: &ReportInput<'_>) {
             esc(&inc.summary),
             utc(inc.first_seen),
             utc(inc.last_activity),
-            if inc.ongoing {
+            if inc.silenced {
+                " — **not seen to stop: a log they silenced stays silent to the end of the evidence**"
+            } else if inc.ongoing {
                 " — **still active at the end of the evidence**"
             } else {
                 ""
@@ -225,7 +227,9 @@ pub fn render(input: &ReportInput<'_>) -> String {
         Some(top) => {
             let _ = writeln!(out, "**Read first: {}** — {}\n", top.id, esc(&top.summary));
         }
-        None => out.push_str("No incident: no finding at level low or above names an actor.\n\n"),
+        None => {
+            let _ = writeln!(out, "{}\n", esc(&super::no_incident(input.files)));
+        }
     }
     if !story.incidents.is_empty() {
         out.push_str("| Incident | Level | Score | Actors | First seen | Last activity | Data out |\n|---|---|---:|---|---|---|---:|\n");

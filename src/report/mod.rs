@@ -27,6 +27,21 @@ pub struct RunInfo {
     pub version: &'static str,
 }
 
+/// What the reports say when there is no incident: why, when nothing could be read.
+pub fn no_incident(files: &[FileReport]) -> String {
+    if files.iter().any(|f| f.status == crate::scan::Status::Read) {
+        "No incident: no finding at level low or above names an actor.".to_string()
+    } else {
+        let n = match files.len() {
+            1 => "the 1 file".to_string(),
+            n => format!("the {n} files"),
+        };
+        format!(
+            "Nothing could be read: none of {n} examined is a log leaktrail can read, so nothing was searched; the evidence list says why for each."
+        )
+    }
+}
+
 /// Everything a report is made from.
 pub struct ReportInput<'a> {
     pub story: &'a Story,

@@ -180,6 +180,8 @@ struct FilePart {
     stats: Stats,
     problems: Vec<String>,
     sha256: Option<String>,
+    /// Its data could not be decoded at all (see `run_item`).
+    undecodable: bool,
 }
 
 /// One unit of parallel work.
@@ -236,6 +238,9 @@ pub fn run<F: SinkFactory>(
         r.index = Some(i);
         r.stats = part.stats;
         r.problems.extend(part.problems);
+        if part.undecodable && r.status == Status::Read {
+            r.status = Status::Unreadable;
+        }
         let early = r.sha256.take();
         r.sha256 = hashes.get(i).cloned().flatten().or(part.sha256).or(early);
         describe_problems(r);
@@ -358,6 +363,7 @@ fn run_items<F: SinkFactory>(
             slot.stats.merge(&part.stats);
             slot.problems.extend(part.problems);
             slot.sha256 = slot.sha256.take().or(part.sha256);
+            slot.undecodable |= part.undecodable;
             emit(&ctxs[it.file], out);
         }
         i = j;
@@ -446,6 +452,8 @@ fn run_item<F: SinkFactory>(
         }
         _ => None,
     };
+    // A compressed file whose damage left nothing to read is unreadable, not read.
+    part.undecodable = problem.is_some() && stats.lines == 0;
     part.stats = stats;
     part.problems.extend(problem);
     (part, sink.finish())

@@ -39,8 +39,10 @@ pub struct Incident {
     pub hours: Vec<(i64, u64)>,
     /// Indices of its findings, by time.
     pub findings: Vec<usize>,
-    /// Still active within the last hour of the evidence.
+    /// Still active within the last hour of the evidence, or `silenced`.
     pub ongoing: bool,
+    /// A log the actor silenced stays silent to the end of the evidence.
+    pub silenced: bool,
     pub summary: String,
 }
 
@@ -337,7 +339,10 @@ fn incident(
         records: (records > 0).then_some(records),
         hours: by_hour.into_iter().collect(),
         findings: members,
-        ongoing: end.is_some_and(|e| last_activity >= e - HOUR),
+        // A log the actor silenced and nobody restarted hides whatever came next: the
+        // responder has to assume it goes on.
+        ongoing: end.is_some_and(|e| last_activity >= e - HOUR) || fs.iter().any(|f| f.open_end),
+        silenced: fs.iter().any(|f| f.open_end),
         summary: String::new(),
     }
 }
@@ -373,11 +378,16 @@ fn summary(inc: &Incident, findings: &[Finding], end: Option<i64>) -> String {
         utc(inc.first_seen),
         utc(inc.last_seen)
     );
-    if let Some(f) = fs
-        .iter()
-        .find(|f| f.rule_id != crate::detect::convergence::RULE_ID)
-    {
-        s.push_str(&format!(" It began with \"{}\".", f.title));
+    if let Some(f) = fs.iter().find(|f| {
+        f.rule_id != crate::detect::convergence::RULE_ID
+            && f.rule_id != crate::detect::gaps::RULE_ID
+    }) {
+        let failed = if f.attempt_only() {
+            ", which failed"
+        } else {
+            ""
+        };
+        s.push_str(&format!(" It began with \"{}\"{failed}.", f.title));
     }
     let attempts: Vec<&str> = fs
         .iter()
@@ -464,11 +474,15 @@ fn summary(inc: &Incident, findings: &[Finding], end: Option<i64>) -> String {
         .filter(|f| f.rule_id == crate::detect::gaps::RULE_ID)
         .map(|f| {
             let source = f.detail.split(": silent").next().unwrap_or("a log");
-            format!(
-                "{source} from {} to {}",
-                crate::timeline::utc(f.first_seen),
-                crate::timeline::utc(f.last_seen)
-            )
+            let to = if f.open_end {
+                format!(
+                    "until the evidence ends ({})",
+                    crate::timeline::utc(f.last_seen)
+                )
+            } else {
+                format!("to {}", crate::timeline::utc(f.last_seen))
+            };
+            format!("{source} from {} {to}", crate::timeline::utc(f.first_seen))
         })
         .collect();
     if !blind.is_empty() {
@@ -509,6 +523,11 @@ fn summary(inc: &Incident, findings: &[Finding], end: Option<i64>) -> String {
         s.push_str(&format!(" Objects read: {}{tail}.", shown.join(", ")));
     }
     match end {
+        Some(e) if inc.silenced => s.push_str(&format!(
+            " May still be going on: a log they silenced stays silent to the end of the evidence ({}); last activity seen {}.",
+            utc(e),
+            utc(inc.last_activity)
+        )),
         Some(e) if inc.ongoing => s.push_str(&format!(
             " Still active at the end of the evidence: last activity {}, the evidence ends {}.",
             utc(inc.last_activity),

@@ -154,10 +154,15 @@ pub fn human_bytes(b: u64) -> String {
 
 /// A count of events in words: `1 event`, `2,363 events`.
 pub fn events(n: u64) -> String {
+    counted(n, "event")
+}
+
+/// A count of things in words: `1 file`, `2,363 files` (a plural in -s).
+pub fn counted(n: u64, what: &str) -> String {
     if n == 1 {
-        "1 event".to_string()
+        format!("1 {what}")
     } else {
-        format!("{} events", grouped(n))
+        format!("{} {what}s", grouped(n))
     }
 }
 
