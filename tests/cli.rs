@@ -554,6 +554,54 @@ fn tz_year_and_format_override() {
     assert_eq!(events_of(&out)[0]["format"], "text");
 }
 
+/// Zone-less times read in a zone whose clocks changed within the file: the file says so;
+/// one whose times carry their offset does not.
+#[test]
+fn a_clock_change_inside_zone_less_times_is_a_problem() {
+    let (_dir, ev) = evidence_dir();
+    let mut auth = String::new();
+    for t in ["00:50:00", "01:10:00", "01:40:00", "01:20:00", "02:30:00"] {
+        auth.push_str(&format!(
+            "Nov  1 {t} bastion sshd[1]: Accepted publickey for deploy from 192.0.2.7 port 22 ssh2\n"
+        ));
+    }
+    fs::write(ev.join("auth.log"), auth).unwrap();
+    fs::write(
+        ev.join("access.log"),
+        A1.replace("12/Oct/2026:22:01:07 +0000", "01/Nov/2026:01:30:00 -0400"),
+    )
+    .unwrap();
+    let v: serde_json::Value = serde_json::from_slice(&stdout_of(
+        &[
+            "sources",
+            "--json",
+            "--tz",
+            "America/New_York",
+            "--year",
+            "2026",
+        ],
+        &ev,
+    ))
+    .unwrap();
+    let get = |name: &str| {
+        v.as_array()
+            .unwrap()
+            .iter()
+            .find(|f| f["path"] == name)
+            .unwrap()
+            .clone()
+    };
+    let auth = get("auth.log");
+    let p = first_problem(&auth);
+    assert!(
+        p.contains(
+            "read as America/New_York, whose clocks went from 2026-11-01 02:00 to 01:00 local time"
+        ),
+        "{p}"
+    );
+    assert!(get("access.log")["problems"].as_array().unwrap().is_empty());
+}
+
 #[test]
 fn since_and_until_limit_the_events() {
     let dir = tempfile::tempdir().unwrap();

@@ -244,6 +244,7 @@ pub fn run<F: SinkFactory>(
         let early = r.sha256.take();
         r.sha256 = hashes.get(i).cloned().flatten().or(part.sha256).or(early);
         describe_problems(r);
+        dst_problems(r, &opts.zone);
     }
     let mut files: Vec<FileReport> = prepared.into_iter().map(|p| p.report).collect();
     for s in walk.skipped {
@@ -599,6 +600,36 @@ fn classify(
 }
 
 /// Turns counters into readable problem lines for the report.
+/// A file whose times carry no zone, read in a zone whose clocks changed while it was written:
+/// an hour repeats (times in it are read as its first pass) or is skipped (times in it do not
+/// exist, and take the offset before). Events there may be out of order by an hour: said so.
+fn dst_problems(r: &mut FileReport, zone: &crate::parse::Zone) {
+    let (Some(first), Some(last)) = (r.stats.first, r.stats.last) else {
+        return;
+    };
+    if !first.assumed && !last.assumed {
+        return;
+    }
+    let wall = |secs: i64| {
+        let t = crate::timeline::utc(secs * 1_000_000_000);
+        t.get(..16).unwrap_or(&t).replace('T', " ")
+    };
+    for (at, before, after) in zone.changes(first.nanos, last.nanos, 4) {
+        let to = wall(at + i64::from(after));
+        let what = if after < before {
+            "the hour before repeats: a time in it is read as its first pass"
+        } else {
+            "the hour skipped does not exist: a time in it takes the offset before"
+        };
+        r.problems.push(format!(
+            "its times carry no zone and are read as {}, whose clocks went from {} to {} local time ({what}); events around it may be out of order by up to an hour",
+            zone.name(),
+            wall(at + i64::from(before)),
+            to.get(11..).unwrap_or(&to)
+        ));
+    }
+}
+
 fn describe_problems(r: &mut FileReport) {
     let s = &r.stats;
     let mut out = Vec::new();

@@ -196,6 +196,50 @@ impl Zone {
         name.parse::<chrono_tz::Tz>().ok().map(Zone::Named)
     }
 
+    /// The zone's clock changes between two instants (UTC nanoseconds), at most `max`:
+    /// (UTC seconds of the change, offset before, offset after). Found day by day, then to the
+    /// quarter hour (every change since 1970 falls on one); a range of more than ten years is
+    /// not searched.
+    pub fn changes(&self, from: i64, to: i64, max: usize) -> Vec<(i64, i32, i32)> {
+        let Zone::Named(tz) = self else {
+            return Vec::new();
+        };
+        let (from, to) = (from.div_euclid(NANOS), to.div_euclid(NANOS));
+        if to <= from || to - from > 10 * 366 * 86_400 {
+            return Vec::new();
+        }
+        let offset = |secs: i64| {
+            chrono::DateTime::from_timestamp(secs, 0).map_or(0, |d| {
+                tz.offset_from_utc_datetime(&d.naive_utc())
+                    .fix()
+                    .local_minus_utc()
+            })
+        };
+        let mut out = Vec::new();
+        let mut t = from;
+        let mut off = offset(t);
+        while t < to && out.len() < max {
+            let next = (t + 86_400).min(to);
+            let o = offset(next);
+            if o != off {
+                // The change is within (t, next]: find its quarter hour.
+                let (mut lo, mut hi) = (t.div_euclid(900), next.div_euclid(900) + 1);
+                while hi - lo > 1 {
+                    let mid = (lo + hi) / 2;
+                    if offset(mid * 900) == off {
+                        lo = mid;
+                    } else {
+                        hi = mid;
+                    }
+                }
+                out.push((hi * 900, off, o));
+                off = o;
+            }
+            t = next;
+        }
+        out
+    }
+
     /// The zone's name as given.
     pub fn name(&self) -> String {
         match self {
@@ -373,6 +417,26 @@ mod tests {
 
     fn utc(ts: Timestamp) -> String {
         ts.to_utc_string()
+    }
+
+    /// New York's two changes of 2026, to the quarter hour; none in UTC, none in a range
+    /// without one.
+    #[test]
+    fn clock_changes_in_a_range() {
+        let ny = Zone::parse("America/New_York").unwrap();
+        let s = |y: i64| y * NANOS;
+        // 2026-01-01 to 2026-12-31.
+        let (from, to) = (s(1_767_225_600), s(1_798_675_200));
+        assert_eq!(
+            ny.changes(from, to, 4),
+            vec![
+                (1_772_953_200, -5 * 3600, -4 * 3600),
+                (1_793_512_800, -4 * 3600, -5 * 3600)
+            ]
+        );
+        assert_eq!(ny.changes(from, to, 1).len(), 1);
+        assert!(Zone::Utc.changes(from, to, 4).is_empty());
+        assert!(ny.changes(s(1_780_000_000), s(1_790_000_000), 4).is_empty());
     }
 
     fn resolve(p: Parsed) -> Timestamp {
