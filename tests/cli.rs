@@ -350,11 +350,8 @@ fn a_silence_names_its_source_folder() {
     }
     fs::write(ev.join("access.log"), log).unwrap();
     let v = scan_json(&[], &dir.path().join("case"), &ev);
-    let gap = v["findings"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|f| f["rule_id"] == "leaktrail-log-gap")
+    let gap = *by_rule(&v, "leaktrail-log-gap")
+        .first()
         .expect("the silence from 10:00 to 10:45");
     assert!(
         gap["detail"]
@@ -408,11 +405,8 @@ fn logging_stopped_and_never_restarted_is_a_silence_to_the_end() {
     }
     fs::write(ev.join("access.log"), web).unwrap();
     let v = scan_json(&[], &dir.path().join("case"), &ev);
-    let gap = v["findings"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|f| f["rule_id"] == "leaktrail-log-gap")
+    let gap = *by_rule(&v, "leaktrail-log-gap")
+        .first()
         .expect("CloudTrail silent from the StopLogging on");
     assert_eq!(gap["first_seen"], "2026-10-13T10:00:30Z", "{gap}");
     assert_eq!(gap["last_seen"], "2026-10-13T11:59:00Z", "{gap}");
@@ -847,14 +841,28 @@ fn evidence_dir() -> (tempfile::TempDir, PathBuf) {
     (dir, ev)
 }
 
-/// The findings with this title.
-fn titled<'c>(case: &'c serde_json::Value, title: &str) -> Vec<&'c serde_json::Value> {
+/// The findings with this value under `key`.
+fn findings_where<'c>(
+    case: &'c serde_json::Value,
+    key: &str,
+    value: &str,
+) -> Vec<&'c serde_json::Value> {
     case["findings"]
         .as_array()
         .unwrap()
         .iter()
-        .filter(|f| f["title"] == title)
+        .filter(|f| f[key] == value)
         .collect()
+}
+
+/// The findings with this title.
+fn titled<'c>(case: &'c serde_json::Value, title: &str) -> Vec<&'c serde_json::Value> {
+    findings_where(case, "title", title)
+}
+
+/// The findings of this rule.
+fn by_rule<'c>(case: &'c serde_json::Value, rule_id: &str) -> Vec<&'c serde_json::Value> {
+    findings_where(case, "rule_id", rule_id)
 }
 
 fn ips_of(case: &serde_json::Value, title: &str) -> Vec<String> {
