@@ -430,6 +430,30 @@ fn logging_stopped_and_never_restarted_is_a_silence_to_the_end() {
     );
 }
 
+/// An attacker's address seen quietly before its first finding: the summary says since when.
+#[test]
+fn an_address_seen_before_its_first_finding_says_since_when() {
+    let (dir, ev) = evidence_dir();
+    let line = |t: &str, path: &str| {
+        format!(
+            "203.0.113.66 - - [13/Oct/2026:{t} +0000] \"GET {path} HTTP/1.1\" 200 930 \"-\" \"curl/8.0\"\n"
+        )
+    };
+    let log = [
+        line("09:00:00", "/"),
+        line("09:30:00", "/about"),
+        line("10:00:00", "/.env"),
+    ]
+    .concat();
+    fs::write(ev.join("access.log"), log).unwrap();
+    let v = scan_json(&[], &dir.path().join("case"), &ev);
+    let summary = v["incidents"][0]["summary"].as_str().unwrap();
+    assert!(
+        summary.contains("Its addresses were first seen in the evidence at 2026-10-13T09:00:00Z, 60 minutes before the first finding."),
+        "{summary}"
+    );
+}
+
 #[test]
 fn scan_writes_case_and_refuses_evidence_folder() {
     let dir = tempfile::tempdir().unwrap();

@@ -25,6 +25,9 @@ pub struct Incident {
     pub last_seen: i64,
     /// The latest event of the incident's addresses and keys, matched or not.
     pub last_activity: i64,
+    /// The earliest event of its addresses anywhere in the evidence (UTC ns): the actor may
+    /// have been there before its first finding.
+    pub first_activity: i64,
     pub ips: Vec<String>,
     pub users: Vec<String>,
     pub keys: Vec<String>,
@@ -312,12 +315,18 @@ fn incident(
     };
     let first_seen = own().map(|f| f.first_seen).min().unwrap_or(0);
     let last_seen = own().map(|f| f.last_seen).max().unwrap_or(0);
-    let last_activity = ips
+    let activity = || {
+        ips.iter()
+            .filter_map(|v| seen.get(seen::IP, v))
+            .chain(keys.iter().filter_map(|v| seen.get(seen::KEY, v)))
+    };
+    let last_activity = activity().map(|a| a.last).fold(last_seen, i64::max);
+    // Addresses only: a stolen key or account was in use, legitimately, before the theft.
+    let first_activity = ips
         .iter()
         .filter_map(|v| seen.get(seen::IP, v))
-        .chain(keys.iter().filter_map(|v| seen.get(seen::KEY, v)))
-        .map(|a| a.last)
-        .fold(last_seen, i64::max);
+        .map(|a| a.first)
+        .fold(first_seen, i64::min);
     let level = fs
         .iter()
         .map(|f| weight_level(f))
@@ -330,6 +339,7 @@ fn incident(
         first_seen,
         last_seen,
         last_activity,
+        first_activity,
         ips,
         users,
         keys,
@@ -388,6 +398,13 @@ fn summary(inc: &Incident, findings: &[Finding], end: Option<i64>) -> String {
             ""
         };
         s.push_str(&format!(" It began with \"{}\"{failed}.", f.title));
+    }
+    if inc.first_activity < inc.first_seen - 60 * 1_000_000_000 {
+        s.push_str(&format!(
+            " Its addresses were first seen in the evidence at {}, {} before the first finding.",
+            utc(inc.first_activity),
+            human_duration(inc.first_seen - inc.first_activity)
+        ));
     }
     let attempts: Vec<&str> = fs
         .iter()
