@@ -109,11 +109,26 @@ pub fn gaps(a: &Activity, sources: &[String], paths: &[String]) -> Vec<Finding> 
         .values()
         .filter_map(|b| b.last_key_value().map(|(_, s)| s.last))
         .max();
+    // A log stopped while its neighbours went on writing: another source wrote in the hour
+    // before its last event and again within the hour after the silence began. A log of
+    // another period (a collection of unrelated logs, years apart) is not silent, just
+    // elsewhere in time.
+    let surrounded = |src: &str, t: i64| {
+        let (b, h) = (t.div_euclid(BUCKET), HOUR / BUCKET);
+        let gap = MIN_GAP / BUCKET;
+        by.iter().any(|(o, other)| {
+            *o != src
+                && other.range(b - h..=b).next().is_some()
+                && other.range(b + gap..=b + gap + h).next().is_some()
+        })
+    };
     let mut out = Vec::new();
-    for (src, buckets) in by {
+    for (&src, buckets) in &by {
         let keys: Vec<i64> = buckets.keys().copied().collect();
         let baseline = Baseline::of(&buckets);
-        if let (Some(end), Some(&z)) = (end, keys.last()) {
+        if let (Some(end), Some(&z)) = (end, keys.last())
+            && surrounded(src, buckets[&z].last.0)
+        {
             let tail = buckets[&z].last;
             let silence = end.0 - tail.0;
             let expected = match &baseline {
@@ -314,6 +329,40 @@ mod tests {
         assert_eq!(g[0].title, "No events for 43 minutes in a busy log source");
         assert_eq!(g[0].evidence[0].1, 59);
         assert_eq!(g[0].level, "low", "no baseline yet: a heuristic");
+    }
+
+    /// A busy log that stops while another goes on writing is silent to the end of the
+    /// evidence; a log of another period (years before the other) is not.
+    #[test]
+    fn a_log_stopped_while_another_writes_is_silent_to_the_end() {
+        let r = |n: u64| Ref {
+            file: 0,
+            line: n,
+            offset: n,
+        };
+        let sources = ["trail".into(), "web".into()];
+        let paths = ["t.json".into(), "w.log".into()];
+        let mut a = Activity::default();
+        for m in 0..60 {
+            a.add(0, m * MIN, r(m as u64));
+        }
+        for m in 0..180 {
+            a.add(1, m * MIN, r(m as u64));
+        }
+        let g = gaps(&a, &sources, &paths);
+        assert_eq!(g.len(), 1, "{g:?}");
+        assert!(g[0].open_end);
+        assert_eq!((g[0].first_seen, g[0].last_seen), (59 * MIN, 179 * MIN));
+        // The other log written years later does not make this one silent.
+        let mut apart = Activity::default();
+        for m in 0..60 {
+            apart.add(0, m * MIN, r(m as u64));
+        }
+        let years = 20 * 365 * 24 * 60 * MIN;
+        for m in 0..180 {
+            apart.add(1, years + m * MIN, r(m as u64));
+        }
+        assert!(gaps(&apart, &sources, &paths).is_empty());
     }
 
     /// The bucket being filled reaches the map whatever the order: events of two files
