@@ -125,7 +125,7 @@ pub fn gaps(a: &Activity, sources: &[String], paths: &[String]) -> Vec<Finding> 
     let mut out = Vec::new();
     for (&src, buckets) in &by {
         let keys: Vec<i64> = buckets.keys().copied().collect();
-        let baseline = Baseline::of(&buckets);
+        let baseline = Baseline::of(buckets);
         if let (Some(end), Some(&z)) = (end, keys.last())
             && surrounded(src, buckets[&z].last.0)
         {
