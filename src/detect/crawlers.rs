@@ -102,7 +102,7 @@ fn verified(f: &Finding, lines: &[Option<&[u8]>]) -> Option<String> {
         return None;
     }
     Some(format!(
-        "verified crawler: {} (user agent, and an address in its network {net})",
+        "verified crawler: {} (the user agent of every event it cites, and an address in its network {net})",
         c.name
     ))
 }
@@ -205,7 +205,7 @@ mod tests {
             if want {
                 assert_eq!(
                     fs[0].detail,
-                    "value_sum 54391388 in 3600s; verified crawler: Googlebot (user agent, and an address in its network 66.249.64.0/19); was high"
+                    "value_sum 54391388 in 3600s; verified crawler: Googlebot (the user agent of every event it cites, and an address in its network 66.249.64.0/19); was high"
                 );
             }
         }

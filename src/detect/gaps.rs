@@ -149,7 +149,10 @@ pub fn gaps(a: &Activity, sources: &[String], paths: &[String]) -> Vec<Finding> 
             if silence >= MIN_GAP && expected >= EXPECTED {
                 let mut f = finding(src, tail, end, silence, paths);
                 f.open_end = true;
-                f.level = if baseline.is_some() { "medium" } else { "low" };
+                // A log collected earlier than the others ends earlier too: by itself this is
+                // a fact to know, not an alarm. Joined to the tampering that began it, it is
+                // the blind window of an incident.
+                f.level = "informational";
                 f.detail = format!(
                     "{src}: silent from its last event until the evidence ends (other logs go on until {}); at its pace it would have held about {} events",
                     crate::timeline::utc(end.0),
@@ -352,6 +355,8 @@ mod tests {
         let g = gaps(&a, &sources, &paths);
         assert_eq!(g.len(), 1, "{g:?}");
         assert!(g[0].open_end);
+        // By itself only a fact (the log may have been collected earlier): informational.
+        assert_eq!(g[0].level, "informational");
         assert_eq!((g[0].first_seen, g[0].last_seen), (59 * MIN, 179 * MIN));
         // The other log written years later does not make this one silent.
         let mut apart = Activity::default();

@@ -190,7 +190,7 @@ fn finding_block(out: &mut String, f: &Finding, input: &ReportInput<'_>) {
     let tactic = f.tactics.first().map_or(String::new(), |t| tactic_badge(t));
     let _ = write!(
         out,
-        r#"<h4 id="f-{id}">{} {} {tactic}</h4><p>{}{} — {} to {} — {}{bytes}{}<br><span class="src">rule {} · finding {id}</span></p>"#,
+        r#"<h4 id="f-{id}">{} {} {tactic}</h4><p>{}{}{} to {} — {}{bytes}{}<br><span class="src">rule {} · finding {id}</span></p>"#,
         level(f.level),
         esc(&f.title),
         if f.message.is_empty() {
@@ -198,7 +198,10 @@ fn finding_block(out: &mut String, f: &Finding, input: &ReportInput<'_>) {
         } else {
             format!("<b>{}</b><br>", esc(&f.message))
         },
-        who(f),
+        match who(f) {
+            w if w.is_empty() => w,
+            w => format!("{w} — "),
+        },
         utc(f.first_seen),
         utc(f.last_seen),
         crate::timeline::events(f.count),

@@ -66,7 +66,7 @@ fn finding(out: &mut String, f: &Finding, input: &ReportInput<'_>) {
     };
     let _ = writeln!(
         out,
-        "#### [{}] {}\n\n{}{} — {} to {} — {}{bytes}{}  \nrule `{}` · finding `{}` · tactic {}\n",
+        "#### [{}] {}\n\n{}{}{} to {} — {}{bytes}{}  \nrule `{}` · finding `{}` · tactic {}\n",
         f.level,
         esc(&f.title),
         if f.message.is_empty() {
@@ -74,7 +74,10 @@ fn finding(out: &mut String, f: &Finding, input: &ReportInput<'_>) {
         } else {
             format!("**{}**  \n", esc(&f.message))
         },
-        who(f),
+        match who(f) {
+            w if w.is_empty() => w,
+            w => format!("{w} — "),
+        },
         utc(f.first_seen),
         utc(f.last_seen),
         crate::timeline::events(f.count),

@@ -614,7 +614,10 @@ fn dst_problems(r: &mut FileReport, zone: &crate::parse::Zone) {
         let t = crate::timeline::utc(secs * 1_000_000_000);
         t.get(..16).unwrap_or(&t).replace('T', " ")
     };
-    for (at, before, after) in zone.changes(first.nanos, last.nanos, 4) {
+    // Times in a repeated hour are read as its first pass, before the change instant: the
+    // range is widened by an hour on each side so that a file ending in that hour is seen.
+    const HOUR: i64 = 3_600_000_000_000;
+    for (at, before, after) in zone.changes(first.nanos - HOUR, last.nanos + HOUR, 4) {
         let to = wall(at + i64::from(after));
         let what = if after < before {
             "the hour before repeats: a time in it is read as its first pass"
@@ -622,7 +625,7 @@ fn dst_problems(r: &mut FileReport, zone: &crate::parse::Zone) {
             "the hour skipped does not exist: a time in it takes the offset before"
         };
         r.problems.push(format!(
-            "its times carry no zone and are read as {}, whose clocks went from {} to {} local time ({what}); events around it may be out of order by up to an hour",
+            "its times carry no zone and are read as {}, whose clocks went from {} to {} local time ({what}); if any of its times fall in that hour, events around it may be out of order by up to an hour",
             zone.name(),
             wall(at + i64::from(before)),
             to.get(11..).unwrap_or(&to)

@@ -79,6 +79,17 @@ fn kind_code(kind: &str) -> u8 {
     seen::KINDS.iter().position(|k| *k == kind).unwrap_or(0) as u8
 }
 
+/// A finding of log tampering: cloud logging stopped or reduced, event logging or security
+/// tools disabled, indicators (logs, shell history) removed. Other defense evasion (a
+/// security group opened, public access unblocked) silences no log.
+fn silences_logs(f: &Finding) -> bool {
+    f.technique.as_deref().is_some_and(|t| {
+        ["T1562.001", "T1562.002", "T1562.006", "T1562.008", "T1070"]
+            .iter()
+            .any(|p| t.starts_with(p))
+    })
+}
+
 /// Findings that can start or join an incident: low or above, naming someone.
 fn qualifies(f: &Finding) -> bool {
     level_rank(f.level) >= 1 && named(f).next().is_some()
@@ -222,7 +233,7 @@ pub fn group(
             qualifies(g)
                 && !g.attempt_only()
                 && g.rule_id != crate::detect::gaps::RULE_ID
-                && g.tactics.contains(&"defense-evasion")
+                && silences_logs(g)
                 && (g.last_at.as_ref() == Some(before) || g.evidence.contains(before))
         });
         if let Some(j) = by {
@@ -558,4 +569,27 @@ fn summary(inc: &Incident, findings: &[Finding], end: Option<i64>) -> String {
         None => {}
     }
     s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Only log tampering explains a silence: stopping a trail or clearing history does, an
+    /// opened security group does not.
+    #[test]
+    fn only_log_tampering_silences_logs() {
+        let with = |t: &str| Finding {
+            technique: Some(t.to_string()),
+            tactics: vec!["defense-evasion"],
+            ..Default::default()
+        };
+        for t in ["T1562.008", "T1070.003", "T1562.001"] {
+            assert!(silences_logs(&with(t)), "{t}");
+        }
+        for t in ["T1562.007", "T1562", "T1078"] {
+            assert!(!silences_logs(&with(t)), "{t}");
+        }
+        assert!(!silences_logs(&Finding::default()));
+    }
 }
