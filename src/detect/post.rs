@@ -81,9 +81,58 @@ impl Post {
     }
 }
 
+/// Nouns a template counts with `{count}`, in the plural.
+const PLURALS: [&str; 10] = [
+    "requests",
+    "responses",
+    "calls",
+    "connections",
+    "events",
+    "reads",
+    "records",
+    "logins",
+    "objects",
+    "attempts",
+];
+
+/// The template with the noun counted by `{count}` (the first of the next two words that is
+/// one of [`PLURALS`]) in the singular, for a count of one: "in 1 response".
+fn singular_count(template: &str) -> String {
+    let mut out = String::with_capacity(template.len());
+    let mut rest = template;
+    while let Some(at) = rest.find("{count}") {
+        let (head, tail) = rest.split_at(at + "{count}".len());
+        out.push_str(head);
+        // The next two words, without trailing punctuation ("responses;").
+        let noun = tail
+            .split(' ')
+            .skip(1)
+            .take(2)
+            .map(|w| w.trim_end_matches(|c: char| !c.is_ascii_alphabetic()))
+            .find(|w| PLURALS.contains(w));
+        match noun.and_then(|w| tail.find(&format!(" {w}")).map(|i| (i + 1, w))) {
+            Some((at, w)) => {
+                out.push_str(&tail[..at]);
+                out.push_str(&w[..w.len() - 1]);
+                rest = &tail[at + w.len()..];
+            }
+            None => rest = tail,
+        }
+    }
+    out.push_str(rest);
+    out
+}
+
 /// Fills `{name}` placeholders from the finding and `vars`; unknown names are left as
 /// written.
 fn render(template: &str, f: &Finding, vars: &[(&str, &str)]) -> String {
+    if f.count == 1 && template.contains("{count}") {
+        return fill(&singular_count(template), f, vars);
+    }
+    fill(template, f, vars)
+}
+
+fn fill(template: &str, f: &Finding, vars: &[(&str, &str)]) -> String {
     let list = |v: &[String]| {
         if v.is_empty() {
             "-".to_string()
@@ -138,6 +187,29 @@ fn render(template: &str, f: &Finding, vars: &[(&str, &str)]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn one_is_counted_in_the_singular() {
+        assert_eq!(
+            singular_count(
+                "{ips} received {bytes_human} in {count} responses; {count} SSH logins, {count} x"
+            ),
+            "{ips} received {bytes_human} in {count} response; {count} SSH login, {count} x"
+        );
+        let f = Finding {
+            count: 1,
+            ..Default::default()
+        };
+        assert_eq!(
+            render("in {count} requests from {ips}", &f, &[]),
+            "in 1 request from -"
+        );
+        let f = Finding {
+            count: 2,
+            ..Default::default()
+        };
+        assert_eq!(render("in {count} requests", &f, &[]), "in 2 requests");
+    }
 
     fn finding(bytes: f64, count: u64) -> Finding {
         Finding {
