@@ -261,15 +261,7 @@ fn unreadable_evidence_still_gets_its_manifest() {
     // A gzip whose damage leaves nothing to decode is unreadable, not read.
     let z = gz(A1.repeat(50).as_bytes());
     fs::write(ev.join("access.log.2.gz"), &z[..12]).unwrap();
-    let case = dir.path().join("case3");
-    leaktrail()
-        .args(["scan", "-o"])
-        .arg(&case)
-        .arg(&ev)
-        .assert()
-        .code(2);
-    let v: serde_json::Value =
-        serde_json::from_slice(&fs::read(case.join("case.json")).unwrap()).unwrap();
+    let v = scan_json_exit(&[], &dir.path().join("case3"), &ev, 2);
     let cut = v["evidence"]
         .as_array()
         .unwrap()
@@ -912,6 +904,16 @@ fn scan_with_rules(dir: &Path, rules: &[&Path], ev: &Path) -> serde_json::Value 
 
 /// `scan -q ARGS -o out ev`; its case.json.
 fn scan_json(args: &[&std::ffi::OsStr], out: &Path, ev: &Path) -> serde_json::Value {
+    scan_json_exit(args, out, ev, 0)
+}
+
+/// As [`scan_json`], expecting exit status `code`.
+fn scan_json_exit(
+    args: &[&std::ffi::OsStr],
+    out: &Path,
+    ev: &Path,
+    code: i32,
+) -> serde_json::Value {
     leaktrail()
         .args(["scan", "-q"])
         .args(args)
@@ -919,7 +921,7 @@ fn scan_json(args: &[&std::ffi::OsStr], out: &Path, ev: &Path) -> serde_json::Va
         .arg(out)
         .arg(ev)
         .assert()
-        .success();
+        .code(code);
     serde_json::from_slice(&fs::read(out.join("case.json")).unwrap()).unwrap()
 }
 
